@@ -1,0 +1,57 @@
+"""Write-then-rename helpers: an interrupted write never leaves a file under its final
+name (Ctrl-C, crash, disk full)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from saliency_cam.models.errors import SaliencyCamError
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` (same suffix, so writers that pick a
+    format by extension still work); on success rename it to ``path``, on any error
+    delete it.
+
+    >>> with atomic_output("out.mp4") as tmp:  # doctest: +SKIP
+    ...     write_video(tmp)
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".partial{final.suffix}",
+                                dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise SaliencyCamError(
+                f"disk full while writing {final}: free some space and run again "
+                "(nothing was left under that name)"
+            ) from exc
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_output`, fsynced."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`."""
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,29 @@
+"""User-facing errors: one readable line saying what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class SaliencyCamError(Exception):
+    """An error the CLI reports as one line (no traceback unless ``--debug``).
+
+    Raise it with a message that names the thing and the next step, e.g.
+    ``SaliencyCamError("cannot open camera 0: is it connected? try --source FILE")``.
+    """
+
+    exit_code: int = 2
+
+
+class InputError(SaliencyCamError):
+    """Unreadable, corrupt or missing input (video, image, camera, weights file)."""
+
+
+class ModelNotFoundError(SaliencyCamError):
+    """The requested ONNX variant has not been exported yet."""
+
+
+class WeightsError(SaliencyCamError):
+    """Published weights are missing, damaged, or do not fit the network."""
+
+
+class DownloadError(SaliencyCamError):
+    """A download failed; the cache holds no half-written file under the final name."""

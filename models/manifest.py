@@ -1,0 +1,138 @@
+"""The models directory's ``manifest.json``: which ONNX variants exist and how they
+were made. The exporter writes it; the runtime reads it (no TensorFlow needed).
+
+>>> m = Manifest.load(Path("~/.cache/saliency-cam/models").expanduser())  # doctest: +SKIP
+>>> m.find("medium", "fp32").path  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from saliency_cam.models.atomic import atomic_write_text
+from saliency_cam.models.errors import SaliencyCamError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+
+
+def variant_key(preset: str, precision: str = "fp32") -> str:
+    """Manifest key of one variant, e.g. ``medium-fp32``."""
+    return f"{preset}-{precision}"
+
+
+def variant_filename(preset: str, precision: str = "fp32") -> str:
+    """ONNX file name of one variant, e.g. ``msinet_medium_fp32.onnx``."""
+    return f"msinet_{preset}_{precision}.onnx"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class VariantInfo:
+    """One exported ONNX variant as recorded in the manifest.
+
+    ``weights`` holds ``source`` (hf/tfjs/pb/keras/random), ``revision``, ``dataset``
+    and ``trained`` (False for seeded random weights: such a model is untrained and
+    every output made with it says so). ``parity`` holds the ORT-vs-TensorFlow check
+    made at export; ``fidelity`` (non-fp32 only) the comparison with fp32.
+    """
+
+    preset: str
+    precision: str
+    height: int
+    width: int
+    file: str
+    sha256: str
+    weights: dict[str, Any]
+    opset: int
+    exporter: dict[str, str] = field(default_factory=dict)
+    parity: dict[str, Any] = field(default_factory=dict)
+    fidelity: dict[str, Any] = field(default_factory=dict)
+    default_ok: bool = True
+    note: str = ""
+    created: str = ""
+    directory: Path | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        return variant_key(self.preset, self.precision)
+
+    @property
+    def trained(self) -> bool:
+        """False when the weights are seeded random (tests and speed only)."""
+        return bool(self.weights.get("trained", False))
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of the ONNX file."""
+        if self.directory is None:
+            raise SaliencyCamError(f"variant {self.key} has no models directory")
+        return self.directory / self.file
+
+    def label(self) -> str:
+        """Short human label, e.g. ``medium fp32 (tfjs)`` or ``… UNTRAINED``."""
+        text = f"{self.preset} {self.precision} ({self.weights.get('source', '?')})"
+        return text if self.trained else f"{text} UNTRAINED random weights"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("directory")
+        return data
+
+
+@dataclass
+class Manifest:
+    """All variants in one models directory."""
+
+    directory: Path
+    variants: dict[str, VariantInfo] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, directory: Path) -> Manifest:
+        """Read ``directory/manifest.json``; an absent file is an empty manifest."""
+        directory = Path(directory)
+        path = directory / MANIFEST_NAME
+        if not path.exists():
+            return cls(directory)
+        try:
+            data = json.loads(path.read_text())
+            variants = {
+                key: VariantInfo(**{**entry, "directory": directory})
+                for key, entry in data.get("variants", {}).items()
+            }
+        except (OSError, ValueError, TypeError) as exc:
+            raise SaliencyCamError(
+                f"damaged manifest {path}: {exc}; delete it and run 'saliency-cam export' again"
+            ) from exc
+        return cls(directory, variants)
+
+    def find(self, preset: str, precision: str = "fp32") -> VariantInfo | None:
+        """The variant for ``preset``/``precision`` if exported, else None."""
+        return self.variants.get(variant_key(preset, precision))
+
+    def put(self, info: VariantInfo) -> None:
+        info.directory = self.directory
+        self.variants[info.key] = info
+
+    def save(self) -> None:
+        """Write atomically (temp file + rename) so a crash keeps the old manifest."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": MANIFEST_FORMAT,
+            "variants": {k: v.to_json() for k, v in sorted(self.variants.items())},
+        }
+        atomic_write_text(self.directory / MANIFEST_NAME, json.dumps(payload, indent=2) + "\n")
+

@@ -1,0 +1,172 @@
+"""The one registry of presets: name → input size and where trained weights come from.
+
+Everything else (export, runtime, benchmark, CLI) reads it; nothing here imports
+TensorFlow.
+
+>>> resolve_quality("very-low").size
+(48, 64)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from saliency_cam.models.architecture import gflops
+from saliency_cam.models.errors import SaliencyCamError
+
+WeightSourceName = Literal["hf", "tfjs", "pb", "keras", "random"]
+WEIGHT_SOURCES: tuple[str, ...] = ("hf", "tfjs", "pb", "keras", "random")
+
+#: Hugging Face repository of the SALICON model (TF2 SavedModel), pinned to a commit so
+#: an upstream change never silently changes the weights.
+HF_REPO_ID = "alexanderkroner/MSI-Net"
+HF_REVISION = "6bc49c197e19da6db3723c09e98eac03a7e1dad3"
+
+#: The browser demo's TF.js graph models, one trained per quality preset. Overridable
+#: (``SALIENCY_CAM_TFJS_BASE_URL``) so tests and mirrors can serve them.
+TFJS_BASE_URL = "https://storage.googleapis.com/msi-net/model"
+
+#: Google Drive base for the original frozen graphs (``SALIENCY_CAM_DRIVE_BASE_URL``).
+DRIVE_BASE_URL = "https://drive.google.com"
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    """A zip on Google Drive holding ``model_<dataset>_<device>.pb``."""
+
+    file_id: str
+    member: str
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One input size MSI-Net is run at, and where its trained weights come from.
+
+    ``kind`` is ``"quality"`` (the five speed/quality steps) or ``"dataset"`` (the
+    original models, each trained on one eye-tracking data set). ``default_source`` is
+    the weight source ``saliency-cam export`` uses when none is given.
+    """
+
+    name: str
+    kind: Literal["quality", "dataset"]
+    height: int
+    width: int
+    default_source: str
+    sources: tuple[str, ...]
+    tfjs_url: str | None = None
+    drive: dict[str, DriveFile] = field(default_factory=dict)
+    dataset: str = "salicon"
+    description: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)`` of the network input."""
+        return (self.height, self.width)
+
+    @property
+    def gflops(self) -> float:
+        """Convolution cost of one frame at this size."""
+        return gflops(self.height, self.width)
+
+
+def _quality(name: str, height: int, width: int, description: str) -> Preset:
+    return Preset(
+        name=name,
+        kind="quality",
+        height=height,
+        width=width,
+        default_source="tfjs",
+        sources=("tfjs", "hf", "keras", "random"),
+        tfjs_url=f"{TFJS_BASE_URL}/{name}/model.json",
+        description=description,
+    )
+
+
+QUALITY_PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        _quality("very_low", 48, 64, "fastest; coarse map"),
+        _quality("low", 72, 96, "fast"),
+        _quality("medium", 120, 160, "balanced"),
+        _quality("high", 168, 224, "detailed"),
+        _quality("very_high", 240, 320, "SALICON training resolution"),
+    )
+}
+
+_DRIVE_IDS: dict[str, tuple[int, int, str, str]] = {
+    # dataset: (height, width, cpu zip id, gpu zip id)
+    "salicon": (240, 320, "1Xy9C72pcA8DO4CY0rc6B7wsuE9L9DDZY", "1Th7fqVYx25ePMZz4LYsjNQWgAu8tJqwL"),
+    "mit1003": (360, 360, "1jsESjYtsTvkMqKftA4rdstfB7mSYw5Ec", "1P_tWxBl3igZlzcHGp5H3T3kzsOskWeG6"),
+    "cat2000": (216, 384, "1XxaEx7xxD6rHasQTa-VY7T7eVpGhMxuV", "1T6ChEGB6Mf02gKXrENjdeD6XXJkE_jHh"),
+    "dutomron": (360, 360, "14tuRZpKi8LMDKRHNVUylu6RuAaXLjHTa", "15LG_M45fpYC1pTwnwmArNTZw_Z3BOIA-"),
+    "pascals": (360, 360, "1af9IvBqFamKWx64Ror6ALivuKNioOVIf", "1C-T-RQzX2SaiY9Nw1HmaSx6syyCt01Z0"),
+    "osie": (240, 320, "1JD1tvAqZGxj_gEGmIfoxb9dTe5HOaHj1", "1g8UPr1hGpUdOSWerRb751pZqiWBOZOCh"),
+    "fiwi": (216, 384, "19qj9nAjd5gVHLB71oRn_YfYDw5n4Uf2X", "12OpIMIi2IyDVaxkE2d37XO9uUsSYf1Ec"),
+}
+
+DATASET_PRESETS: dict[str, Preset] = {
+    name: Preset(
+        name=name,
+        kind="dataset",
+        height=h,
+        width=w,
+        default_source="pb",
+        sources=("pb", "hf", "keras", "random") if name == "salicon" else ("pb", "keras", "random"),
+        drive={
+            "cpu": DriveFile(cpu_id, f"model_{name}_cpu.pb"),
+            "gpu": DriveFile(gpu_id, f"model_{name}_gpu.pb"),
+        },
+        dataset=name,
+        description=f"original model trained on {name.upper()}",
+    )
+    for name, (h, w, cpu_id, gpu_id) in _DRIVE_IDS.items()
+}
+
+#: ImageNet-pretrained VGG16 the original training started from (not a saliency model).
+VGG16_HYBRID_DRIVE_ID = "1ff0va472Xs1bvidCwRlW3Ctf7Hbyyn7p"
+
+QUALITY_ORDER: tuple[str, ...] = tuple(QUALITY_PRESETS)
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def resolve_quality(name: str) -> Preset:
+    """Return the quality preset for ``name`` (``very-low`` and ``very_low`` both work).
+
+    Raises :class:`SaliencyCamError` listing the valid names for anything else.
+    """
+    key = _canonical(name)
+    if key in QUALITY_PRESETS:
+        return QUALITY_PRESETS[key]
+    valid = ", ".join(QUALITY_PRESETS)
+    raise SaliencyCamError(f"unknown quality {name!r}: choose one of {valid}")
+
+
+def resolve_dataset(name: str) -> Preset:
+    """Return the dataset preset for ``name`` (salicon, mit1003, cat2000, …)."""
+    key = _canonical(name)
+    if key in DATASET_PRESETS:
+        return DATASET_PRESETS[key]
+    valid = ", ".join(DATASET_PRESETS)
+    raise SaliencyCamError(f"unknown dataset {name!r}: choose one of {valid}")
+
+
+def resolve_preset(name: str) -> Preset:
+    """Return a quality or dataset preset by name; the error lists both kinds."""
+    key = _canonical(name)
+    if key in QUALITY_PRESETS:
+        return QUALITY_PRESETS[key]
+    if key in DATASET_PRESETS:
+        return DATASET_PRESETS[key]
+    raise SaliencyCamError(
+        f"unknown preset {name!r}: qualities are {', '.join(QUALITY_PRESETS)}; "
+        f"datasets are {', '.join(DATASET_PRESETS)}"
+    )
+
+
+def all_presets() -> dict[str, Preset]:
+    """Quality and dataset presets together, keyed by name."""
+    return {**QUALITY_PRESETS, **DATASET_PRESETS}

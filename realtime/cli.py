@@ -1,0 +1,69 @@
+"""``saliency-cam``: the command line. A thin layer: every command lives in its own
+module and calls the library; this file wires them together and turns errors into one
+readable line (tracebacks only with ``--debug``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from saliency_cam.models.errors import SaliencyCamError
+
+app = typer.Typer(
+    name="saliency-cam",
+    help="Real-time visual saliency (MSI-Net): live camera, videos, images, export, benchmarks.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    # Each module adds its own commands; none of them imports TensorFlow at import time.
+    from saliency_cam.export import cli as export_cli
+    from saliency_cam.realtime import cli_bench, cli_evaluate, cli_live, cli_media
+
+    cli_live.register(app)
+    export_cli.register(app)
+    cli_media.register(app)
+    cli_bench.register(app)
+    cli_evaluate.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, map failures to exit codes and one-line errors."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="saliency-cam", standalone_mode=False)
+    except SaliencyCamError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # last resort: one line, not a traceback
+        if debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for details)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
