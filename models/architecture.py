@@ -31,8 +31,13 @@ class ConvSpec:
 
 def _vgg() -> list[ConvSpec]:
     specs = []
-    blocks = [(1, 2, 3, 64, 1), (2, 2, 64, 128, 2), (3, 3, 128, 256, 4), (4, 3, 256, 512, 8),
-              (5, 3, 512, 512, 8)]
+    blocks = [
+        (1, 2, 3, 64, 1),
+        (2, 2, 64, 128, 2),
+        (3, 3, 128, 256, 4),
+        (4, 3, 256, 512, 8),
+        (5, 3, 512, 512, 8),
+    ]
     for block, count, cin, cout, scale in blocks:
         for i in range(1, count + 1):
             specs.append(
@@ -69,8 +74,12 @@ SCOPES: tuple[str, ...] = tuple(layer.scope for layer in LAYERS)
 #: ``"<scope>/kernel"`` (HWIO) and ``"<scope>/bias"`` → shape.
 EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {}
 for _layer in LAYERS:
-    EXPECTED_SHAPES[f"{_layer.scope}/kernel"] = (_layer.kernel, _layer.kernel, _layer.cin,
-                                                 _layer.cout)
+    EXPECTED_SHAPES[f"{_layer.scope}/kernel"] = (
+        _layer.kernel,
+        _layer.kernel,
+        _layer.cin,
+        _layer.cout,
+    )
     EXPECTED_SHAPES[f"{_layer.scope}/bias"] = (_layer.cout,)
 
 PARAMETER_COUNT = 24_934_209
@@ -90,9 +99,6 @@ def gflops(height: int, width: int) -> float:
     """
     macs = 0
     for layer in LAYERS:
-        if layer.global_pool:
-            pixels = 1
-        else:
-            pixels = (height // layer.scale) * (width // layer.scale)
+        pixels = 1 if layer.global_pool else height // layer.scale * (width // layer.scale)
         macs += pixels * layer.kernel * layer.kernel * layer.cin * layer.cout
     return 2 * macs / 1e9

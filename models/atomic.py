@@ -24,8 +24,9 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".partial{final.suffix}",
-                                dir=final.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=f".partial{final.suffix}", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:

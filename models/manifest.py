@@ -135,4 +135,3 @@ class Manifest:
             "variants": {k: v.to_json() for k, v in sorted(self.variants.items())},
         }
         atomic_write_text(self.directory / MANIFEST_NAME, json.dumps(payload, indent=2) + "\n")
-

@@ -99,7 +99,12 @@ _DRIVE_IDS: dict[str, tuple[int, int, str, str]] = {
     "salicon": (240, 320, "1Xy9C72pcA8DO4CY0rc6B7wsuE9L9DDZY", "1Th7fqVYx25ePMZz4LYsjNQWgAu8tJqwL"),
     "mit1003": (360, 360, "1jsESjYtsTvkMqKftA4rdstfB7mSYw5Ec", "1P_tWxBl3igZlzcHGp5H3T3kzsOskWeG6"),
     "cat2000": (216, 384, "1XxaEx7xxD6rHasQTa-VY7T7eVpGhMxuV", "1T6ChEGB6Mf02gKXrENjdeD6XXJkE_jHh"),
-    "dutomron": (360, 360, "14tuRZpKi8LMDKRHNVUylu6RuAaXLjHTa", "15LG_M45fpYC1pTwnwmArNTZw_Z3BOIA-"),
+    "dutomron": (
+        360,
+        360,
+        "14tuRZpKi8LMDKRHNVUylu6RuAaXLjHTa",
+        "15LG_M45fpYC1pTwnwmArNTZw_Z3BOIA-",
+    ),
     "pascals": (360, 360, "1af9IvBqFamKWx64Ror6ALivuKNioOVIf", "1C-T-RQzX2SaiY9Nw1HmaSx6syyCt01Z0"),
     "osie": (240, 320, "1JD1tvAqZGxj_gEGmIfoxb9dTe5HOaHj1", "1g8UPr1hGpUdOSWerRb751pZqiWBOZOCh"),
     "fiwi": (216, 384, "19qj9nAjd5gVHLB71oRn_YfYDw5n4Uf2X", "12OpIMIi2IyDVaxkE2d37XO9uUsSYf1Ec"),

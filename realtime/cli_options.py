@@ -9,8 +9,9 @@ import typer
 
 Quality = Annotated[
     str,
-    typer.Option("--quality", "-q",
-                 help="very_low | low | medium | high | very_high (very-low works too)"),
+    typer.Option(
+        "--quality", "-q", help="very_low | low | medium | high | very_high (very-low works too)"
+    ),
 ]
 Device = Annotated[str, typer.Option("--device", "-d", help="auto | cpu | cuda | tensorrt")]
 Precision = Annotated[
@@ -18,15 +19,17 @@ Precision = Annotated[
 ]
 ModelsDir = Annotated[
     Path | None,
-    typer.Option("--models-dir", help="ONNX models folder [env SALIENCY_CAM_MODELS_DIR]",
-                 show_default=False),
+    typer.Option(
+        "--models-dir", help="ONNX models folder [env SALIENCY_CAM_MODELS_DIR]", show_default=False
+    ),
 ]
 View = Annotated[str, typer.Option("--view", help="overlay | heatmap | side")]
 Alpha = Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="heatmap opacity")]
 Colormap = Annotated[str, typer.Option("--colormap", help="any OpenCV colormap name")]
 Smooth = Annotated[
     float,
-    typer.Option("--smooth", min=0.0, max=0.99,
-                 help="temporal smoothing 0..0.99 (exponential; 0 = off)"),
+    typer.Option(
+        "--smooth", min=0.0, max=0.99, help="temporal smoothing 0..0.99 (exponential; 0 = off)"
+    ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]

@@ -48,7 +48,9 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
-def choose_providers(device: str = "auto", available: Sequence[str] | None = None) -> ProviderChoice:
+def choose_providers(
+    device: str = "auto", available: Sequence[str] | None = None
+) -> ProviderChoice:
     """Pick providers for ``device`` (auto, cpu, cuda, tensorrt).
 
     An explicit GPU device that is not available is an error naming the fix; ``auto``
@@ -68,16 +70,22 @@ def choose_providers(device: str = "auto", available: Sequence[str] | None = Non
                 f"{', '.join(have) or 'nothing'}: install the gpu extra "
                 "(pip uninstall onnxruntime && pip install 'saliency-cam[gpu]') or use --device cpu"
             )
-        chain = [wanted] + (["CUDAExecutionProvider"] if device == "tensorrt" and
-                            "CUDAExecutionProvider" in have else [])
+        chain = [wanted] + (
+            ["CUDAExecutionProvider"]
+            if device == "tensorrt" and "CUDAExecutionProvider" in have
+            else []
+        )
         return ProviderChoice(device, chain + ["CPUExecutionProvider"])
     # auto
     chain = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in have]
     if chain:
         missing = [p for p in ("TensorrtExecutionProvider",) if p not in have]
         note = f"auto: using {chain[0]}" + (f" ({missing[0]} not installed)" if missing else "")
-        return ProviderChoice("tensorrt" if chain[0].startswith("Tensorrt") else "cuda",
-                              chain + ["CPUExecutionProvider"], note)
+        return ProviderChoice(
+            "tensorrt" if chain[0].startswith("Tensorrt") else "cuda",
+            chain + ["CPUExecutionProvider"],
+            note,
+        )
     return ProviderChoice(
         "cpu",
         ["CPUExecutionProvider"],

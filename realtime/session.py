@@ -25,8 +25,9 @@ def export_hint(preset: str, precision: str = "fp32") -> str:
     return f"saliency-cam export --quality {preset}{extra}"
 
 
-def find_variant(preset: str, precision: str = "fp32",
-                 models_dir: str | os.PathLike[str] | None = None) -> VariantInfo:
+def find_variant(
+    preset: str, precision: str = "fp32", models_dir: str | os.PathLike[str] | None = None
+) -> VariantInfo:
     """The manifest entry for ``preset``/``precision``, or a clear error naming the
     export command to run."""
     name = resolve_preset(preset).name
@@ -147,4 +148,3 @@ def open_session(
 ) -> SaliencySession:
     """Open the exported ``preset`` variant (quality or dataset name) on ``device``."""
     return SaliencySession(find_variant(preset, precision, models_dir), device, **kwargs)
-

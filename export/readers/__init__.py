@@ -27,8 +27,9 @@ def read_weights(
     ``weights_path`` is a local file or directory used instead of downloading.
     """
     if source not in WEIGHT_SOURCES:
-        raise SaliencyCamError(f"unknown weight source {source!r}: choose one of "
-                               f"{', '.join(WEIGHT_SOURCES)}")
+        raise SaliencyCamError(
+            f"unknown weight source {source!r}: choose one of {', '.join(WEIGHT_SOURCES)}"
+        )
     if source not in preset.sources:
         raise SaliencyCamError(
             f"weight source {source!r} is not available for {preset.name}: "

@@ -20,8 +20,8 @@ def random_weights(seed: int = 0) -> LoadedWeights:
     for spec in LAYERS:
         fan_in = spec.kernel * spec.kernel * spec.cin
         shape = (spec.kernel, spec.kernel, spec.cin, spec.cout)
-        weights[f"{spec.scope}/kernel"] = (
-            rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        weights[f"{spec.scope}/kernel"] = rng.standard_normal(shape, dtype=np.float32) * np.float32(
+            np.sqrt(2.0 / fan_in)
         )
         weights[f"{spec.scope}/bias"] = rng.uniform(-0.05, 0.05, spec.cout).astype(np.float32)
     return LoadedWeights(

@@ -1,0 +1,105 @@
+"""Turning a saliency map into pictures: colour it, blend it, lay out the view.
+
+>>> heat = colorize(saliency, "inferno")                           # doctest: +SKIP
+>>> picture = render(frame, saliency, view="overlay", alpha=0.5)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from saliency_cam.models.errors import SaliencyCamError
+
+VIEWS: tuple[str, ...] = ("overlay", "heatmap", "side")
+
+
+def colormap_names() -> list[str]:
+    """OpenCV colormap names usable with ``--colormap`` (lower case, no prefix)."""
+    return sorted(
+        name[len("COLORMAP_") :].lower() for name in dir(cv2) if name.startswith("COLORMAP_")
+    )
+
+
+def resolve_colormap(name: str) -> int:
+    """OpenCV colormap constant for ``name`` (``inferno``, ``jet``, ``COLORMAP_JET`` …)."""
+    key = name.strip().upper().removeprefix("COLORMAP_")
+    value = getattr(cv2, f"COLORMAP_{key}", None)
+    if value is None:
+        raise SaliencyCamError(
+            f"unknown colormap {name!r}: choose one of {', '.join(colormap_names())}"
+        )
+    return int(value)
+
+
+def resolve_view(name: str) -> str:
+    """Validate a view name (overlay, heatmap, side)."""
+    key = name.strip().lower()
+    if key not in VIEWS:
+        raise SaliencyCamError(f"unknown view {name!r}: choose one of {', '.join(VIEWS)}")
+    return key
+
+
+def to_uint8(saliency: np.ndarray) -> np.ndarray:
+    """Float map in [0, 1] → uint8 0..255 (rounded, clipped)."""
+    return np.clip(saliency * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def colorize(saliency: np.ndarray, colormap: int | str = "inferno") -> np.ndarray:
+    """Colour a float map in [0, 1] (H, W) into a BGR uint8 image (H, W, 3)."""
+    cmap = resolve_colormap(colormap) if isinstance(colormap, str) else colormap
+    return cv2.applyColorMap(to_uint8(saliency), cmap)
+
+
+def render(
+    frame: np.ndarray,
+    saliency: np.ndarray,
+    view: str = "overlay",
+    alpha: float = 0.5,
+    colormap: int | str = "inferno",
+) -> np.ndarray:
+    """Compose the output picture for ``view``.
+
+    ``overlay``: frame blended with the coloured map (``alpha`` = map weight);
+    ``heatmap``: the coloured map alone; ``side``: frame and overlay side by side
+    (twice the width). ``saliency`` must already be at the frame's size.
+    """
+    if saliency.shape[:2] != frame.shape[:2]:
+        raise ValueError(f"map {saliency.shape[:2]} does not match frame {frame.shape[:2]}")
+    heat = colorize(saliency, colormap)
+    if view == "heatmap":
+        return heat
+    overlay = cv2.addWeighted(frame, 1.0 - alpha, heat, alpha, 0.0)
+    if view == "overlay":
+        return overlay
+    if view == "side":
+        return np.hstack([frame, overlay])
+    raise SaliencyCamError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
+
+
+@dataclass
+class TemporalSmoother:
+    """Exponential moving average of successive maps, to calm flicker on video.
+
+    ``strength`` 0 disables it; 0.8 keeps 80 % of the previous map each frame. The state
+    resets when the map size changes (e.g. after a quality switch).
+    """
+
+    strength: float = 0.0
+    _state: np.ndarray | None = None
+
+    def __call__(self, saliency: np.ndarray) -> np.ndarray:
+        if self.strength <= 0.0:
+            return saliency
+        if self._state is None or self._state.shape != saliency.shape:
+            self._state = saliency.astype(np.float32, copy=True)
+        else:
+            # in place: no per-frame allocation
+            self._state *= self.strength
+            self._state += (1.0 - self.strength) * saliency
+        return self._state
+
+    def reset(self) -> None:
+        self._state = None
