@@ -1,0 +1,260 @@
+"""Export one MSI-Net variant: Keras model → ONNX with the preprocessing inside, checked
+for parity against TensorFlow before anything is written.
+
+The ONNX graph takes exactly what OpenCV hands the runtime, a uint8 BGR frame
+``[1, H, W, 3]`` at the preset size; the cast to float, the BGR→RGB swap and the mean
+subtraction happen inside, and the output is the ``[1, H, W, 1]`` map in [0, 1].
+
+Needs the export extra (TensorFlow, tf2onnx, onnx); imported lazily by the CLI.
+
+>>> loaded = read_weights("random", resolve_quality("very_low"))       # doctest: +SKIP
+>>> info = export_variant("very_low", loaded, Path("models"))          # doctest: +SKIP
+>>> info.parity["max_abs"] <= 1e-4                                     # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from saliency_cam.export.parity import FP32_TOLERANCE, ParityResult, compare, parity_frames
+from saliency_cam.export.weights import LoadedWeights
+from saliency_cam.models.atomic import atomic_output
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
+from saliency_cam.models.registry import Preset, resolve_preset
+from saliency_cam.realtime.providers import choose_providers
+
+#: ONNX opset of the exported graphs: onnxruntime 1.17+ runs it on every provider.
+DEFAULT_OPSET = 17
+INPUT_NAME = "frame_bgr"
+OUTPUT_NAME = "saliency"
+
+StepCallback = Callable[[str], None]
+
+
+class ExportError(SaliencyCamError):
+    """The converter produced a graph that is not the one the runtime expects."""
+
+
+class ParityError(ExportError):
+    """ONNX and TensorFlow disagree by more than the tolerance; nothing was written."""
+
+
+def build_keras_model(preset: Preset, loaded: LoadedWeights):  # -> keras.Model
+    """MSI-Net at the preset's fixed size, with ``loaded``'s weights."""
+    from saliency_cam.models.msinet import build_msinet, load_weights
+
+    model = build_msinet(preset.height, preset.width)
+    load_weights(model, loaded.weights)
+    return model
+
+
+def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
+    """Convert a fixed-size MSI-Net Keras model to an ``onnx.ModelProto`` whose input is
+    uint8 BGR ``[1, H, W, 3]`` named ``frame_bgr`` and output ``saliency``.
+
+    The uint8→float cast and channel swap are traced into the same tf.function as the
+    model, so they end up in the graph; the mean subtraction is the model's own layer.
+    """
+    import tensorflow as tf
+    import tf2onnx
+
+    signature = [tf.TensorSpec([1, height, width, 3], tf.uint8, name=INPUT_NAME)]
+
+    @tf.function(input_signature=signature)
+    def frame_to_saliency(frame_bgr: tf.Tensor) -> dict[str, tf.Tensor]:
+        rgb = tf.gather(tf.cast(frame_bgr, tf.float32), [2, 1, 0], axis=3)
+        return {OUTPUT_NAME: model(rgb, training=False)}
+
+    proto, _ = tf2onnx.convert.from_function(
+        frame_to_saliency, input_signature=signature, opset=opset
+    )
+    return proto
+
+
+def check_graph(proto, height: int, width: int) -> None:
+    """Raise :class:`ExportError` unless the graph has exactly one uint8 input
+    ``[1, H, W, 3]`` and one float output ``[1, H, W, 1]`` (a stray constant can turn
+    into a second input, DESIGN.md §5), and every Resize is the legacy asymmetric one."""
+    from onnx import TensorProto
+
+    def dims(value) -> list[int | str]:
+        return [d.dim_value or d.dim_param for d in value.type.tensor_type.shape.dim]
+
+    inputs = [i for i in proto.graph.input]
+    outputs = [o for o in proto.graph.output]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ExportError(
+            f"exported graph has {len(inputs)} inputs and {len(outputs)} outputs, expected 1 and 1"
+            f" (inputs: {', '.join(i.name for i in inputs)})"
+        )
+    (inp,), (out,) = inputs, outputs
+    if inp.type.tensor_type.elem_type != TensorProto.UINT8 or dims(inp) != [1, height, width, 3]:
+        raise ExportError(f"exported input {inp.name} is not uint8 [1, {height}, {width}, 3]")
+    if out.type.tensor_type.elem_type != TensorProto.FLOAT or dims(out) not in (
+        [1, height, width, 1],
+        [],  # some converters leave the output shape to inference
+    ):
+        raise ExportError(f"exported output {out.name} is not float [1, {height}, {width}, 1]")
+    modes = resize_modes(proto)
+    if any(mode != "asymmetric" for mode in modes):
+        raise ExportError(
+            f"exported Resize ops use {sorted(set(modes))}; MSI-Net needs 'asymmetric' "
+            "(TF1 ResizeBilinear without half-pixel centres)"
+        )
+
+
+def resize_modes(proto) -> list[str]:
+    """``coordinate_transformation_mode`` of every Resize node, in graph order."""
+    modes = []
+    for node in proto.graph.node:
+        if node.op_type == "Resize":
+            attrs = {a.name: a.s.decode() for a in node.attribute if a.name.endswith("mode")}
+            modes.append(attrs.get("coordinate_transformation_mode", "half_pixel"))
+    return modes
+
+
+def onnx_maps(model_bytes: bytes, frames: Sequence[np.ndarray]) -> np.ndarray:
+    """Run the serialized ONNX model on uint8 BGR frames one by one (CPU provider, the
+    reference numerics); returns ``[N, H, W, 1]``."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model_bytes, providers=choose_providers("cpu").providers)
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: frame[None]})[0] for frame in frames])
+
+
+def tensorflow_maps(model, frames: Sequence[np.ndarray]) -> np.ndarray:
+    """The Keras model on the same frames, converted to RGB float in NumPy: a path
+    independent of the in-graph preprocessing, so a wrong swap or cast shows up."""
+    rgb = np.stack([frame[..., ::-1] for frame in frames]).astype(np.float32)
+    return np.asarray(model(rgb, training=False))
+
+
+def exporter_versions() -> dict[str, str]:
+    """Versions of the packages that made (and checked) the file."""
+    names = ("saliency-cam", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime")
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            # tensorflow-cpu, onnxruntime-gpu and friends install under other names
+            module = {"tensorflow": "tensorflow", "onnxruntime": "onnxruntime"}.get(name)
+            out[name] = _module_version(module) if module else "unknown"
+    return out
+
+
+def _module_version(module: str) -> str:
+    import importlib
+
+    try:
+        return str(importlib.import_module(module).__version__)
+    except (ImportError, AttributeError):
+        return "unknown"
+
+
+def _write_model(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def export_variant(
+    preset: Preset | str,
+    loaded_weights: LoadedWeights,
+    models_dir: str | os.PathLike[str],
+    precision: str = "fp32",
+    *,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = FP32_TOLERANCE,
+    on_step: StepCallback | None = None,
+) -> VariantInfo:
+    """Export ``preset`` with ``loaded_weights`` to ``models_dir`` and record it in the
+    manifest; return its :class:`VariantInfo`.
+
+    Order: build, convert, check the graph's inputs/outputs/resizes, measure parity on
+    letterboxed real-looking frames, and only then write the ONNX file (temp name +
+    rename) and save the manifest (also temp + rename). A failure at any step leaves the
+    directory as it was. Only fp32 is made here; other precisions derive from it
+    (``saliency_cam.export.quantize``).
+    """
+    if precision != "fp32":
+        raise SaliencyCamError(
+            f"export_variant makes fp32 models only; {precision} is derived from fp32 "
+            "by saliency_cam.export.quantize"
+        )
+    spec = preset if isinstance(preset, Preset) else resolve_preset(preset)
+    step = on_step or (lambda _msg: None)
+    directory = Path(models_dir)
+
+    step("building the Keras model")
+    model = build_keras_model(spec, loaded_weights)
+    step("converting to ONNX")
+    proto = convert_to_onnx(model, spec.height, spec.width, opset)
+    check_graph(proto, spec.height, spec.width)
+    _annotate(proto, spec, precision, loaded_weights)
+    data = proto.SerializeToString()
+    del proto
+
+    step("checking parity with TensorFlow")
+    frames = parity_frames(spec.size)
+    parity: ParityResult = compare(
+        onnx_maps(data, frames), tensorflow_maps(model, frames), tolerance
+    )
+    if not parity.ok:
+        raise ParityError(
+            f"{spec.name} {precision}: onnxruntime differs from TensorFlow by "
+            f"{parity.max_abs:.2e} (> {tolerance:.0e}) on {parity.frames} frames; not written. "
+            "Report this with the versions of tensorflow, tf2onnx and onnxruntime"
+        )
+
+    step("writing")
+    final = directory / variant_filename(spec.name, precision)
+    with atomic_output(final) as tmp:
+        _write_model(tmp, data)
+    info = VariantInfo(
+        preset=spec.name,
+        precision=precision,
+        height=spec.height,
+        width=spec.width,
+        file=final.name,
+        sha256=sha256_file(final),
+        weights=loaded_weights.describe(),
+        opset=opset,
+        exporter=exporter_versions(),
+        parity=parity.to_json(),
+        note="" if loaded_weights.trained else "UNTRAINED random weights: tests and speed only",
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    manifest = Manifest.load(directory)
+    manifest.put(info)
+    manifest.save()
+    return info
+
+
+def _annotate(proto, spec: Preset, precision: str, loaded: LoadedWeights) -> None:
+    """Name the graph and record provenance in the file itself (visible in Netron)."""
+    proto.graph.name = f"msinet_{spec.name}_{precision}"
+    proto.doc_string = (
+        f"MSI-Net saliency, {spec.name} {spec.height}x{spec.width} {precision}; input uint8 BGR "
+        "[1,H,W,3], output [1,H,W,1] in [0,1]"
+        + ("" if loaded.trained else "; UNTRAINED random weights")
+    )
+    for key, value in {
+        "preset": spec.name,
+        "precision": precision,
+        "weights_source": loaded.source,
+        "weights_revision": loaded.revision,
+        "trained": str(loaded.trained).lower(),
+    }.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
