@@ -30,6 +30,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        # mkstemp creates 0600; give the output the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         yield tmp
         os.replace(tmp, final)
     except OSError as exc:
@@ -43,6 +45,12 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
