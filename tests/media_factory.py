@@ -1,0 +1,179 @@
+"""Generated media for the video and image tests: tiny clips whose frames carry their own
+index in the pixels, images of any size/mode with optional EXIF orientation, and broken
+files. Written with PyAV and Pillow directly (not with the code under test)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+#: Bits used to write a frame's index into its pixels (clips of up to 1023 frames).
+INDEX_BITS = 10
+
+
+def index_frame(index: int, width: int, height: int) -> np.ndarray:
+    """A BGR frame whose ``INDEX_BITS`` vertical bands are dark (0) or bright (1),
+    most significant bit on the left, so the index survives lossy coding and resizing;
+    a colour ramp in the blue channel makes frames differ otherwise too."""
+    bits = [(index >> (INDEX_BITS - 1 - b)) & 1 for b in range(INDEX_BITS)]
+    columns = np.minimum(np.arange(width) * INDEX_BITS // width, INDEX_BITS - 1)
+    row = np.where(np.asarray(bits)[columns] == 1, 230, 25).astype(np.uint8)
+    frame = np.repeat(np.repeat(row[None, :, None], height, axis=0), 3, axis=2)
+    frame[..., 0] = (frame[..., 0].astype(np.int32) * 3 // 4 + index % 64).astype(np.uint8)
+    return frame
+
+
+def read_index(frame: np.ndarray) -> int:
+    """Inverse of :func:`index_frame` on a decoded (H, W, 3) BGR frame: the centre of each
+    band is thresholded on the green channel."""
+    height, width = frame.shape[:2]
+    index = 0
+    for b in range(INDEX_BITS):
+        left = b * width // INDEX_BITS
+        right = (b + 1) * width // INDEX_BITS
+        margin = max(0, (right - left) // 4)
+        band = frame[height // 4 : height - height // 4 or height, left + margin : right - margin]
+        bit = int(band[..., 1].mean() > 127)
+        index = (index << 1) | bit
+    return index
+
+
+def make_clip(
+    path: Path,
+    width: int,
+    height: int,
+    frames: int,
+    fps: Fraction | int | float = 25,
+    *,
+    audio: bool = False,
+    audio_codec: str = "aac",
+    rotation: int = 0,
+) -> Path:
+    """Write an H.264 clip whose frame ``i`` shows index ``i`` (see :func:`index_frame`).
+
+    ``audio`` adds a 440 Hz sine track as long as the video (``audio_codec`` aac for
+    .mp4, pcm_s16le for .mov/.mkv); ``rotation`` stores a display rotation
+    (degrees counter-clockwise), as phones do.
+    """
+    import av
+
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=rate)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv444p" if width % 2 or height % 2 else "yuv420p"
+        video.options = {"crf": "12", "preset": "ultrafast"}
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = None
+        if audio:
+            sample_rate = 22050
+            sound = container.add_stream(audio_codec, rate=sample_rate)
+            sound.layout = "mono"
+            total = int(round(frames / float(rate) * sample_rate))
+            t = np.arange(total) / sample_rate
+            wave = 0.3 * np.sin(2 * np.pi * 440.0 * t)
+            fmt = sound.codec_context.format.name
+            for start in range(0, total, 1024):
+                chunk = wave[start : start + 1024]
+                data = (
+                    (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
+                )
+                frame = av.AudioFrame.from_ndarray(data[None], format=fmt, layout="mono")
+                frame.sample_rate, frame.pts = sample_rate, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+        for i in range(frames):
+            picture = av.VideoFrame.from_ndarray(index_frame(i, width, height), format="bgr24")
+            picture.pts = i
+            for packet in video.encode(picture):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+        if sound is not None:
+            for packet in sound.encode(None):
+                container.mux(packet)
+    return path
+
+
+def read_clip(path: Path) -> tuple[list[np.ndarray], Fraction, bool]:
+    """All frames of ``path`` as stored (no rotation applied), its average frame rate
+    and whether it has an audio stream (read with PyAV, independent of the code under
+    test)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+        return frames, Fraction(stream.average_rate), bool(container.streams.audio)
+
+
+def audio_codec_of(path: Path) -> str | None:
+    """Codec name of the first audio stream, or None."""
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        return container.streams.audio[0].codec_context.name
+
+
+def audio_seconds(path: Path) -> float:
+    """Decoded duration of the first audio stream, in seconds."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return samples / stream.codec_context.rate
+
+
+def make_image(
+    path: Path,
+    width: int,
+    height: int,
+    mode: str = "RGB",
+    *,
+    orientation: int | None = None,
+) -> Path:
+    """Write a picture with a bright square in its top-left quarter (so orientation
+    can be checked) in Pillow ``mode`` (RGB, L, RGBA, I;16, LA, P); ``orientation`` stores
+    an EXIF orientation tag (1–8) without rotating the pixels, as cameras do."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:height, 0:width]
+    gray = (40 + 60 * xx / max(1, width - 1)).astype(np.float64)
+    gray[: max(1, height // 4), : max(1, width // 4)] = 250
+    if mode == "I;16":
+        image = Image.fromarray((gray * 257).astype(np.uint16))
+    else:
+        rgb = np.stack([gray, gray * 0.8, gray * 0.6], axis=-1).astype(np.uint8)
+        image = Image.fromarray(rgb).convert(mode)
+    kwargs = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif.tobytes()
+    image.save(path, **kwargs)
+    return path
+
+
+def make_broken_files(folder: Path) -> dict[str, Path]:
+    """Zero-byte, garbage and truncated files with media extensions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    empty = folder / "empty.png"
+    empty.write_bytes(b"")
+    garbage = folder / "garbage.jpg"
+    garbage.write_bytes(b"this is not a picture\n" * 50)
+    empty_video = folder / "empty.mp4"
+    empty_video.write_bytes(b"")
+    garbage_video = folder / "garbage.mp4"
+    garbage_video.write_bytes(np.random.default_rng(0).bytes(4096))
+    return {
+        "empty_image": empty,
+        "garbage_image": garbage,
+        "empty_video": empty_video,
+        "garbage_video": garbage_video,
+    }

@@ -1,0 +1,159 @@
+"""Video reading/writing (realtime/video_io.py) and the ``saliency-cam video`` job on
+generated clips whose frames carry their index in the pixels."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from media_factory import (
+    audio_codec_of,
+    audio_seconds,
+    index_frame,
+    make_broken_files,
+    make_clip,
+    read_clip,
+    read_index,
+)
+
+from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.realtime.video_io import VideoInfo, VideoSink, iter_frames
+
+# (width, height, frames, fps): odd size, a single frame, high and low and NTSC rates
+CLIPS = [
+    (853, 480, 6, Fraction(30)),
+    (64, 48, 1, Fraction(25)),
+    (96, 64, 12, Fraction(120)),
+    (81, 47, 5, Fraction(2)),
+    (64, 48, 8, Fraction(30000, 1001)),
+]
+
+
+def _ids(clip: tuple) -> str:
+    w, h, n, fps = clip
+    return f"{w}x{h}-{n}f-{float(fps):.2f}fps"
+
+
+@pytest.mark.parametrize("clip", CLIPS, ids=_ids)
+def test_roundtrip_keeps_size_rate_count_and_order(tmp_path: Path, clip: tuple) -> None:
+    width, height, frames, fps = clip
+    source = make_clip(tmp_path / "in.mp4", width, height, frames, fps)
+
+    info = VideoInfo.from_path(source)
+    assert (info.width, info.height, info.fps, info.total_frames) == (width, height, fps, frames)
+    assert not info.has_audio
+
+    decoded = list(iter_frames(source))
+    assert [read_index(f) for f in decoded] == list(range(frames))
+    assert all(f.shape == (height, width, 3) and f.dtype == np.uint8 for f in decoded)
+
+    out = tmp_path / "out.mp4"
+    with VideoSink(out, info) as sink:
+        for frame in decoded:
+            sink.write_frame(frame)
+    assert sink.frames_written == frames
+    written, rate, has_audio = read_clip(out)
+    assert rate == fps
+    assert [read_index(f) for f in written] == list(range(frames))
+    assert written[0].shape == (height, width, 3)
+    assert not has_audio
+
+
+def test_frame_count_without_container_count(tmp_path: Path) -> None:
+    # Matroska stores no frame count: VideoInfo counts packets instead.
+    source = make_clip(tmp_path / "in.mkv", 64, 48, 7, 12)
+    assert VideoInfo.from_path(source).total_frames == 7
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mp4", "aac"), (".mov", "pcm_s16le")])
+def test_audio_copied_when_asked(tmp_path: Path, suffix: str, codec: str) -> None:
+    source = make_clip(tmp_path / f"in{suffix}", 64, 48, 10, 25, audio=True, audio_codec=codec)
+    info = VideoInfo.from_path(source)
+    assert info.has_audio
+
+    with_audio, without = tmp_path / "with.mp4", tmp_path / "without.mp4"
+    for path, audio_from in ((with_audio, source), (without, None)):
+        with VideoSink(path, info, audio_from=audio_from) as sink:
+            for frame in iter_frames(source):
+                sink.write_frame(frame)
+
+    assert audio_codec_of(with_audio) == codec  # remuxed, not re-encoded
+    assert audio_seconds(with_audio) == pytest.approx(audio_seconds(source), abs=1e-3)
+    assert audio_codec_of(without) is None
+    frames, _, _ = read_clip(with_audio)
+    assert [read_index(f) for f in frames] == list(range(10))
+
+
+def test_display_rotation_applied(tmp_path: Path) -> None:
+    # stored 96×64 landscape, displayed rotated 90° counter-clockwise (portrait)
+    source = make_clip(tmp_path / "phone.mp4", 96, 64, 3, 25, rotation=90)
+    info = VideoInfo.from_path(source)
+    assert (info.width, info.height, info.rotation) == (64, 96, 90)
+    frames = list(iter_frames(source))
+    assert frames[0].shape == (96, 64, 3)
+    # the index bands ran left→right; after a counter-clockwise turn they run bottom→top
+    upright = np.rot90(frames[2], k=-1)
+    assert read_index(upright) == 2
+
+
+def test_interrupted_write_leaves_no_file(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", 64, 48, 6, 25, audio=True)
+    info = VideoInfo.from_path(source)
+    out = tmp_path / "out" / "result.mp4"
+    with pytest.raises(RuntimeError, match="boom"), VideoSink(out, info, audio_from=source) as s:
+        for i, frame in enumerate(iter_frames(source)):
+            if i == 3:
+                raise RuntimeError("boom")
+            s.write_frame(frame)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_existing_output_untouched_when_interrupted(tmp_path: Path) -> None:
+    out = tmp_path / "result.mp4"
+    out.write_bytes(b"previous result")
+    info = VideoInfo(width=32, height=32, fps=Fraction(10))
+    with pytest.raises(KeyboardInterrupt), VideoSink(out, info) as sink:
+        sink.write_frame(index_frame(0, 32, 32))
+        raise KeyboardInterrupt
+    assert out.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.mp4"]
+
+
+def test_sink_rejects_wrong_frames_and_types(tmp_path: Path) -> None:
+    info = VideoInfo(width=32, height=24, fps=Fraction(10))
+    with pytest.raises(SaliencyCamError, match="unsupported video file type"):
+        VideoSink(tmp_path / "out.gif", info)
+    with (
+        pytest.raises(ValueError, match="does not match"),
+        VideoSink(tmp_path / "a.mp4", info) as s,
+    ):
+        s.write_frame(np.zeros((24, 30, 3), np.uint8))
+    assert not (tmp_path / "a.mp4").exists()
+
+
+def test_grayscale_frames_written(tmp_path: Path) -> None:
+    info = VideoInfo(width=40, height=30, fps=Fraction(5))
+    out = tmp_path / "gray.mp4"
+    with VideoSink(out, info) as sink:
+        for level in (20, 200):
+            sink.write_frame(np.full((30, 40), level, np.uint8))
+    frames, _, _ = read_clip(out)
+    assert [int(round(f.mean())) for f in frames] == pytest.approx([20, 200], abs=3)
+
+
+@pytest.mark.parametrize("kind", ["empty_video", "garbage_video"])
+def test_broken_video_is_input_error(tmp_path: Path, kind: str) -> None:
+    path = make_broken_files(tmp_path)[kind]
+    with pytest.raises(InputError, match=path.name):
+        VideoInfo.from_path(path)
+    with pytest.raises(InputError, match=path.name):
+        list(iter_frames(path))
+
+
+def test_missing_and_folder_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        VideoInfo.from_path(tmp_path / "nope.mp4")
+    with pytest.raises(InputError, match="folder"):
+        VideoInfo.from_path(tmp_path)
