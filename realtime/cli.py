@@ -21,6 +21,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Real-time visual saliency (MSI-Net). Run 'saliency-cam COMMAND --help' for details."""
+    # A callback keeps subcommands as subcommands even while only one is registered
+    # (typer otherwise runs a lone command as the whole app).
+
+
 def _register() -> None:
     # Each module adds its own commands; none of them imports TensorFlow at import time.
     from saliency_cam.export import cli as export_cli
