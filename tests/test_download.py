@@ -6,17 +6,29 @@ SALIENCY_CAM_CACHE_DIR, HF_HOME and the base URLs at temporary folders and local
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import stat
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from http_servers import Reply, Request, fake_drive, fake_hub, serve, static_files
+from http_servers import (
+    App,
+    Reply,
+    Request,
+    Server,
+    fake_drive,
+    fake_hub,
+    make_test_certificate,
+    serve,
+    static_files,
+)
 
 from saliency_cam.export import download as dl
 from saliency_cam.export.download import (
@@ -480,3 +492,55 @@ def test_damaged_member_leaves_no_half_files(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="damaged"):
         extract_zip_safely(tmp_path / "d.zip", tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# The default base URL (https://drive.google.com) exercises gdown's own Drive handling:
+# its confirmation-page parsing and its "Cannot retrieve the public link" error. The
+# fake Drive sits behind an HTTPS proxy on 127.0.0.1 whose throw-away certificate only
+# this test trusts.
+DRIVE_HOSTS = ["drive.google.com", "drive.usercontent.google.com"]
+
+
+@pytest.fixture
+def drive_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[App], contextlib.AbstractContextManager[Server]]:
+    """``with drive_proxy(app) as server:`` routes HTTPS through ``app`` for the block."""
+    certificate = make_test_certificate(tmp_path, DRIVE_HOSTS)
+    if certificate is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+
+    @contextlib.contextmanager
+    def start(app: App) -> Iterator[Server]:
+        with serve(app, certificate=certificate) as server:
+            monkeypatch.setenv("HTTPS_PROXY", server.url)
+            monkeypatch.setenv("https_proxy", server.url)
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+            yield server
+
+    return start
+
+
+def test_gdown_follows_drive_confirmation_page(isolated_env: Path, drive_proxy) -> None:
+    app = fake_drive(
+        {SALICON_CPU.file_id: SALICON_ZIP},
+        confirm_action="https://drive.usercontent.google.com/download",
+    )
+    with drive_proxy(app) as server:
+        path = fetch_drive_graph("salicon", "cpu")
+    assert path.read_bytes() == SALICON_ZIP
+    tunnels = [r.path for r in server.log if r.method == "CONNECT"]
+    assert tunnels[0] == "drive.google.com:443"
+    assert "drive.usercontent.google.com:443" in tunnels
+    assert any(r.path == "/download" and r.query.get("confirm") == "t" for r in server.log)
+
+
+def test_gdown_cannot_retrieve_public_link_is_explained(isolated_env: Path, drive_proxy) -> None:
+    with (
+        drive_proxy(fake_drive({}, refused={SALICON_CPU.file_id})),
+        pytest.raises(DownloadError) as info,
+    ):
+        fetch_drive_graph("salicon", "cpu")
+    message = str(info.value)
+    assert "public link" in message and "--weights-path" in message and "\n" not in message
+    assert list((isolated_env / "drive").iterdir()) == []

@@ -1,0 +1,107 @@
+"""The original frozen graphs: zips on Google Drive, fetched with gdown."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from saliency_cam.export.fetchers.http_download import one_line
+from saliency_cam.models import registry
+from saliency_cam.models.errors import DownloadError, SaliencyCamError
+from saliency_cam.models.paths import weights_cache_dir
+
+#: Overrides :data:`registry.DRIVE_BASE_URL` (mirrors, tests).
+DRIVE_BASE_URL_ENV = "SALIENCY_CAM_DRIVE_BASE_URL"
+
+
+def fetch_drive_graph(dataset: str, device: str = "cpu") -> Path:
+    """Download the zip holding ``model_<dataset>_<device>.pb``; return the zip's path.
+
+    The Drive file id comes from the registry; the URL is
+    ``<base>/uc?id=<id>`` with ``<base>`` = ``$SALIENCY_CAM_DRIVE_BASE_URL`` or
+    :data:`registry.DRIVE_BASE_URL`, fetched with gdown (which handles Drive's
+    confirmation pages). The zip lands in ``<weights cache>/drive/`` only once it is a
+    readable zip that contains the expected graph; a cached valid zip is reused. When
+    Drive refuses (gdown's "Cannot retrieve the public link", or a web page instead of
+    the zip) the error says how to download it by hand.
+
+    >>> fetch_drive_graph("salicon", "cpu")  # doctest: +SKIP
+    PosixPath('/home/me/.cache/saliency-cam/weights/drive/model_salicon_cpu.zip')
+    """
+    preset = registry.resolve_dataset(dataset)
+    if device not in preset.drive:
+        raise SaliencyCamError(
+            f"unknown device {device!r} for the original graphs: choose one of "
+            f"{', '.join(preset.drive)}"
+        )
+    drive_file = preset.drive[device]
+    base = (os.environ.get(DRIVE_BASE_URL_ENV) or registry.DRIVE_BASE_URL).rstrip("/")
+    url = f"{base}/uc?id={drive_file.file_id}"
+    final = weights_cache_dir() / "drive" / f"{Path(drive_file.member).stem}.zip"
+    manual = (
+        f"download it in a browser from {registry.DRIVE_BASE_URL}/uc?id={drive_file.file_id} "
+        "and pass the zip with --weights-path"
+    )
+    if final.is_file() and _zip_has_member(final, drive_file.member):
+        return final
+
+    staging = final.with_name(final.name + ".download")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _gdown(url, staging, drive_file.member, manual)
+    if not zipfile.is_zipfile(staging):
+        head = staging.read_bytes()[:512].lstrip().lower()
+        staging.unlink(missing_ok=True)
+        what = "a web page" if head.startswith((b"<!doctype", b"<html")) else "something else"
+        raise DownloadError(
+            f"Google Drive refused {drive_file.member} (it sent {what}, not the zip; Drive "
+            f"does this when a file has had too many downloads): {manual}"
+        )
+    if not _zip_has_member(staging, drive_file.member):
+        staging.unlink(missing_ok=True)
+        raise DownloadError(f"the zip from {url} does not contain {drive_file.member}: {manual}")
+    os.replace(staging, final)
+    return final
+
+
+def _gdown(url: str, output: Path, member: str, manual: str) -> None:
+    try:
+        import gdown
+        from gdown.exceptions import FileURLRetrievalError
+    except ImportError as exc:
+        raise DownloadError("gdown is not installed: pip install 'saliency-cam[export]'") from exc
+    output.unlink(missing_ok=True)
+    options: dict[str, Any] = {"quiet": not sys.stderr.isatty(), "use_cookies": False}
+    # Newer gdown retries and resumes by itself; older versions lack these options.
+    accepted = _parameters(gdown.download)
+    options.update({k: v for k, v in (("retries", 3), ("resume", True)) if k in accepted})
+    if "timeout" in accepted:
+        options["timeout"] = 60
+    try:
+        gdown.download(url, str(output), **options)
+    except FileURLRetrievalError as exc:
+        output.unlink(missing_ok=True)
+        raise DownloadError(
+            f"Google Drive refused {member} (gdown: cannot retrieve the public link; Drive "
+            f"does this when a file has had too many downloads): {manual}"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - gdown surfaces requests/OS/own errors
+        output.unlink(missing_ok=True)
+        raise DownloadError(f"could not download {member} ({one_line(exc)}): {manual}") from exc
+
+
+def _parameters(func: Callable[..., Any]) -> set[str]:
+
+    return set(inspect.signature(func).parameters)
+
+
+def _zip_has_member(path: Path, member: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(PurePosixPath(n).name == member for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
