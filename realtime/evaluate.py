@@ -1,0 +1,642 @@
+"""Score saliency predictions against eye-tracking ground truth (``saliency-cam evaluate``).
+
+Three steps, each usable on its own:
+
+1. :func:`index_folder` + :func:`match` pair files by name (the path relative to its
+   folder, without extension) across a predictions (or stimuli) folder and the
+   ground-truth folders, and list everything that does not pair up.
+2. :func:`evaluate` reads the ground truth, gets each prediction from a ``predict``
+   callable (:func:`read_map` for a folder of maps, :func:`model_predictor` to run an
+   exported model on the stimuli) and scores it with :mod:`saliency_cam.models.metrics`.
+3. :class:`EvaluationReport` aggregates (mean ± std per metric); the report module renders it.
+
+>>> preds = index_folder("preds", MAP_SUFFIXES)                  # doctest: +SKIP
+>>> m = match(preds, fixations=index_folder("fix", FIXATION_SUFFIXES))  # doctest: +SKIP
+>>> report = evaluate(m, read_map)                               # doctest: +SKIP
+>>> report.summary()["nss"].mean                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_cam.models import metrics
+from saliency_cam.models.errors import InputError, SaliencyCamError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+#: Continuous maps (predictions and ground-truth saliency maps).
+MAP_SUFFIXES = IMAGE_SUFFIXES | {".npy"}
+#: Fixations: binary fixation-map images, or fixation points / maps in .npy or .mat.
+FIXATION_SUFFIXES = IMAGE_SUFFIXES | {".npy", ".mat"}
+#: Name endings removed before matching: MIT1003's ``<name>_fixPts.jpg`` /
+#: ``<name>_fixMap.jpg`` and ``<name>_saliency.png`` as saliency tools often write them.
+DEFAULT_STRIP = ("_fixPts", "_fixMap", "_saliency")
+
+FIXATION_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "info_gain")
+MAP_METRICS = ("cc", "sim", "kld")
+#: Every metric, in the order tables show them.
+ALL_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "cc", "sim", "kld", "info_gain")
+LOWER_IS_BETTER = frozenset({"kld"})
+BASELINES = ("center", "uniform")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass
+class FolderIndex:
+    """Files of one folder keyed by their matching name (see :func:`index_folder`)."""
+
+    folder: Path
+    files: dict[str, Path]
+    duplicates: dict[str, list[Path]] = field(default_factory=dict)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def match_key(relative: Path, strip: Sequence[str] = DEFAULT_STRIP) -> str:
+    """The name a file is matched by: its path relative to the folder, POSIX style,
+    without extension and without one of the ``strip`` endings.
+
+    >>> match_key(Path("Action/001_fixMap.jpg"))
+    'Action/001'
+    """
+    stem = relative.stem
+    for ending in strip:
+        if ending and stem.endswith(ending) and len(stem) > len(ending):
+            stem = stem[: -len(ending)]
+            break
+    return relative.with_name(stem).as_posix()
+
+
+def index_folder(
+    folder: str | os.PathLike[str],
+    suffixes: Iterable[str],
+    strip: Sequence[str] = DEFAULT_STRIP,
+) -> FolderIndex:
+    """Index ``folder`` recursively (datasets such as CAT2000 use sub-folders).
+
+    Files whose extension is not in ``suffixes`` are listed in ``ignored``; hidden files
+    (``.name``, e.g. half-written ``.partial`` outputs) are skipped. When two files share
+    a key (``a.png`` and ``a.npy``), the first in ``suffixes`` order wins and all are
+    listed in ``duplicates``.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder: pass a directory of files")
+    order = [s.lower() for s in suffixes]
+    files: dict[str, list[Path]] = {}
+    ignored: list[Path] = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() not in order:
+            ignored.append(path)
+            continue
+        files.setdefault(match_key(relative, strip), []).append(path)
+    chosen: dict[str, Path] = {}
+    duplicates: dict[str, list[Path]] = {}
+    for key, paths in files.items():
+        paths.sort(key=lambda p: order.index(p.suffix.lower()))
+        chosen[key] = paths[0]
+        if len(paths) > 1:
+            duplicates[key] = paths
+    return FolderIndex(root, chosen, duplicates, ignored)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image to score: its prediction (or stimulus) and its ground-truth files."""
+
+    key: str
+    source: Path
+    fixations: Path | None = None
+    saliency_map: Path | None = None
+
+
+@dataclass
+class Matching:
+    """Matched items and every file that did not pair up (nothing is silently skipped)."""
+
+    items: list[Item]
+    #: ground-truth keys with no prediction / stimulus
+    missing_source: list[str] = field(default_factory=list)
+    #: prediction / stimulus keys with no ground truth at all
+    missing_ground_truth: list[str] = field(default_factory=list)
+    #: keys with fixations but no saliency map, or the reverse, when both were given
+    incomplete: list[str] = field(default_factory=list)
+    #: "key: a.png, a.npy (used a.png)" lines
+    duplicates: list[str] = field(default_factory=list)
+    #: files skipped for their extension
+    ignored: list[str] = field(default_factory=list)
+
+
+def match(
+    sources: FolderIndex,
+    fixations: FolderIndex | None = None,
+    maps: FolderIndex | None = None,
+) -> Matching:
+    """Pair ``sources`` (predictions or stimuli) with ground truth by key."""
+    if fixations is None and maps is None:
+        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
+    fix_files = fixations.files if fixations else {}
+    map_files = maps.files if maps else {}
+    truth_keys = set(fix_files) | set(map_files)
+    items = [
+        Item(key, path, fix_files.get(key), map_files.get(key))
+        for key, path in sorted(sources.files.items())
+        if key in truth_keys
+    ]
+    incomplete: list[str] = []
+    if fixations is not None and maps is not None:
+        incomplete = sorted(set(fix_files) ^ set(map_files))
+    duplicates: list[str] = []
+    ignored: list[str] = []
+    for index in (sources, fixations, maps):
+        if index is None:
+            continue
+        for key, paths in sorted(index.duplicates.items()):
+            names = ", ".join(p.name for p in paths)
+            duplicates.append(f"{index.folder}/{key}: {names} (used {paths[0].name})")
+        ignored.extend(str(p) for p in index.ignored)
+    return Matching(
+        items=items,
+        missing_source=sorted(truth_keys - set(sources.files)),
+        missing_ground_truth=sorted(set(sources.files) - truth_keys),
+        incomplete=incomplete,
+        duplicates=duplicates,
+        ignored=ignored,
+    )
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _imread(path: Path, flags: int) -> np.ndarray:
+    import cv2
+
+    try:
+        # np.fromfile + imdecode also reads non-ASCII paths on Windows, unlike imread.
+        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), flags)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    if image is None:
+        raise InputError(f"cannot read {path}: not an image OpenCV can decode, or damaged")
+    return image
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """A stimulus as a uint8/uint16 BGR (or grayscale) array, as OpenCV decodes it."""
+    import cv2
+
+    return _imread(Path(path), cv2.IMREAD_UNCHANGED)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+
+
+def read_map(path: str | os.PathLike[str]) -> np.ndarray:
+    """A continuous map (prediction or ground truth) as a 2-D float64 array.
+
+    Images are read at full bit depth; colour images are converted to grayscale. A
+    ``.npy`` must hold a 2-D array (a trailing axis of 1 is dropped).
+    """
+    import cv2
+
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        arr = _load_npy(path)
+    else:
+        arr = _imread(path, cv2.IMREAD_UNCHANGED)
+        if arr.ndim == 3 and arr.shape[2] == 4:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2GRAY)
+        elif arr.ndim == 3 and arr.shape[2] == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim != 2 or arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{path} is not a 2-D map (shape {arr.shape}, dtype {arr.dtype})")
+    return arr.astype(np.float64)
+
+
+def map_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(H, W) of a map or image file without decoding its pixels."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        try:
+            return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape[:2])  # type: ignore[return-value]
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {path}: {exc}") from exc
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return (image.height, image.width)
+    except (OSError, UnidentifiedImageError):
+        return read_map(path).shape  # type: ignore[return-value]  # OpenCV reads more formats
+
+
+@dataclass
+class Fixations:
+    """Fixations as read from a file: a binary ``mask`` or (x, y) ``points`` (0-based,
+    in pixels of an image of ``shape`` when the file says so)."""
+
+    mask: np.ndarray | None = None
+    points: np.ndarray | None = None
+    shape: tuple[int, int] | None = None
+
+    def to_mask(self, shape: tuple[int, int] | None, path: Path) -> np.ndarray:
+        """A boolean map at ``shape`` (the ground truth's size; ``None``: the file's own)."""
+        if self.mask is not None:
+            if shape is not None and self.mask.shape != tuple(shape):
+                raise InputError(
+                    f"{path}: fixation map is {self.mask.shape[0]}x{self.mask.shape[1]} but "
+                    f"the saliency map is {shape[0]}x{shape[1]}: give both at the same size"
+                )
+            return self.mask
+        target = shape or self.shape
+        if target is None:
+            raise InputError(f"{path}: fixation points without an image size")
+        assert self.points is not None
+        return metrics.fixation_map(self.points, target, source_shape=self.shape)
+
+
+def _mask_from_image(image: np.ndarray) -> np.ndarray:
+    # Half the maximum: robust to JPEG noise in 0/255 maps, and works for 0/1 PNGs.
+    top = float(image.max())
+    return image > top / 2 if top > 0 else np.zeros(image.shape, dtype=bool)
+
+
+def _points_array(values: np.ndarray) -> bool:
+    return values.ndim == 2 and values.shape[1] == 2 and values.shape[0] != 0
+
+
+def _from_mat(path: Path) -> Fixations:
+    try:
+        from scipy.io import loadmat
+    except ImportError as exc:
+        raise SaliencyCamError(
+            f"reading {path.name} needs scipy: pip install 'saliency-cam[evaluate]'"
+        ) from exc
+    try:
+        data = loadmat(str(path))
+    except Exception as exc:  # scipy raises several untyped errors for bad files
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    shape = None
+    if "resolution" in data and np.asarray(data["resolution"]).size == 2:
+        height, width = np.asarray(data["resolution"]).ravel()[:2]
+        shape = (int(height), int(width))
+    gaze = data.get("gaze")
+    if gaze is not None and gaze.dtype.names and "fixations" in gaze.dtype.names:
+        # SALICON: one struct per observer, 'fixations' is N x 2 (x, y), 1-based.
+        pts = [np.asarray(g["fixations"], float).reshape(-1, 2) for g in gaze.ravel()]
+        return Fixations(points=np.concatenate(pts) - 1 if pts else np.zeros((0, 2)), shape=shape)
+    arrays = {
+        k: np.asarray(v)
+        for k, v in data.items()
+        if not k.startswith("__") and np.issubdtype(np.asarray(v).dtype, np.number)
+    }
+    maps = {
+        k: v
+        for k, v in arrays.items()
+        if v.ndim == 2 and not _points_array(v) and k != "resolution"
+    }
+    if maps:
+        # e.g. CAT2000 FIXATIONLOCS: 'fixLocs', a binary map at the image's size
+        key = "fixLocs" if "fixLocs" in maps else sorted(maps)[0]
+        return Fixations(mask=maps[key] != 0)
+    points = {k: v for k, v in arrays.items() if _points_array(v)}
+    if points:
+        key = sorted(points)[0]
+        return Fixations(points=points[key].astype(float) - 1, shape=shape)  # MATLAB: 1-based
+    raise InputError(
+        f"{path}: no fixations found (expected a SALICON 'gaze' struct, a binary map such as "
+        "CAT2000's 'fixLocs', or an N x 2 array of (x, y) points)"
+    )
+
+
+def read_fixations(path: str | os.PathLike[str]) -> Fixations:
+    """Fixations from a file, in the layouts public datasets use.
+
+    * image (``.png``, ``.jpg`` …): a binary fixation map; pixels above half the
+      maximum are fixated (tolerates JPEG noise around 0/255).
+    * ``.npy``: an (N, 2) array of 0-based (x, y) points, or a 2-D binary map.
+    * ``.mat``: a SALICON ``gaze`` struct (observers' ``fixations``, 1-based x, y; the
+      image size from ``resolution``), a 2-D binary map (CAT2000 ``fixLocs``), or an
+      (N, 2) array of 1-based (x, y) points (MATLAB convention). Needs scipy.
+    """
+    import cv2
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        return _from_mat(path)
+    if suffix == ".npy":
+        arr = _load_npy(path)
+        if _points_array(arr) and np.issubdtype(arr.dtype, np.number):
+            return Fixations(points=arr.astype(float))
+        if arr.ndim == 2 and arr.size:
+            return Fixations(mask=arr != 0)
+        raise InputError(f"{path}: expected (N, 2) points or a 2-D map, got shape {arr.shape}")
+    image = _imread(path, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
+    return Fixations(mask=_mask_from_image(image))
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class ImageResult:
+    """Scores of one image (NaN where a metric is undefined or its ground truth is absent)."""
+
+    key: str
+    scores: dict[str, float]
+    height: int = 0
+    width: int = 0
+    n_fixations: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Mean ± sample standard deviation over the images where the metric is defined."""
+
+    mean: float
+    std: float
+    n: int
+    undefined: int
+
+
+@dataclass
+class EvaluationReport:
+    """Everything ``saliency-cam evaluate`` shows and writes."""
+
+    results: list[ImageResult]
+    matching: Matching
+    metrics: tuple[str, ...]
+    settings: dict[str, Any]
+    #: the model that made the predictions (None for a folder of maps)
+    model: dict[str, Any] | None = None
+
+    @property
+    def trained(self) -> bool | None:
+        """False when the predictions came from an untrained (random-weight) model."""
+        return None if self.model is None else bool(self.model.get("trained"))
+
+    @property
+    def scored(self) -> list[ImageResult]:
+        return [r for r in self.results if r.error is None]
+
+    @property
+    def failed(self) -> list[ImageResult]:
+        return [r for r in self.results if r.error is not None]
+
+    def summary(self) -> dict[str, MetricSummary]:
+        """Per metric: mean ± std (N−1) over images where it is defined (NaN ignored)."""
+        out: dict[str, MetricSummary] = {}
+        for name in self.metrics:
+            values = np.array([r.scores.get(name, math.nan) for r in self.scored], dtype=float)
+            finite = values[np.isfinite(values)]
+            mean = float(finite.mean()) if finite.size else math.nan
+            std = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
+            out[name] = MetricSummary(mean, std, int(finite.size), int(values.size - finite.size))
+        return out
+
+
+def select_metrics(
+    requested: Sequence[str] | None, *, have_fixations: bool, have_maps: bool
+) -> tuple[str, ...]:
+    """The metrics to compute: ``requested`` (validated) or all the ground truth allows."""
+    if not requested:
+        return tuple(
+            m
+            for m in ALL_METRICS
+            if (m in FIXATION_METRICS and have_fixations) or (m in MAP_METRICS and have_maps)
+        )
+    chosen: list[str] = []
+    for raw in requested:
+        name = raw.strip().lower().replace("-", "_")
+        name = {"sauc": "auc_shuffled", "ig": "info_gain", "kl": "kld"}.get(name, name)
+        if name not in ALL_METRICS:
+            raise SaliencyCamError(f"unknown metric {raw!r}: choose from {', '.join(ALL_METRICS)}")
+        if name in FIXATION_METRICS and not have_fixations:
+            raise SaliencyCamError(f"metric {name} needs fixations: pass --fixations DIR")
+        if name in MAP_METRICS and not have_maps:
+            raise SaliencyCamError(f"metric {name} needs continuous saliency maps: pass --maps DIR")
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(chosen)
+
+
+@dataclass
+class _Truth:
+    shape: tuple[int, int]
+    rows: np.ndarray | None = None  # fixated pixels, kept compact for the sAUC pool
+    cols: np.ndarray | None = None
+
+    def mask(self) -> np.ndarray | None:
+        if self.rows is None or self.cols is None:
+            return None
+        out = np.zeros(self.shape, dtype=bool)
+        out[self.rows, self.cols] = True
+        return out
+
+
+def _load_truth(item: Item) -> _Truth:
+    shape = map_shape(item.saliency_map) if item.saliency_map else None
+    if item.fixations is None:
+        assert shape is not None
+        return _Truth(shape)
+    fix = read_fixations(item.fixations)
+    if shape is None and fix.mask is None and fix.shape is None:
+        shape = map_shape(item.source)  # points only: the stimulus / prediction's size
+    mask = fix.to_mask(shape, item.fixations)
+    rows, cols = np.nonzero(mask)
+    return _Truth((int(mask.shape[0]), int(mask.shape[1])), rows, cols)
+
+
+def _item_seed(seed: int, key: str) -> list[int]:
+    # Keyed by name, not position: an image scores the same in any subset of the data.
+    return [seed, zlib.crc32(key.encode("utf-8"))]
+
+
+def _other_map(
+    key: str, truths: dict[str, _Truth], shape: tuple[int, int], n_others: int, seed: int
+) -> np.ndarray | None:
+    """Union of fixations of ``n_others`` random other images, rescaled to ``shape``
+    (MIT: "the union of fixations from M other random images, Borji uses M = 10")."""
+    pool = [k for k, t in truths.items() if k != key and t.rows is not None and t.rows.size]
+    if not pool:
+        return None
+    rng = np.random.default_rng([*_item_seed(seed, key), len(ALL_METRICS)])
+    chosen = rng.choice(len(pool), size=min(n_others, len(pool)), replace=False)
+    out = np.zeros(shape, dtype=bool)
+    for index in chosen:
+        other = truths[pool[index]]
+        assert other.rows is not None and other.cols is not None
+        # pixel centres, scaled from the other image's size to this one
+        points = np.stack([other.cols + 0.5, other.rows + 0.5], axis=1)
+        out |= metrics.fixation_map(points, shape, source_shape=other.shape)
+    return out
+
+
+def score_image(
+    pred: np.ndarray,
+    chosen: Sequence[str],
+    *,
+    fixations: np.ndarray | None = None,
+    saliency_map: np.ndarray | None = None,
+    other_fixations: np.ndarray | None = None,
+    baseline: str = "center",
+    seed: int | Sequence[int] = 0,
+    n_splits: int = 100,
+) -> dict[str, float]:
+    """All ``chosen`` metrics of one prediction; NaN where the ground truth is missing.
+
+    Each randomised metric draws from its own stream of ``seed``, so a score does not
+    change with the set of metrics requested.
+    """
+    entropy = [seed] if isinstance(seed, int) else list(seed)
+    out: dict[str, float] = {}
+    for name in chosen:
+        rng = np.random.default_rng([*entropy, ALL_METRICS.index(name)])
+        out[name] = math.nan
+        if name in MAP_METRICS:
+            if saliency_map is not None:
+                out[name] = getattr(metrics, name)(pred, saliency_map)
+        elif fixations is None:
+            continue
+        elif name == "auc_judd":
+            out[name] = metrics.auc_judd(pred, fixations, seed=rng)
+        elif name == "auc_borji":
+            out[name] = metrics.auc_borji(pred, fixations, n_splits=n_splits, seed=rng)
+        elif name == "auc_shuffled" and other_fixations is not None:
+            out[name] = metrics.auc_shuffled(
+                pred, fixations, other_fixations, n_splits=n_splits, seed=rng
+            )
+        elif name == "nss":
+            out[name] = metrics.nss(pred, fixations)
+        elif name == "info_gain":
+            shape = fixations.shape
+            center = baseline == "center"
+            base = metrics.center_bias_map(shape) if center else metrics.uniform_map(shape)
+            out[name] = metrics.information_gain(pred, fixations, base)
+    return out
+
+
+Predictor = Callable[[Path], np.ndarray]
+Progress = Callable[[int, int, str], None]
+
+
+def evaluate(
+    matching: Matching,
+    predict: Predictor,
+    *,
+    metric_names: Sequence[str] | None = None,
+    baseline: str = "center",
+    seed: int = 0,
+    n_splits: int = 100,
+    n_others: int = 10,
+    model: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> EvaluationReport:
+    """Score every matched item. ``predict(item.source)`` returns the prediction map.
+
+    Unreadable files and unscorable maps become per-image errors (listed, not raised);
+    ``progress(done, total, key)`` is called after each image.
+    """
+    if baseline not in BASELINES:
+        raise SaliencyCamError(f"unknown baseline {baseline!r}: choose center or uniform")
+    items = matching.items
+    chosen = select_metrics(
+        metric_names,
+        have_fixations=any(i.fixations for i in items),
+        have_maps=any(i.saliency_map for i in items),
+    )
+    settings = {
+        "seed": seed,
+        "baseline": baseline,
+        "auc_splits": n_splits,
+        "shuffled_auc_other_images": n_others,
+    }
+    results: dict[str, ImageResult] = {}
+    truths: dict[str, _Truth] = {}
+    # Pass 1: all fixations (small), so shuffled AUC can draw from other images.
+    for item in items:
+        try:
+            truths[item.key] = _load_truth(item)
+        except SaliencyCamError as exc:
+            results[item.key] = ImageResult(item.key, {}, error=str(exc))
+    total = len(items)
+    for done, item in enumerate(items, start=1):
+        truth = truths.get(item.key)
+        if truth is not None:
+            results[item.key] = _score_item(
+                item, truth, truths, predict, chosen, baseline, seed, n_splits, n_others
+            )
+        if progress is not None:
+            progress(done, total, item.key)
+    return EvaluationReport(
+        results=[results[i.key] for i in items],
+        matching=matching,
+        metrics=chosen,
+        settings=settings,
+        model=model,
+    )
+
+
+def _score_item(
+    item: Item,
+    truth: _Truth,
+    truths: dict[str, _Truth],
+    predict: Predictor,
+    chosen: Sequence[str],
+    baseline: str,
+    seed: int,
+    n_splits: int,
+    n_others: int,
+) -> ImageResult:
+    height, width = truth.shape
+    fixations = truth.mask()
+    n_fix = None if truth.rows is None else int(truth.rows.size)
+    try:
+        gt_map = read_map(item.saliency_map) if item.saliency_map else None
+        pred = predict(item.source)
+        other = None
+        if fixations is not None and "auc_shuffled" in chosen:
+            other = _other_map(item.key, truths, truth.shape, n_others, seed)
+        scores = score_image(
+            pred,
+            chosen,
+            fixations=fixations,
+            saliency_map=gt_map,
+            other_fixations=other,
+            baseline=baseline,
+            seed=_item_seed(seed, item.key),
+            n_splits=n_splits,
+        )
+    except SaliencyCamError as exc:
+        return ImageResult(item.key, {}, height, width, n_fix, error=str(exc))
+    return ImageResult(item.key, scores, height, width, n_fix)
+
+
+def model_predictor(session: Any) -> Predictor:
+    """A :data:`Predictor` that runs ``session`` (``open_session(...)``) on stimulus files;
+    the map comes back at the stimulus's size."""
+
+    def predict(path: Path) -> np.ndarray:
+        return session.predict_frame(read_image(path))
+
+    return predict
