@@ -146,11 +146,17 @@ def serve(app: App, *, certificate: Path | None = None) -> Iterator[Server]:
 
 
 def file_reply(request: Request, data: bytes, headers: dict[str, str] | None = None) -> Reply:
-    """Serve ``data`` honouring a ``Range: bytes=N-`` header (206 + Content-Range)."""
-    extra = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+    """Serve ``data`` honouring ``Range: bytes=N-`` (206 + Content-Range) and
+    ``If-Range`` (a validator other than this file's ETag gets the whole file)."""
+    extra = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+        "ETag": f'"{hashlib.sha256(data).hexdigest()[:20]}"',
+    }
     extra.update(headers or {})
     match = re.fullmatch(r"bytes=(\d+)-", request.headers.get("range", ""))
-    if not match:
+    if_range = request.headers.get("if-range")
+    if not match or (if_range is not None and if_range != extra["ETag"]):
         return Reply(200, data, extra)
     start = int(match.group(1))
     if start >= len(data):

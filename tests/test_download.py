@@ -136,6 +136,25 @@ def test_failed_download_keeps_only_the_part_and_a_later_run_resumes(tmp_path: P
     assert dest.read_bytes() == PAYLOAD
 
 
+def test_file_changed_upstream_is_fetched_whole_not_spliced(tmp_path: Path) -> None:
+    dest = tmp_path / "payload.bin"
+
+    def drops(request: Request) -> Reply:
+        reply = static_files({"/p.bin": PAYLOAD})(request)
+        reply.drop_after = 50_000
+        return reply
+
+    with serve(drops) as server, pytest.raises(DownloadError):
+        download_file(server.url + "/p.bin", dest, retries=0)
+    changed = PAYLOAD[::-1]  # same size, other bytes, other ETag
+    with serve(static_files({"/p.bin": changed})) as server:
+        download_file(server.url + "/p.bin", dest)
+        (request,) = server.log
+    assert request.headers["range"] == "bytes=50000-"
+    assert request.headers["if-range"] == f'"{PAYLOAD_SHA[:20]}"'
+    assert dest.read_bytes() == changed
+
+
 def test_sha256_mismatch_leaves_no_file(tmp_path: Path) -> None:
     dest = tmp_path / "payload.bin"
     with serve(static_files({"/p.bin": PAYLOAD})) as server, pytest.raises(DownloadError) as info:

@@ -51,6 +51,7 @@ def download_file(
     final.parent.mkdir(parents=True, exist_ok=True)
     if sha256 and final.is_file() and sha256_file(final) == sha256.lower():
         return final
+    validator = _validator_path(part)
     if not resume:
         part.unlink(missing_ok=True)
 
@@ -65,6 +66,7 @@ def download_file(
                 break
             except _PermanentHTTPError as exc:
                 part.unlink(missing_ok=True)
+                validator.unlink(missing_ok=True)
                 raise DownloadError(f"{url}: {exc}") from exc
             except (requests.RequestException, _TransientError) as exc:
                 last_error = one_line(exc)
@@ -76,9 +78,15 @@ def download_file(
                 f"could not download {url} after {retries + 1} attempts ({last_error}){kept}: "
                 "check your connection and run again"
             )
+    validator.unlink(missing_ok=True)
     _verify(part, url, size=size, sha256=sha256)
     os.replace(part, final)
     return final
+
+
+def _validator_path(part: Path) -> Path:
+    """Sidecar holding the ETag/Last-Modified of the bytes in ``part``."""
+    return part.with_name(part.name + ".validator")
 
 
 class _PermanentHTTPError(Exception):
@@ -93,8 +101,13 @@ def _fetch_into(session: Any, url: str, part: Path, timeout: float, progress: _P
     """One attempt: append the missing bytes of ``url`` to ``part``."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}  # byte offsets must match what is on disk
+    validator_file = _validator_path(part)
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        # If-Range: a file that changed upstream comes back whole (200), so new bytes
+        # are never spliced onto old ones.
+        with contextlib.suppress(OSError):
+            headers["If-Range"] = validator_file.read_text(encoding="utf-8").strip()
     with session.get(url, stream=True, timeout=timeout, headers=headers) as resp:
         if resp.status_code == 416 and offset:
             # The .part is as long as (or longer than) the file: start over.
@@ -105,7 +118,9 @@ def _fetch_into(session: Any, url: str, part: Path, timeout: float, progress: _P
         if resp.status_code >= 400:
             raise _PermanentHTTPError(f"HTTP {resp.status_code} {resp.reason or ''}".strip())
         if offset and (resp.status_code != 206 or not _range_starts_at(resp, offset)):
-            offset = 0  # server ignored the range: rewrite from the start
+            offset = 0  # range ignored, or the file changed: rewrite from the start
+        if not offset:
+            _remember_validator(resp, validator_file)
         # Keep the bytes that did arrive when the connection drops (urllib3 would
         # discard the last partial read); the length check below catches the short body.
         with contextlib.suppress(AttributeError):
@@ -121,6 +136,16 @@ def _fetch_into(session: Any, url: str, part: Path, timeout: float, progress: _P
                 progress.advance(len(chunk))
         if total is not None and offset + received < total:
             raise _TransientError(f"connection closed after {offset + received} of {total} bytes")
+
+
+def _remember_validator(resp: Any, validator_file: Path) -> None:
+    """Keep the response's strong ETag (or Last-Modified) for a later If-Range."""
+    etag = resp.headers.get("ETag", "")
+    value = etag if etag and not etag.startswith("W/") else resp.headers.get("Last-Modified", "")
+    if value:
+        validator_file.write_text(value, encoding="utf-8")
+    else:
+        validator_file.unlink(missing_ok=True)
 
 
 def _range_starts_at(resp: Any, offset: int) -> bool:
