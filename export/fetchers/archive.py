@@ -25,9 +25,9 @@ def extract_zip_safely(
 
     Every entry is checked before anything is written: absolute paths, ``..``
     components, backslashes, drive letters and symlinks are refused, as is an archive
-    that would unpack to more than ``max_bytes``. Files are unpacked into a temporary
-    folder next to ``dest`` (CRC-checked) and only then moved in, so a failure leaves
-    no half-extracted files in ``dest``.
+    that would unpack to more than ``max_bytes``. Files are unpacked into a hidden
+    temporary folder inside ``dest`` (CRC-checked) and only then renamed into place, so
+    a failure leaves no half-extracted files in ``dest``.
 
     >>> extract_zip_safely("model_salicon_cpu.zip", "weights/")  # doctest: +SKIP
     [PosixPath('weights/model_salicon_cpu.pb')]

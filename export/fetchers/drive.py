@@ -58,8 +58,8 @@ def fetch_drive_graph(dataset: str, device: str = "cpu") -> Path:
         staging.unlink(missing_ok=True)
         what = "a web page" if head.startswith((b"<!doctype", b"<html")) else "something else"
         raise DownloadError(
-            f"Google Drive refused {drive_file.member} (it sent {what}, not the zip; Drive "
-            f"does this when a file has had too many downloads): {manual}"
+            f"Google Drive refused the zip with {drive_file.member} (it sent {what}, not the "
+            f"zip; Drive does this when a file has had too many downloads): {manual}"
         )
     if not _zip_has_member(staging, drive_file.member):
         staging.unlink(missing_ok=True)
@@ -86,8 +86,8 @@ def _gdown(url: str, output: Path, member: str, manual: str) -> None:
     except FileURLRetrievalError as exc:
         output.unlink(missing_ok=True)
         raise DownloadError(
-            f"Google Drive refused {member} (gdown: cannot retrieve the public link; Drive "
-            f"does this when a file has had too many downloads): {manual}"
+            f"Google Drive refused the zip with {member} (gdown: cannot retrieve the public "
+            f"link; Drive does this when a file has had too many downloads): {manual}"
         ) from exc
     except Exception as exc:  # noqa: BLE001 - gdown surfaces requests/OS/own errors
         output.unlink(missing_ok=True)
@@ -95,7 +95,6 @@ def _gdown(url: str, output: Path, member: str, manual: str) -> None:
 
 
 def _parameters(func: Callable[..., Any]) -> set[str]:
-
     return set(inspect.signature(func).parameters)
 
 
