@@ -1,0 +1,265 @@
+"""Export several presets in one go: idempotent, atomic, with progress.
+
+* Idempotent: a variant whose manifest entry names the same weights (source, revision,
+  origin, dataset) at the same size, and whose file still has the recorded sha256, is
+  skipped; anything else (new weights, damaged or missing file, ``force``) is exported.
+* Atomic: each ONNX file is written under a temp name and renamed, then the manifest is
+  saved the same way (see :func:`saliency_cam.export.onnx_export.export_variant`); an
+  interrupted run leaves the previous good files and manifest as they were.
+* Everything the user asked for is validated (names, weight sources, precisions) before
+  anything is read or written, so a typo changes nothing on disk.
+
+>>> export_presets(["very_low", "low"], "random", models_dir="models")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from saliency_cam.export.weights import LoadedWeights
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import PRECISIONS, Manifest, VariantInfo, sha256_file
+from saliency_cam.models.paths import models_dir as resolve_models_dir
+from saliency_cam.models.registry import (
+    DATASET_PRESETS,
+    QUALITY_ORDER,
+    Preset,
+    resolve_dataset,
+    resolve_quality,
+)
+
+#: Fields of the manifest's ``weights`` entry that identify the weights exported.
+WEIGHT_IDENTITY: tuple[str, ...] = ("source", "revision", "origin", "dataset")
+
+QuantizeFn = Callable[[VariantInfo, str, Path], VariantInfo]
+
+
+def resolve_presets(
+    qualities: Iterable[str | Preset] | None = None, datasets: Iterable[str] | None = None
+) -> list[Preset]:
+    """Quality and dataset presets by name, in order, without repeats.
+
+    ``all`` (alone or among others) means every preset of that kind; comma-separated
+    lists work too. Nothing given at all means the five quality presets. Unknown names
+    raise :class:`SaliencyCamError` listing the valid ones.
+    """
+    qualities = list(qualities or [])
+    datasets = list(datasets or [])
+    if not qualities and not datasets:
+        qualities = ["all"]
+    out: dict[str, Preset] = {}
+    for item in qualities:
+        for name in _split(item):
+            names = QUALITY_ORDER if name.lower() == "all" else [name]
+            out.update((p.name, p) for p in map(resolve_quality, names))
+    for item in datasets:
+        for name in _split(item):
+            names = list(DATASET_PRESETS) if name.lower() == "all" else [name]
+            out.update((p.name, p) for p in map(resolve_dataset, names))
+    return list(out.values())
+
+
+def _split(item: str | Preset) -> list[str]:
+    if isinstance(item, Preset):
+        return [item.name]
+    return [part for part in (p.strip() for p in item.split(",")) if part]
+
+
+def source_for(preset: Preset, source: str | None) -> str:
+    """The weight source for ``preset``: ``source`` or the preset's default; an error if
+    that source does not publish weights for this preset."""
+    chosen = source or preset.default_source
+    if chosen in preset.sources:
+        return chosen
+    hint = ""
+    if chosen == "pb" and preset.kind == "quality":
+        hint = " (the .pb graphs are the dataset models: use --dataset salicon, mit1003, …)"
+    raise SaliencyCamError(
+        f"weight source {chosen!r} is not available for {preset.name}{hint}: "
+        f"use one of {', '.join(preset.sources)}"
+    )
+
+
+def quantizer(precision: str) -> QuantizeFn:
+    """``saliency_cam.export.quantize.quantize_variant`` for a non-fp32 precision, or a
+    clear error if that module is not part of this installation."""
+    if precision not in PRECISIONS:
+        raise SaliencyCamError(
+            f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}"
+        )
+    try:
+        module = importlib.import_module("saliency_cam.export.quantize")
+    except ModuleNotFoundError as exc:
+        if exc.name != "saliency_cam.export.quantize":
+            raise
+        raise SaliencyCamError(
+            f"precision {precision} is not available in this version (no "
+            "saliency_cam.export.quantize): export fp32 for now"
+        ) from exc
+    return module.quantize_variant
+
+
+def stale_reason(
+    info: VariantInfo | None, preset: Preset, loaded: LoadedWeights, *, force: bool = False
+) -> str | None:
+    """Why ``info`` must be (re-)exported, or None when it is up to date."""
+    if force:
+        return "forced"
+    if info is None:
+        return "new"
+    if (info.height, info.width) != preset.size:
+        return "size changed"
+    wanted = loaded.describe()
+    if any(info.weights.get(k) != wanted.get(k) for k in WEIGHT_IDENTITY):
+        return "weights changed"
+    if not info.path.is_file():
+        return "file missing"
+    if sha256_file(info.path) != info.sha256:
+        return "file changed"
+    return None
+
+
+def export_presets(
+    presets: Sequence[str | Preset] | None,
+    source: str | None = None,
+    weights_path: str | os.PathLike[str] | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    dataset: str | Sequence[str] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    *,
+    seed: int = 0,
+    precisions: Sequence[str] = ("fp32",),
+    console: Any = None,
+) -> list[VariantInfo]:
+    """Export ``presets`` (quality names, ``all``; plus the dataset presets in
+    ``dataset``) from weight ``source`` (None: each preset's default) into
+    ``models_dir`` (None: ``$SALIENCY_CAM_MODELS_DIR`` or the user cache).
+
+    Returns the manifest entries of every requested variant, skipped or exported, in
+    order. ``precisions`` other than fp32 are derived from the fp32 variant by
+    ``saliency_cam.export.quantize``. ``progress`` shows a rich progress bar and one
+    line per variant on stderr (or ``console``).
+    """
+    from saliency_cam.export.onnx_export import export_variant
+    from saliency_cam.export.readers import read_weights
+
+    datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    chosen = resolve_presets(presets, datasets)
+    plan = [(preset, source_for(preset, source)) for preset in chosen]
+    precisions = list(dict.fromkeys(precisions)) or ["fp32"]
+    quantizers = {p: quantizer(p) for p in precisions if p != "fp32"}
+    directory = resolve_models_dir(models_dir)
+    Manifest.load(directory)  # a damaged manifest is reported before any work
+
+    cache: dict[tuple[str, str], LoadedWeights] = {}
+    results: list[VariantInfo] = []
+    with _Progress(progress, len(plan) * len(precisions), console) as bar:
+        for preset, src in plan:
+            # The same SALICON weights serve every size for hf/keras/random; TF.js has
+            # one model per quality preset.
+            key = (src, preset.name if src == "tfjs" else preset.dataset)
+            if key not in cache:
+                bar.step(f"{preset.name}: reading {src} weights")
+                cache[key] = read_weights(src, preset, weights_path, seed=seed)
+            loaded = cache[key]
+
+            manifest = Manifest.load(directory)
+            info = manifest.find(preset.name, "fp32")
+            reason = stale_reason(info, preset, loaded, force=force)
+            if reason is None and info is not None:
+                bar.done(info, "up to date, skipped")
+            else:
+                started = time.perf_counter()
+                info = export_variant(preset, loaded, directory, on_step=bar.prefixed(preset.name))
+                elapsed = time.perf_counter() - started
+                bar.done(info, f"exported ({reason}) in {elapsed:.1f} s", parity=True)
+            if "fp32" in precisions:
+                results.append(info)
+
+            for precision, quantize in quantizers.items():
+                done = Manifest.load(directory).find(preset.name, precision)
+                derived_reason = "fp32 re-exported" if reason is not None else None
+                derived_reason = derived_reason or stale_reason(done, preset, loaded, force=force)
+                if derived_reason is None and done is not None:
+                    bar.done(done, "up to date, skipped")
+                    results.append(done)
+                    continue
+                bar.step(f"{preset.name}: making {precision}")
+                started = time.perf_counter()
+                done = quantize(info, precision, directory)
+                elapsed = time.perf_counter() - started
+                bar.done(done, f"exported ({derived_reason}) in {elapsed:.1f} s")
+                results.append(done)
+    return results
+
+
+class _Progress:
+    """A rich progress bar plus one printed line per finished variant; silent when
+    disabled."""
+
+    def __init__(self, enabled: bool, total: int, console: Any = None) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.console = console
+        self._progress: Any = None
+        self._task: Any = None
+        self._console: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            console = self.console or Console(stderr=True)
+            self._console = console
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+                disable=not console.is_terminal,  # logs and pipes get the lines only
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("export", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def step(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=message)
+
+    def prefixed(self, name: str) -> Callable[[str], None]:
+        """A step callback that prefixes messages with the preset name."""
+        return lambda message: self.step(f"{name}: {message}")
+
+    def done(self, info: VariantInfo, message: str, parity: bool = False) -> None:
+        if self._progress is None:
+            return
+        self._progress.advance(self._task)
+        extra = f", parity max |ORT-TF| {info.parity['max_abs']:.1e}" if parity else ""
+        label = "" if info.trained else " [UNTRAINED]"
+        self._console.print(
+            f"{info.preset} {info.precision} {info.height}x{info.width}{label}: {message}{extra}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
