@@ -31,11 +31,13 @@ import numpy as np
 from saliency_cam.models import metrics
 from saliency_cam.models.errors import InputError, SaliencyCamError
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+# In preference order: when one name has several files, the first listed is used
+# (full-precision .npy/.mat before 8-bit images) and the others are reported.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: Continuous maps (predictions and ground-truth saliency maps).
-MAP_SUFFIXES = IMAGE_SUFFIXES | {".npy"}
-#: Fixations: binary fixation-map images, or fixation points / maps in .npy or .mat.
-FIXATION_SUFFIXES = IMAGE_SUFFIXES | {".npy", ".mat"}
+MAP_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
+#: Fixations: fixation points / maps in .mat or .npy, or binary fixation-map images.
+FIXATION_SUFFIXES = (".mat", ".npy", *IMAGE_SUFFIXES)
 #: Name endings removed before matching: MIT1003's ``<name>_fixPts.jpg`` /
 #: ``<name>_fixMap.jpg`` and ``<name>_saliency.png`` as saliency tools often write them.
 DEFAULT_STRIP = ("_fixPts", "_fixMap", "_saliency")
