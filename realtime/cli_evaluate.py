@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli_options import Debug, Device, ModelsDir, Precision
+from saliency_cam.realtime.cli_options import Debug, Device, ModelsDir
 
 Predictions = Annotated[
     Path | None,
@@ -65,12 +65,18 @@ DatasetOpt = Annotated[
         show_default=False,
     ),
 ]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="model for --stimuli: fp32 | fp16 | int8 (auto means fp32 here)"
+    ),
+]
 MetricsOpt = Annotated[
     str | None,
     typer.Option(
         "--metrics",
         help="comma-separated subset of auc_judd,auc_borji,auc_shuffled,nss,cc,sim,kld,"
-        "info_gain [default: all the ground truth allows]",
+        "info_gain (aliases sauc, ig) [default: all the ground truth allows]",
         show_default=False,
     ),
 ]
@@ -157,7 +163,7 @@ def evaluate_command(
     maps: Maps = None,
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
-    precision: Precision = "fp32",
+    precision: PrecisionOpt = "fp32",
     device: Device = "auto",
     models_dir: ModelsDir = None,
     metrics: MetricsOpt = None,
