@@ -511,6 +511,9 @@ def score_image(
     change with the set of metrics requested.
     """
     entropy = [seed] if isinstance(seed, int) else list(seed)
+    reference = saliency_map if saliency_map is not None else fixations
+    if reference is not None:  # resize once here rather than once per metric
+        pred = metrics.resize_to(pred, reference.shape[:2])
     out: dict[str, float] = {}
     for name in chosen:
         rng = np.random.default_rng([*entropy, ALL_METRICS.index(name)])
