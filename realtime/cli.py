@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="saliency-cam", standalone_mode=False)
+        # standalone_mode=False: click returns typer.Exit's code instead of exiting
+        code = app(args=args, prog_name="saliency-cam", standalone_mode=False)
     except SaliencyCamError as exc:
         if debug:
             raise
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
