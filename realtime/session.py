@@ -146,5 +146,16 @@ def open_session(
     models_dir: str | os.PathLike[str] | None = None,
     **kwargs: object,
 ) -> SaliencySession:
-    """Open the exported ``preset`` variant (quality or dataset name) on ``device``."""
+    """Open the exported ``preset`` variant (quality or dataset name) on ``device``.
+
+    ``precision="auto"`` picks the fastest exported variant that passed its fidelity
+    check for the device the providers resolve to (int8 on CPU, fp16 on GPU, else fp32).
+    """
+    if precision.strip().lower() == "auto":
+        from saliency_cam.realtime.precision import pick_precision
+
+        choice = kwargs.get("choice")
+        if not isinstance(choice, ProviderChoice):
+            choice = kwargs["choice"] = choose_providers(device)
+        precision = pick_precision(preset, choice, models_dir)
     return SaliencySession(find_variant(preset, precision, models_dir), device, **kwargs)

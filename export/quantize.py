@@ -1,0 +1,233 @@
+"""Reduced-precision variants derived from an exported fp32 variant: fp16 for GPU
+providers, int8 for CPU.
+
+- **fp16**: every float tensor and weight becomes float16 (onnxruntime's converter);
+  the graph's input stays uint8 BGR and its output float32, so the runtime does not
+  change. Meant for CUDA/TensorRT; on CPU onnxruntime runs it, but not faster.
+- **int8**: static quantisation with onnxruntime's tools: QDQ format, per-channel int8
+  weights, uint8 activations whose ranges are calibrated on natural-looking frames
+  (:mod:`saliency_cam.export.calibration`). Weights use 7 bits (``reduce_range``):
+  x86 CPUs without AVX-512 VNNI multiply uint8×int8 pairs into saturating 16-bit sums,
+  which cost MSI-Net ~1 % CC on an AVX2 machine; 7-bit weights cannot saturate and run
+  at the same speed. (QDQ and QOperator ran equally fast here; QDQ is what the GPU
+  providers also understand.)
+- **bf16** is not made: onnxruntime's CPU provider has no bf16 convolution, so it would
+  only add casts around fp32 work.
+
+Every variant's fidelity to fp32 is measured on held-out frames and stored in the
+manifest (:mod:`saliency_cam.export.fidelity`); below the bar it is written but marked
+``default_ok=False`` with a note.
+
+Needs the export extra (onnx); onnxruntime's quantisation and float16 tools ship with
+onnxruntime itself.
+
+>>> fp32 = Manifest.load(models).find("medium", "fp32")          # doctest: +SKIP
+>>> int8 = quantize_variant(fp32, "int8", models)                # doctest: +SKIP
+>>> int8.fidelity["cc"], int8.default_ok                         # doctest: +SKIP
+(0.995, True)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_cam.export.calibration import calibration_frames, held_out_frames
+from saliency_cam.export.fidelity import CC_BAR, measure_fidelity
+from saliency_cam.models.atomic import atomic_output
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
+
+#: Precisions this module derives from fp32.
+DERIVED_PRECISIONS: tuple[str, ...] = ("fp16", "int8")
+QUANT_FORMATS: tuple[str, ...] = ("qdq", "qoperator")
+CALIBRATION_FRAMES = 16
+HELD_OUT_FRAMES = 8
+
+
+def quantize_variant(
+    fp32_info: VariantInfo,
+    precision: str,
+    models_dir: str | os.PathLike[str],
+    *,
+    quant_format: str = "qdq",
+    calibration_count: int = CALIBRATION_FRAMES,
+    held_out_count: int = HELD_OUT_FRAMES,
+    bar: float = CC_BAR,
+) -> VariantInfo:
+    """Make the ``precision`` (fp16 or int8) variant of ``fp32_info`` in ``models_dir``,
+    measure its fidelity to fp32, record it in the manifest and return its entry.
+
+    The ONNX file is written under a temporary name, checked (it must load and run:
+    the fidelity measurement does that) and only then renamed; the manifest is saved
+    afterwards, atomically. Weights provenance (``trained`` included) is copied from
+    the fp32 entry, so an UNTRAINED fp32 model gives UNTRAINED derived ones.
+    """
+    if precision == "bf16":
+        raise SaliencyCamError(
+            "bf16 variants are not made: onnxruntime's CPU provider has no bf16 convolutions, "
+            "so it would run slower than fp32; use int8 on CPU or fp16 on GPU"
+        )
+    if precision not in DERIVED_PRECISIONS:
+        raise SaliencyCamError(
+            f"cannot derive precision {precision!r}: choose one of {', '.join(DERIVED_PRECISIONS)}"
+        )
+    if quant_format not in QUANT_FORMATS:
+        raise SaliencyCamError(f"unknown quant format {quant_format!r}: use qdq or qoperator")
+    if fp32_info.precision != "fp32":
+        raise SaliencyCamError(f"{fp32_info.key} is not an fp32 variant: derive from fp32 only")
+    source = fp32_info.path
+    if not source.is_file() or sha256_file(source) != fp32_info.sha256:
+        raise SaliencyCamError(
+            f"{source} is missing or does not match its manifest checksum: "
+            f"run 'saliency-cam export --quality {fp32_info.preset} --force'"
+        )
+    directory = Path(models_dir)
+    size = (fp32_info.height, fp32_info.width)
+
+    if precision == "fp16":
+        data = _to_fp16(source)
+        recipe: dict[str, Any] = {"tool": "onnxruntime.transformers.float16", "keep_io_types": True}
+    else:
+        frames = calibration_frames(size, calibration_count)
+        data = _to_int8(source, frames, quant_format)
+        recipe = {
+            "tool": "onnxruntime.quantization.quantize_static",
+            "format": quant_format,
+            "weights": "int8 per-channel, 7-bit (reduce_range)",
+            "activations": "uint8, MinMax",
+            "calibration_frames": len(frames),
+        }
+
+    final = directory / variant_filename(fp32_info.preset, precision)
+    with atomic_output(final) as tmp:
+        tmp.write_bytes(data)
+        candidate = _variant_info(fp32_info, precision, tmp, data, recipe)
+        fidelity = measure_fidelity(fp32_info, candidate, held_out_frames(size, held_out_count))
+    candidate.file = final.name
+    candidate.directory = directory
+    candidate.fidelity = fidelity.to_json()
+    candidate.default_ok = fidelity.ok
+    notes = [fidelity.note(precision)]
+    if not fp32_info.trained:
+        notes.append("UNTRAINED random weights: tests and speed only")
+    candidate.note = "; ".join(n for n in notes if n)
+
+    manifest = Manifest.load(directory)
+    manifest.put(candidate)
+    manifest.save()
+    return candidate
+
+
+def _variant_info(
+    fp32_info: VariantInfo, precision: str, path: Path, data: bytes, recipe: dict[str, Any]
+) -> VariantInfo:
+    import onnxruntime
+
+    exporter = {
+        **fp32_info.exporter,
+        "derived_from": fp32_info.file,
+        "derived_from_sha256": fp32_info.sha256,
+        "recipe": ", ".join(f"{k}={v}" for k, v in recipe.items()),
+        "onnxruntime": onnxruntime.__version__,
+    }
+    return VariantInfo(
+        preset=fp32_info.preset,
+        precision=precision,
+        height=fp32_info.height,
+        width=fp32_info.width,
+        file=path.name,
+        sha256=sha256_file(path),
+        weights=dict(fp32_info.weights),
+        opset=_opset(data, fp32_info.opset),
+        exporter=exporter,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        directory=path.parent,
+    )
+
+
+def _opset(data: bytes, default: int) -> int:
+    import onnx
+
+    model = onnx.load_from_string(data)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default)
+
+
+def _set_metadata(model: Any, precision: str) -> None:
+    """Keep the provenance written by the fp32 export, with the new precision."""
+    props = {p.key: p.value for p in model.metadata_props}
+    props["precision"] = precision
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    model.graph.name = model.graph.name.replace("_fp32", f"_{precision}")
+
+
+def _to_fp16(source: Path) -> bytes:
+    """fp16 weights and activations; uint8 input and float32 output kept."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
+    _set_metadata(model, "fp16")
+    return model.SerializeToString()
+
+
+class _FrameReader:
+    """onnxruntime ``CalibrationDataReader``: one uint8 frame per call, then None."""
+
+    def __init__(self, input_name: str, frames: Sequence[np.ndarray]) -> None:
+        self._feeds: Iterator[dict[str, np.ndarray]] = iter(
+            {input_name: np.ascontiguousarray(frame)[None]} for frame in frames
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        return self._feeds
+
+
+def _to_int8(source: Path, frames: Sequence[np.ndarray], quant_format: str) -> bytes:
+    """Static int8 quantisation calibrated on ``frames``."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(_FrameReader, CalibrationDataReader):
+        pass
+
+    input_name = onnx.load(str(source), load_external_data=False).graph.input[0].name
+    with tempfile.TemporaryDirectory(prefix="saliency-cam-int8-") as work:
+        prepared = Path(work) / "prepared.onnx"
+        quantized = Path(work) / "int8.onnx"
+        # Shapes are static, so ONNX shape inference suffices (no sympy needed).
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            Reader(input_name, frames),
+            quant_format=QuantFormat.QDQ if quant_format == "qdq" else QuantFormat.QOperator,
+            per_channel=True,
+            reduce_range=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            # MinMax keeps only per-tensor min/max scalars per frame: small memory.
+            calibrate_method=CalibrationMethod.MinMax,
+        )
+        model = onnx.load(str(quantized))
+    _set_metadata(model, "int8")
+    return model.SerializeToString()
