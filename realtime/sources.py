@@ -460,20 +460,21 @@ def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
 
 
 def stamp_index(image: np.ndarray, index: int, bits: int = 16, cell: int = 8) -> None:
-    """Write ``index`` into the top-left of ``image`` as ``bits`` black/white cells, in
-    place, so the frame can be identified after resizing or lossy encoding."""
+    """Write ``index`` into the bottom-left corner of ``image`` as ``bits`` black/white
+    cells, in place, so a frame can be identified after resizing or lossy encoding (the
+    HUD sits top-left, so the stamp survives in the side-by-side view)."""
+    rows = image[image.shape[0] - cell :]
     for bit in range(bits):
-        value = 255 if (index >> bit) & 1 else 0
-        image[:cell, bit * cell : (bit + 1) * cell] = value
+        rows[:, bit * cell : (bit + 1) * cell] = 255 if (index >> bit) & 1 else 0
 
 
 def read_index(image: np.ndarray, bits: int = 16, cell: int = 8) -> int:
     """Read back an index written by :func:`stamp_index` (centre of each cell)."""
     inset = max(1, cell // 4)
+    rows = image[image.shape[0] - cell + inset : image.shape[0] - inset]
     value = 0
     for bit in range(bits):
-        patch = image[inset : cell - inset, bit * cell + inset : (bit + 1) * cell - inset]
-        if float(patch.mean()) > 127.5:
+        if float(rows[:, bit * cell + inset : (bit + 1) * cell - inset].mean()) > 127.5:
             value |= 1 << bit
     return value
 
