@@ -33,3 +33,19 @@ Smooth = Annotated[
     ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]
+Dataset = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        help="use an original dataset model instead of a quality preset: salicon | mit1003 | "
+        "cat2000 | dutomron | pascals | osie | fiwi (must be exported)",
+        show_default=False,
+    ),
+]
+ExportedPrecision = Annotated[
+    str, typer.Option("--precision", help="fp32 | fp16 | int8 (must be exported)")
+]
+Threads = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="CPU inference threads (default: all cores)"),
+]

@@ -419,3 +419,28 @@ def _video_start(path: Path) -> float:
         if stream.start_time is None:
             return 0.0
         return float(stream.start_time * stream.time_base)
+
+
+def open_video_source(path: str | os.PathLike[str], info: VideoInfo | None = None):
+    """``path`` as an ordered :class:`~saliency_cam.realtime.sources.FrameSource` read
+    with PyAV (every frame, in order, rotation applied), for the threaded pipeline.
+
+    >>> with open_video_source("clip.mp4") as source:   # doctest: +SKIP
+    ...     for packet in Pipeline(source, session.predict_frame): ...
+    """
+    from saliency_cam.realtime.sources import OrderedSource, SourceInfo
+
+    info = info or VideoInfo.from_path(path)
+    rate = float(info.fps)
+    frames = iter_frames(path)
+    items = ((image, index / rate, None) for index, image in enumerate(frames))
+    source_info = SourceInfo(
+        Path(path).name, "video", False, info.width, info.height, rate, info.total_frames
+    )
+
+    def release() -> None:
+        # closes the file; a reader thread still inside the generator keeps it open
+        with contextlib.suppress(ValueError):
+            frames.close()
+
+    return OrderedSource(items, source_info, release=release)
