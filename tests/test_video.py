@@ -157,3 +157,120 @@ def test_missing_and_folder_inputs(tmp_path: Path) -> None:
         VideoInfo.from_path(tmp_path / "nope.mp4")
     with pytest.raises(InputError, match="folder"):
         VideoInfo.from_path(tmp_path)
+
+
+# ----------------------------------------------------------------- the video job (real model)
+
+
+@pytest.fixture(scope="module")
+def session(tiny_models_dir: Path):
+    from saliency_cam.realtime.session import open_session
+
+    return open_session("very_low", models_dir=tiny_models_dir, device="cpu")
+
+
+def test_job_side_view_keeps_every_frame_in_order(tmp_path: Path, session) -> None:
+    from saliency_cam.realtime.video_job import VideoOutputs, VideoStyle, process_video
+
+    source = make_clip(tmp_path / "in.mp4", 853, 480, 9, 30)
+    outputs = VideoOutputs.for_main(tmp_path / "out" / "in_saliency.mp4", maps="video")
+    result = process_video(session, source, outputs, VideoStyle(view="side"))
+    assert result.frames == 9
+    frames, rate, _ = read_clip(outputs.blend)
+    assert rate == 30 and frames[0].shape == (480, 2 * 853, 3)
+    assert [read_index(f[:, :853]) for f in frames] == list(range(9))  # left half: the input
+    maps, map_rate, _ = read_clip(outputs.map_video)
+    assert len(maps) == 9 and map_rate == 30 and maps[0].shape == (480, 853, 3)
+    assert result.outputs == [outputs.blend, outputs.map_video]
+
+
+@pytest.mark.parametrize("fmt", ["png8", "png16", "npy"])
+def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fmt: str) -> None:
+    from PIL import Image
+
+    from saliency_cam.realtime.blend import TemporalSmoother
+    from saliency_cam.realtime.video_job import VideoOutputs, VideoStyle, process_video
+
+    source = make_clip(tmp_path / "in.mp4", 96, 70, 6, 25)
+    outputs = VideoOutputs.for_main(tmp_path / "in_saliency.mp4", blend=False, maps=fmt)
+    process_video(session, source, outputs, VideoStyle(smooth=0.6))
+    assert not (tmp_path / "in_saliency.mp4").exists()
+    files = sorted(outputs.frames_dir.iterdir())
+    assert [f.stem for f in files] == [f"{i:06d}" for i in range(6)]
+    # the same frames through the same model and smoother, one after another
+    smoother = TemporalSmoother(0.6)
+    expected = [smoother(session.predict_frame(f)).copy() for f in iter_frames(source)]
+    for path, want in zip(files, expected, strict=True):
+        if fmt == "npy":
+            got = np.load(path)
+            np.testing.assert_allclose(got, want, atol=1e-6)
+        else:
+            got = np.asarray(Image.open(path)).astype(np.float64)
+            scale = 255.0 if fmt == "png8" else 65535.0
+            assert got.shape == (70, 96)
+            assert np.abs(got / scale - want).max() <= 0.6 / scale
+
+
+def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
+    from saliency_cam.realtime.video_job import VideoOutputs, process_video
+
+    source = make_clip(tmp_path / "in.mp4", 64, 48, 20, 25, audio=True)
+    outputs = VideoOutputs.for_main(tmp_path / "out" / "clip.mp4", maps="video")
+
+    def stop_at(n: int) -> None:
+        if n == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        process_video(session, source, outputs, keep_audio=True, on_frame=stop_at)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _run_cli(args: list[str]) -> int:
+    from saliency_cam.realtime.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return int(exit_info.value.code or 0)
+
+
+def test_cli_folder_audio_and_bad_inputs(
+    tmp_path: Path, tiny_models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    make_clip(folder / "talk.mp4", 80, 60, 10, 25, audio=True)
+    make_clip(folder / "quiet.mov", 66, 50, 4, 10)
+    broken = make_broken_files(tmp_path / "broken")
+    (folder / "garbage.mp4").write_bytes(broken["garbage_video"].read_bytes())
+    (folder / "empty.mkv").write_bytes(b"")
+    out = tmp_path / "out"
+    code = _run_cli(
+        ["video", str(folder), "-o", str(out), "-q", "very_low", "--keep-audio", "--alpha", "0"]
+        + ["--models-dir", str(tiny_models_dir), "--device", "cpu", "--no-progress"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "garbage.mp4: cannot read video" in captured.err
+    assert "empty.mkv: empty file" in captured.err
+    assert "2 of 4 input(s) failed" in captured.err
+    assert "UNTRAINED" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["quiet_saliency.mp4", "talk_saliency.mp4"]
+    frames, rate, has_audio = read_clip(out / "talk_saliency.mp4")
+    assert (len(frames), rate, has_audio) == (10, 25, True)
+    assert [read_index(f) for f in frames] == list(range(10))  # alpha 0: the input itself
+    frames, rate, has_audio = read_clip(out / "quiet_saliency.mp4")
+    assert (len(frames), rate, has_audio) == (4, 10, False)
+    assert frames[0].shape == (50, 66, 3)
+
+
+def test_cli_refuses_output_equal_to_input(
+    tmp_path: Path, tiny_models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_clip(tmp_path / "clip.mp4", 32, 32, 2, 10)
+    before = source.read_bytes()
+    code = _run_cli(["video", str(source), "-o", str(source), "--models-dir", str(tiny_models_dir)])
+    assert code == 2
+    assert "never overwritten" in capsys.readouterr().err
+    assert source.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
