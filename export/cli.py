@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import VariantInfo
 from saliency_cam.realtime.cli_options import Debug, ModelsDir
 
 Qualities = Annotated[
@@ -111,9 +112,7 @@ def export_command(
         precisions=precision,
     )
     for info in results:
-        parity = info.parity.get("max_abs")
-        parity_text = f"parity {parity:.1e}" if isinstance(parity, float) else ""
-        typer.echo(f"{info.label():45s} {info.height}x{info.width}  {parity_text}  {info.path}")
+        typer.echo(summary_line(info))
     if any(not info.trained for info in results):
         typer.secho(
             "these models are UNTRAINED (random weights): not for real use",
@@ -121,6 +120,18 @@ def export_command(
             bold=True,
             err=True,
         )
+
+
+def summary_line(info: VariantInfo) -> str:
+    """One aligned line per variant: name, size, weights, parity, file."""
+    size = f"{info.height}x{info.width}"
+    weights = str(info.weights.get("source", "?")) + ("" if info.trained else " UNTRAINED")
+    parity, cc = info.parity.get("max_abs"), info.fidelity.get("cc")
+    if isinstance(parity, float):
+        check = f"parity {parity:.1e}"
+    else:
+        check = f"CC {cc:.4f} vs fp32" if isinstance(cc, float) else ""
+    return f"{info.preset:10} {info.precision:5} {size:8} {weights:17} {check:17} {info.path}"
 
 
 def register(app: typer.Typer) -> None:

@@ -98,10 +98,7 @@ def check_graph(proto, height: int, width: int) -> None:
     (inp,), (out,) = inputs, outputs
     if inp.type.tensor_type.elem_type != TensorProto.UINT8 or dims(inp) != [1, height, width, 3]:
         raise ExportError(f"exported input {inp.name} is not uint8 [1, {height}, {width}, 3]")
-    if out.type.tensor_type.elem_type != TensorProto.FLOAT or dims(out) not in (
-        [1, height, width, 1],
-        [],  # some converters leave the output shape to inference
-    ):
+    if out.type.tensor_type.elem_type != TensorProto.FLOAT or dims(out) != [1, height, width, 1]:
         raise ExportError(f"exported output {out.name} is not float [1, {height}, {width}, 1]")
     modes = resize_modes(proto)
     if any(mode != "asymmetric" for mode in modes):

@@ -42,7 +42,8 @@ QuantizeFn = Callable[[VariantInfo, str, Path], VariantInfo]
 def resolve_presets(
     qualities: Iterable[str | Preset] | None = None, datasets: Iterable[str] | None = None
 ) -> list[Preset]:
-    """Quality and dataset presets by name, in order, without repeats.
+    """Quality and dataset presets by name, in order, without repeats (``Preset``
+    objects among ``qualities`` pass through, whatever their kind).
 
     ``all`` (alone or among others) means every preset of that kind; comma-separated
     lists work too. Nothing given at all means the five quality presets. Unknown names
@@ -54,6 +55,9 @@ def resolve_presets(
         qualities = ["all"]
     out: dict[str, Preset] = {}
     for item in qualities:
+        if isinstance(item, Preset):
+            out[item.name] = item
+            continue
         for name in _split(item):
             names = QUALITY_ORDER if name.lower() == "all" else [name]
             out.update((p.name, p) for p in map(resolve_quality, names))
@@ -64,9 +68,7 @@ def resolve_presets(
     return list(out.values())
 
 
-def _split(item: str | Preset) -> list[str]:
-    if isinstance(item, Preset):
-        return [item.name]
+def _split(item: str) -> list[str]:
     return [part for part in (p.strip() for p in item.split(",")) if part]
 
 
@@ -122,6 +124,24 @@ def stale_reason(
     if sha256_file(info.path) != info.sha256:
         return "file changed"
     return None
+
+
+def derived_stale_reason(
+    info: VariantInfo | None,
+    fp32: VariantInfo,
+    preset: Preset,
+    loaded: LoadedWeights,
+    *,
+    force: bool = False,
+) -> str | None:
+    """Like :func:`stale_reason` for an fp16/int8 variant, which is also stale when it
+    was derived from another fp32 file than the current one."""
+    reason = stale_reason(info, preset, loaded, force=force)
+    if reason is None and info is not None:
+        base = info.exporter.get("derived_from_sha256")
+        if base and base != fp32.sha256:
+            return "fp32 changed"
+    return reason
 
 
 def export_presets(
@@ -184,8 +204,7 @@ def export_presets(
 
             for precision, quantize in quantizers.items():
                 done = Manifest.load(directory).find(preset.name, precision)
-                derived_reason = "fp32 re-exported" if reason is not None else None
-                derived_reason = derived_reason or stale_reason(done, preset, loaded, force=force)
+                derived_reason = derived_stale_reason(done, info, preset, loaded, force=force)
                 if derived_reason is None and done is not None:
                     bar.done(done, "up to date, skipped")
                     results.append(done)

@@ -21,7 +21,8 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models directory with ``very_low`` and ``low`` fp32 exported from seeded random
     (UNTRAINED) weights: ``manifest.json`` + ``msinet_<preset>_fp32.onnx``. Open them with
     ``open_session(preset, models_dir=tiny_models_dir)``. Read-only: copy it (see
-    ``tests/test_export.py``) before exporting into it. Built once per session (~30 s).
+    ``tests/test_export.py``) before exporting into it. Built once per session (~30-50 s on
+    the shared 2-core machines).
     """
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf2onnx")

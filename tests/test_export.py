@@ -28,6 +28,7 @@ from saliency_cam.export.onnx_export import ExportError, ParityError, check_grap
 from saliency_cam.export.parity import named_parity_frames  # noqa: E402
 from saliency_cam.export.readers import read_weights  # noqa: E402
 from saliency_cam.export.variants import (  # noqa: E402
+    derived_stale_reason,
     export_presets,
     quantizer,
     resolve_presets,
@@ -217,6 +218,25 @@ def test_interrupted_write_leaves_previous_files(models_copy, monkeypatch, very_
     assert (models_copy / MANIFEST_NAME).read_bytes() == manifest_bytes
 
 
+def test_derived_precision_is_made_from_fp32_then_skipped(models_copy: Path) -> None:
+    fp32 = Manifest.load(models_copy).find("very_low")
+    infos = export_presets(
+        ["very_low"], "random", models_dir=models_copy, progress=False, precisions=["fp32", "fp16"]
+    )
+    assert [(i.precision, i.sha256 == fp32.sha256) for i in infos] == [
+        ("fp32", True),
+        ("fp16", False),
+    ]
+    fp16 = Manifest.load(models_copy).find("very_low", "fp16")
+    assert fp16 is not None and fp16.sha256 == sha256_file(models_copy / fp16.file)
+    assert fp16.exporter["derived_from_sha256"] == fp32.sha256 and not fp16.trained
+    before = snapshot(models_copy)
+    export_presets(
+        ["very_low"], "random", models_dir=models_copy, progress=False, precisions=["fp16"]
+    )
+    assert snapshot(models_copy) == before
+
+
 def test_stale_reason_names_what_changed(tmp_path: Path) -> None:
     preset = resolve_quality("very_low")
     loaded = read_weights("random", preset, seed=3)
@@ -231,6 +251,11 @@ def test_stale_reason_names_what_changed(tmp_path: Path) -> None:
     assert stale_reason(None, preset, loaded) == "new"
     assert stale_reason(info, resolve_quality("low"), loaded) == "size changed"
     assert stale_reason(info, preset, read_weights("random", preset, seed=4)) == "weights changed"
+    derived = VariantInfo(**{**info.to_json(), "precision": "int8", "directory": tmp_path})
+    derived.exporter = {"derived_from_sha256": "0" * 64}
+    assert derived_stale_reason(derived, info, preset, loaded) == "fp32 changed"
+    derived.exporter = {"derived_from_sha256": info.sha256}
+    assert derived_stale_reason(derived, info, preset, loaded) is None
     path.write_bytes(b"damaged")
     assert stale_reason(info, preset, loaded) == "file changed"
     path.unlink()
@@ -246,6 +271,7 @@ def test_resolve_presets_expands_all_and_accepts_spellings() -> None:
     assert [p.name for p in resolve_presets(["low,very-low", "low"])] == ["low", "very_low"]
     assert [p.name for p in resolve_presets([], ["salicon", "osie"])] == ["salicon", "osie"]
     assert len(resolve_presets(["all"], ["all"])) == 12
+    assert resolve_presets([resolve_dataset("osie")]) == [resolve_dataset("osie")]
     with pytest.raises(SaliencyCamError, match="very_low, low, medium"):
         resolve_presets(["ultra"])
 
