@@ -16,6 +16,7 @@ from saliency_cam.realtime.cli_options import (
     Debug,
     Device,
     ModelsDir,
+    Precision,
     Quality,
     Smooth,
     View,
@@ -40,9 +41,7 @@ def live(
     ] = "0",
     quality: Quality = "medium",
     device: Device = "auto",
-    precision: Annotated[
-        str, typer.Option("--precision", help="fp32 | fp16 | int8 (must be exported)")
-    ] = "fp32",
+    precision: Precision = "auto",
     view: View = "overlay",
     alpha: Alpha = 0.5,
     colormap: Colormap = "inferno",

@@ -38,6 +38,7 @@ from saliency_cam.realtime.blend import (
 from saliency_cam.realtime.display import Display, NoDisplay, OpenCVWindow, display_available
 from saliency_cam.realtime.hud import HudInfo, device_label, draw_hud
 from saliency_cam.realtime.pipeline import EOS, Packet, Pipeline
+from saliency_cam.realtime.precision import check_precision, pick_precision
 from saliency_cam.realtime.providers import ProviderChoice, choose_providers
 from saliency_cam.realtime.quality_switch import Saliency, SaliencyEngine, SessionPool
 from saliency_cam.realtime.recorder import Recorder
@@ -54,7 +55,7 @@ class LiveOptions:
 
     source: str = "0"
     quality: str = "medium"
-    precision: str = "fp32"
+    precision: str = "auto"
     device: str = "auto"
     view: str = "overlay"
     alpha: float = 0.5
@@ -132,22 +133,24 @@ def session_opener(
     models folder — exporting it first (with progress) when it is missing and the
     export extra is installed; otherwise the missing-model error names the command."""
 
+    requested = check_precision(options.precision)
+
     def open_preset(name: str) -> SaliencySession:
+        precision = requested
+        if precision == "auto":  # per quality: int8 on CPU / fp16 on GPU when exported and good
+            precision = pick_precision(name, choice, options.models_dir)
         try:
-            variant = find_variant(name, options.precision, options.models_dir)
+            variant = find_variant(name, precision, options.models_dir)
         except ModelNotFoundError:
             if not options.export_missing or not export_available():
                 raise
             from saliency_cam.export.variants import export_presets
 
-            say(f"{name} {options.precision} is not exported yet: exporting it now")
+            say(f"{name} {precision} is not exported yet: exporting it now")
             export_presets(
-                [name],
-                models_dir=options.models_dir,
-                precisions=(options.precision,),
-                progress=True,
+                [name], models_dir=options.models_dir, precisions=(precision,), progress=True
             )
-            variant = find_variant(name, options.precision, options.models_dir)
+            variant = find_variant(name, precision, options.models_dir)
         return SaliencySession(variant, options.device, threads=options.threads, choice=choice)
 
     return open_preset
@@ -173,6 +176,7 @@ class LiveResult:
     recorded_frames: int = 0
     snapshots: list[Path] = field(default_factory=list)
     source_dropped: int = 0
+    notes: list[str] = field(default_factory=list)
     failure: BaseException | None = field(default=None, repr=False)
 
     @property
@@ -201,7 +205,7 @@ class LiveResult:
             "source": asdict(self.source),
             "model": {
                 "quality": self.final_quality,
-                "precision": self.options.precision,
+                "precision": final.precision if final else self.options.precision,
                 "input_size": [final.height, final.width] if final else None,
                 "trained": self.trained,
                 "labels": {name: v.label() for name, v in used.items()},
@@ -226,6 +230,7 @@ class LiveResult:
                 else None
             ),
             "snapshots": [str(p) for p in self.snapshots],
+            "notes": list(self.notes),
             "options": {
                 "view": self.options.view,
                 "alpha": self.options.alpha,
@@ -372,6 +377,7 @@ def _loop(
     last: tuple[np.ndarray, np.ndarray, Saliency] | None = None  # image, smoothed map, result
     picture: np.ndarray | None = None
     snapshots: list[Path] = []
+    notes: list[str] = []
     ended, error = "end of source", None
     failure: BaseException | None = None
     poll = 0.005 if options.display else 0.1
@@ -427,6 +433,9 @@ def _loop(
                     with timed(timings, "display"):
                         window.show(picture)  # type: ignore[arg-type]
                     pipeline.done(packet)
+                    if engine.error and (not notes or notes[-1] != engine.error):
+                        notes.append(engine.error)  # a quality that could not be loaded
+                        say(f"quality switch failed: {engine.error}")
                     if on_frame is not None:
                         on_frame(packet, controls, engine)
                 key = window.poll_key(30 if controls.paused else 1)
@@ -477,6 +486,7 @@ def _loop(
         recorded=options.record if recorder is not None and recorder.frames_written else None,
         recorded_frames=recorder.frames_written if recorder is not None else 0,
         snapshots=snapshots,
+        notes=notes,
         failure=failure,
     )
 
@@ -537,6 +547,8 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
         table.add_row("snapshots", f"{len(result.snapshots)} in {result.snapshots[0].parent}")
     if result.options.stats:
         table.add_row("stats", str(result.options.stats))
+    for note in result.notes:
+        table.add_row("note", Text(note, style="yellow"))
     ended = Text(result.ended, style="bold red" if result.error else "")
     table.add_row("ended", ended)
     return Panel(table, title="saliency-cam live", expand=False)

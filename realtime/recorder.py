@@ -57,13 +57,10 @@ class Recorder:
         self.paced = paced
         self.metadata = metadata or {}
         self.pictures = 0
+        self.frames_written = 0  # kept after closing
         self._sink: VideoSink | None = None
         self._size: tuple[int, int] | None = None
         self._origin: float | None = None
-
-    @property
-    def frames_written(self) -> int:
-        return self._sink.frames_written if self._sink is not None else 0
 
     def _open(self, picture: np.ndarray) -> VideoSink:
         h, w = picture.shape[:2]
@@ -86,6 +83,7 @@ class Recorder:
             copies = due - sink.frames_written
         for _ in range(copies):
             sink.write_frame(picture)
+        self.frames_written = sink.frames_written
         self.pictures += 1
 
     def restart_clock(self) -> None:
@@ -102,6 +100,7 @@ class Recorder:
     def discard(self, error: BaseException) -> None:
         """Abandon the file (its temporary name is removed)."""
         sink, self._sink = self._sink, None
+        self.frames_written = 0
         if sink is not None:
             sink.__exit__(type(error), error, error.__traceback__)
 
