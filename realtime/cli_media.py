@@ -206,6 +206,11 @@ def video(
             "nor an existing folder"
         )
     found = expand_inputs(inputs, VIDEO_EXTENSIONS - {".gif"})
+    if suffix in VIDEO_SUFFIXES and len(found.paths) > 1 and output and not output.is_dir():
+        raise SaliencyCamError(
+            f"-o {output} is one file but there are {len(found.paths)} inputs: "
+            "give a folder with -o"
+        )
     plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
     jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
     refuse_overwriting_inputs(found.paths, [p for o in jobs.values() for p in o.paths()])
@@ -220,7 +225,7 @@ def video(
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
     note = _model_note(session)
     failures = len(found.problems)
-    frames_total = seconds_total = 0.0
+    results = []
     with _progress(err, progress) as bar:
         for src, outputs in jobs.items():
             task = bar.add_task(src.name, total=None)
@@ -242,30 +247,49 @@ def video(
                     on_start=started,
                     on_frame=advanced,
                 )
-            except SaliencyCamError as exc:
+            except (SaliencyCamError, OSError) as exc:
                 failures += 1
                 bar.update(task, description=f"[red]{src.name} failed")
-                bar.console.print(f"[red]error[/]: {exc}")
+                message = str(exc) if isinstance(exc, SaliencyCamError) else f"{src}: {exc}"
+                bar.console.print(f"[red]error[/]: {message}", markup=True, highlight=False)
                 continue
             bar.update(task, total=result.frames, completed=result.frames)
-            frames_total += result.frames
-            seconds_total += result.seconds
-            audio = ""
-            if keep_audio:
-                audio = " with audio" if result.info.has_audio else " (input has no audio)"
-            bar.console.print(
-                f"{src} → {', '.join(str(p) for p in result.outputs)}{audio}: "
-                f"{result.frames} frames, {result.info.width}×{result.info.height} "
-                f"@ {float(result.info.fps):.3g} fps, in {result.seconds:.1f} s "
-                f"({result.fps:.1f} FPS)"
-            )
-    done = len(found.paths) - (failures - len(found.problems))
-    if done > 1:
-        rate = frames_total / seconds_total if seconds_total else 0.0
+            results.append(result)
+            for line in _video_lines(result, keep_audio):
+                bar.console.print(line, markup=False)
+    if results:
+        frames = sum(r.frames for r in results)
+        seconds = sum(r.seconds for r in results)
+        folders = sorted({str(p.parent) for r in results for p in r.outputs})
         out.print(
-            f"{done} videos, {int(frames_total)} frames in {seconds_total:.1f} s ({rate:.1f} FPS)"
+            f"{len(results)} video(s), {frames} frames in {seconds:.1f} s "
+            f"({frames / seconds if seconds else 0.0:.1f} FPS) → {', '.join(folders)}",
+            markup=False,
         )
     _finish(err, failures, total, session)
+
+
+def _video_lines(result, keep_audio: bool) -> list[str]:
+    """The per-video summary: outputs, frames, size, rate, speed, stage times."""
+    info = result.info
+    audio = ""
+    if keep_audio:
+        audio = " (with audio)" if info.has_audio else " (input has no audio)"
+    lines = [
+        f"{result.source} → {', '.join(str(p) for p in result.outputs)}{audio}",
+        f"  {result.frames} frames {info.width}×{info.height} @ {float(info.fps):.4g} fps "
+        f"in {result.seconds:.1f} s ({result.fps:.1f} FPS)",
+    ]
+    stages = result.stats.get("stages_ms", {})
+    names = {"read": "decode", "process": "inference", "output": "render+encode"}
+    means = [f"{names.get(k, k)} {v['mean']:.1f}" for k, v in stages.items() if "mean" in v]
+    if means:
+        lines.append(f"  mean ms per frame: {', '.join(means)} (stages overlap)")
+    if info.total_frames is not None and info.total_frames != result.frames:
+        lines.append(
+            f"  note: the file states {info.total_frames} frames; {result.frames} were decodable"
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- image

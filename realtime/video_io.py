@@ -41,6 +41,10 @@ def _av():  # imported lazily: PyAV pulls in FFmpeg, not needed by every command
 
 
 def _first_line(exc: BaseException) -> str:
+    # FFmpeg/OS errors carry a clean reason; their str() repeats errno and file name
+    reason = getattr(exc, "strerror", None)
+    if isinstance(reason, str) and reason:
+        return reason.strip().lower()
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.realtime.blend import TemporalSmoother, render, resolve_colormap, to_uint8
 from saliency_cam.realtime.image_job import write_npy, write_png
 from saliency_cam.realtime.pipeline import Pipeline
@@ -177,6 +177,12 @@ def process_video(
         pipeline: Pipeline[np.ndarray] = Pipeline(video, infer, queue_size=queue_size)
         for packet in pipeline:
             saliency = packet.result
+            if packet.frame.image.shape[:2] != (info.height, info.width):
+                raise InputError(
+                    f"{source}: frame {packet.frame.index} is "
+                    f"{packet.frame.image.shape[1]}×{packet.frame.image.shape[0]}, not "
+                    f"{info.width}×{info.height}: videos that change size are not supported"
+                )
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
                 blend_sink.write_frame(picture)
