@@ -151,7 +151,10 @@ def session_opener(
                 [name], models_dir=options.models_dir, precisions=(precision,), progress=True
             )
             variant = find_variant(name, precision, options.models_dir)
-        return SaliencySession(variant, options.device, threads=options.threads, choice=choice)
+        session = SaliencySession(variant, options.device, threads=options.threads, choice=choice)
+        if session.fallback_note:
+            say(f"{name}: {session.fallback_note}")
+        return session
 
     return open_preset
 

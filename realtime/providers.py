@@ -25,11 +25,16 @@ _PROVIDER_FOR = {
 
 @dataclass(frozen=True)
 class ProviderChoice:
-    """Providers to hand to onnxruntime, best first, and what to tell the user."""
+    """Providers to hand to onnxruntime, best first, and what to tell the user.
+
+    ``explicit`` is True when the user named the GPU device (``--device cuda``): then a
+    provider that fails to start is an error rather than a quiet fallback.
+    """
 
     device: str
     providers: list[str]
     note: str = ""
+    explicit: bool = False
 
     @property
     def primary(self) -> str:
@@ -75,7 +80,7 @@ def choose_providers(
             if device == "tensorrt" and "CUDAExecutionProvider" in have
             else []
         )
-        return ProviderChoice(device, chain + ["CPUExecutionProvider"])
+        return ProviderChoice(device, chain + ["CPUExecutionProvider"], explicit=True)
     # auto
     chain = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in have]
     if chain:

@@ -85,6 +85,20 @@ class SaliencySession:
                 f"run '{export_hint(variant.preset, variant.precision)} --force'"
             ) from exc
         self.providers: list[str] = list(self._session.get_providers())
+        #: Set when a GPU provider was asked for but onnxruntime started without it.
+        self.fallback_note = ""
+        if self.choice.is_gpu and self.providers[0] != self.choice.primary:
+            # onnxruntime only warns when a provider's libraries are missing; say it plainly
+            problem = (
+                f"{self.choice.primary} did not start (GPU libraries missing or not matching "
+                f"this onnxruntime build?): running on {self.providers[0]}"
+            )
+            if self.choice.explicit:
+                raise SaliencyCamError(
+                    f"--device {self.choice.device}: {problem}; "
+                    "fix the CUDA/cuDNN/TensorRT install or use --device auto"
+                )
+            self.fallback_note = problem
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
