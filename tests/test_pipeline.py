@@ -4,6 +4,7 @@ caller's thread. Frames carry their index in their pixels (``stamp_index``)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -19,6 +20,7 @@ from saliency_cam.realtime.sources import (
     read_index,
     synthetic_source,
 )
+from saliency_cam.realtime.stats import FPSMonitor, RunStats, Samples, write_json
 
 
 def test_live_source_faster_than_processing_drops_instead_of_queueing() -> None:
@@ -183,3 +185,33 @@ def test_process_can_be_swapped_while_running() -> None:
     switch = results.index("b")
     assert set(results[:switch]) == {"a"} and set(results[switch:]) == {"b"}
     assert pipeline.stats.counts == {"a": switch, "b": 30 - switch}
+
+
+def test_fps_monitor_and_samples() -> None:
+    fps = FPSMonitor(window=5)
+    assert fps.fps == 0.0
+    for i in range(10):
+        fps.tick(i * 0.04)  # 25 FPS, window keeps the last 5
+    assert fps.fps == pytest.approx(25.0)
+    samples = Samples(limit=1000)
+    for ms in range(1, 101):
+        samples.add(ms / 1000)
+    summary = samples.summary()
+    assert summary["count"] == 100 and summary["max"] == pytest.approx(100.0)
+    assert summary["p50"] == pytest.approx(50.5) and summary["p95"] == pytest.approx(95.05)
+    assert summary["mean"] == pytest.approx(50.5)
+    assert Samples().summary() == {"count": 0}
+
+
+def test_run_stats_accounting_and_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stats = RunStats()
+    for i in range(5):
+        stats.record(i * 0.1, i * 0.1 + 0.05, {"infer": 0.04}, dropped=2, label="low")
+    summary = stats.summary()
+    assert (summary["frames"], summary["dropped"]) == (5, 10)
+    assert summary["fps"] == pytest.approx(10.0)
+    assert summary["latency_ms"]["p50"] == pytest.approx(50.0)
+    assert summary["stages_ms"]["infer"]["mean"] == pytest.approx(40.0)
+    assert summary["frames_by"] == {"low": 5}
+    path = write_json(tmp_path / "s.json", {**summary, "n": np.int64(3)})
+    assert json.loads(path.read_text())["n"] == 3
