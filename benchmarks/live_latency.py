@@ -1,0 +1,166 @@
+"""End-to-end FPS and latency of the live app against inference alone, per quality.
+
+A synthetic live source — a 640×480 test pattern produced on its own clock at ``--fps``
+(default 30) like a camera, newest frame only — feeds the live app headless
+(:func:`~saliency_cam.realtime.live_app.run_live` without a window: capture → letterbox
++ inference → render + HUD, each in its own thread). For each quality it records:
+
+- ``infer_fps``: the network alone (``session.predict`` on an input already at the
+  preset size), measured before and after the live run and averaged (shared machines
+  drift);
+- ``live_fps``: pictures shown per second; ``latency_ms``: capture → shown, p50/p95;
+- ``ratio`` = ``live_fps / infer_fps`` (goal ≥ 0.9 from medium up) and
+  ``ratio_to_ceiling`` = ``live_fps / min(infer_fps, fps)`` (a 30 FPS camera caps the
+  fast qualities at 30);
+- ``latency_bound_ms`` = inference time + one frame interval, the goal for p50.
+
+Models: ``--models-dir`` with exported variants, or (default) seeded random weights
+exported into a temporary folder (needs the export extra). Random weights run exactly as
+fast as trained ones; the numbers say nothing about map quality.
+
+    python benchmarks/live_latency.py                        # all qualities, CPU
+    python benchmarks/live_latency.py --qualities medium high --seconds 5
+
+Writes ``benchmarks/results/live_latency_<device>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
+from saliency_cam.realtime.live_app import LiveOptions, run_live
+from saliency_cam.realtime.session import SaliencySession, open_session
+from saliency_cam.realtime.sources import synthetic_source
+from saliency_cam.realtime.stats import hardware_info, write_json
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FRAME_SIZE = (480, 640)
+
+
+def export_random_models(qualities: list[str], directory: Path) -> Path:
+    """Export seeded random-weight (UNTRAINED) variants for speed measurements."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from saliency_cam.export.variants import export_presets
+
+    export_presets(qualities, "random", models_dir=directory, progress=True)
+    return directory
+
+
+def infer_fps(session: SaliencySession, seconds: float, min_frames: int = 10) -> float:
+    """Frames per second of the network alone on a preset-size input."""
+    frame = np.random.default_rng(0).integers(0, 256, (*session.size, 3), dtype=np.uint8)
+    session.predict(frame)
+    count, start = 0, time.perf_counter()
+    while count < min_frames or time.perf_counter() - start < seconds:
+        session.predict(frame)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def measure(
+    quality: str, models: Path, args: argparse.Namespace
+) -> tuple[dict[str, Any], SaliencySession]:
+    """One quality: inference alone, then the live app on the synthetic camera."""
+    session = open_session(
+        quality, "fp32", args.device, models_dir=models, threads=args.threads, warmup=2
+    )
+    before = infer_fps(session, args.infer_seconds)
+    ceiling = min(before, args.fps)
+    frames = int(np.clip(round(args.seconds * ceiling), 20, 600))
+    options = LiveOptions(
+        quality=quality,
+        precision="fp32",
+        device=args.device,
+        display=False,
+        max_frames=frames,
+        models_dir=models,
+        threads=args.threads,
+        export_missing=False,
+    )
+    with synthetic_source(args.fps, FRAME_SIZE) as camera:
+        result = run_live(options, source=camera, say=lambda _msg: None)
+    after = infer_fps(session, args.infer_seconds)
+    network = (before + after) / 2
+    summary = result.stats.summary()
+    live = result.stats.fps
+    bound = 1000.0 / network + 1000.0 / args.fps
+    latency = summary["latency_ms"]
+    return {
+        "quality": quality,
+        "frames": summary["frames"],
+        "dropped": summary["dropped"],
+        "live_fps": round(live, 2),
+        "infer_fps": round(network, 2),
+        "infer_fps_before_after": [round(before, 2), round(after, 2)],
+        "infer_fps_in_pipeline": round(result.inference_fps, 2),
+        "ratio": round(live / network, 3),
+        "ratio_to_ceiling": round(live / min(network, args.fps), 3),
+        "latency_ms": {k: latency[k] for k in ("p50", "p95", "mean", "max")},
+        "latency_bound_ms": round(bound, 1),
+        "p50_within_bound": latency["p50"] <= bound,
+        "p95_within_bound": latency["p95"] <= bound,
+        "stages_ms_mean": {name: s.get("mean") for name, s in summary["stages_ms"].items()},
+        "trained": result.trained,
+    }, session
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--qualities", nargs="+", default=list(QUALITY_ORDER))
+    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | tensorrt | auto")
+    parser.add_argument("--fps", type=float, default=30.0, help="synthetic camera rate")
+    parser.add_argument("--seconds", type=float, default=8.0, help="live run per quality")
+    parser.add_argument("--infer-seconds", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    qualities = [resolve_quality(q).name for q in args.qualities]
+    load_before = list(os.getloadavg())
+
+    rows: list[dict[str, Any]] = []
+    providers: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="saliency-live-bench-") as tmp:
+        models = args.models_dir or export_random_models(qualities, Path(tmp) / "models")
+        for quality in qualities:
+            row, session = measure(quality, models, args)
+            providers = session.providers
+            rows.append(row)
+            lat = row["latency_ms"]
+            print(
+                f"{quality:>9}: live {row['live_fps']:6.1f} FPS, inference {row['infer_fps']:6.1f}"
+                f" FPS, ratio {row['ratio']:.2f} (to ceiling {row['ratio_to_ceiling']:.2f}), "
+                f"latency p50 {lat['p50']:.0f} / p95 {lat['p95']:.0f} ms "
+                f"(bound {row['latency_bound_ms']:.0f}), dropped {row['dropped']}",
+                flush=True,
+            )
+    device = providers[0].removesuffix("ExecutionProvider").lower() if providers else "cpu"
+    out = args.out or RESULTS / f"live_latency_{device}.json"
+    payload = {
+        "benchmark": "live_latency",
+        "command": "python benchmarks/live_latency.py " + " ".join(argv or sys.argv[1:]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "source": {"kind": "synthetic live", "fps": args.fps, "size_hw": list(FRAME_SIZE)},
+        "view": "overlay with HUD, no window",
+        "note": "UNTRAINED random weights where trained is false: speed only",
+        "hardware": hardware_info(providers),
+        "load_average_before_after": [load_before, list(os.getloadavg())],
+        "results": rows,
+    }
+    write_json(out, payload)
+    print(json.dumps({"written": str(out)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
