@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from media_factory import (
@@ -263,6 +264,8 @@ def test_cli_folder_audio_and_bad_inputs(
     assert sorted(p.name for p in out.iterdir()) == ["quiet_saliency.mp4", "talk_saliency.mp4"]
     frames, rate, has_audio = read_clip(out / "talk_saliency.mp4")
     assert (len(frames), rate, has_audio) == (10, 25, True)
+    with av.open(str(out / "talk_saliency.mp4")) as container:  # the file says what made it
+        assert "UNTRAINED" in container.metadata.get("comment", "")
     assert [read_index(f) for f in frames] == list(range(10))  # alpha 0: the input itself
     frames, rate, has_audio = read_clip(out / "quiet_saliency.mp4")
     assert (len(frames), rate, has_audio) == (4, 10, False)
