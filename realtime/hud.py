@@ -7,6 +7,7 @@ warnings that must not be missed (UNTRAINED weights, a quality still loading).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -48,7 +49,7 @@ class HudInfo:
 
     def lines(self) -> list[tuple[str, tuple[int, int, int]]]:
         """The text lines, each with its BGR colour, top to bottom."""
-        latency = f"{self.latency_ms:.0f} ms" if self.latency_ms == self.latency_ms else "- ms"
+        latency = "- ms" if math.isnan(self.latency_ms) else f"{self.latency_ms:.0f} ms"
         out = [
             (f"{self.quality}  {self.device}  {self.fps:.1f} FPS  {latency}", _WHITE),
         ]

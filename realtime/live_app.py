@@ -354,6 +354,10 @@ def run_live(
         if own_source:
             src.close()
     result.source_dropped = src.dropped
+    unreadable = getattr(src, "unreadable", [])
+    if unreadable:
+        names = ", ".join(p.name for p in unreadable[:3]) + (" …" if len(unreadable) > 3 else "")
+        result.notes.append(f"skipped {len(unreadable)} unreadable image(s): {names}")
     if options.stats is not None:
         write_json(options.stats, result.to_json())
     if result.failure is not None:

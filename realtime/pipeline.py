@@ -17,7 +17,7 @@ Files (no drops, in order; decode, inference and encode overlap)::
     with open_source("in.mp4") as source, VideoSink("out.mp4", ...) as sink:
         pipeline = Pipeline(source, session.predict_frame)
         for packet in pipeline:               # the output stage runs here
-            sink.write(render(packet.frame.image, packet.result))
+            sink.write_frame(render(packet.frame.image, packet.result))
     print(pipeline.stats.summary()["fps"])
 
 Live (poll so the window stays responsive while paused)::

@@ -122,6 +122,7 @@ class OrderedSource(FrameSource):
     """A finite source read in order, never dropping a frame (files, folders).
 
     ``frames`` yields ``(image, stamp, name)`` tuples; ``release`` runs on close.
+    ``unreadable`` lists files that were skipped because they could not be decoded.
     """
 
     def __init__(
@@ -135,6 +136,7 @@ class OrderedSource(FrameSource):
         self._release = release
         self._next_index = 0
         self._closed = False
+        self.unreadable: list[Path] = []
 
     def read(self, timeout: float | None = None) -> Frame | None:
         if self._closed:
@@ -449,10 +451,8 @@ def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
             yield as_bgr_uint8(image), 0.0, Path(path).name
 
     label = str(spec) if not isinstance(spec, (list, tuple)) else f"{len(paths)} images"
-    source = OrderedSource(
-        frames(), SourceInfo(label, "images", False, frames=len(paths)), release=None
-    )
-    source.unreadable = unreadable  # type: ignore[attr-defined]
+    source = OrderedSource(frames(), SourceInfo(label, "images", False, frames=len(paths)))
+    source.unreadable = unreadable
     return source
 
 

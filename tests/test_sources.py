@@ -80,7 +80,7 @@ def test_image_folder_in_natural_order_skipping_unreadable(tmp_path: Path) -> No
         got = [(f.name, read_index(f.image)) for f in source]
     expected = [(f"shot{i}.png", i) for i in range(12) if i != 5]
     assert got == expected  # shot10 after shot9, not after shot1
-    assert source.unreadable == [tmp_path / "shot5.png"]  # type: ignore[attr-defined]
+    assert source.unreadable == [tmp_path / "shot5.png"]
 
 
 def test_glob_and_single_image_and_odd_pixel_formats(tmp_path: Path) -> None:
