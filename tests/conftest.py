@@ -38,3 +38,27 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- end export fixtures ---------------------------------------------------------------
+
+
+# --- quantize/bench fixtures (export/quantize.py, realtime/bench.py) --------------------
+@pytest.fixture(scope="session")
+def tiny_derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``very_low`` fp32 (copied from ``tiny_models_dir``) plus its fp16 and int8
+    variants made by ``quantize_variant`` (UNTRAINED). Read-only for tests."""
+    import shutil
+
+    from saliency_cam.export.quantize import quantize_variant
+    from saliency_cam.models.manifest import Manifest, variant_filename
+
+    directory = tmp_path_factory.mktemp("tiny_derived")
+    shutil.copy(tiny_models_dir / variant_filename("very_low"), directory)
+    manifest = Manifest(directory)
+    manifest.put(Manifest.load(tiny_models_dir).find("very_low", "fp32"))
+    manifest.save()
+    fp32 = Manifest.load(directory).find("very_low", "fp32")
+    quantize_variant(fp32, "fp16", directory)
+    quantize_variant(fp32, "int8", directory)
+    return directory
+
+
+# --- end quantize/bench fixtures --------------------------------------------------------

@@ -7,7 +7,6 @@ UNTRAINED) and run for real in onnxruntime.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +24,9 @@ onnx = pytest.importorskip("onnx")
 
 
 @pytest.fixture(scope="module")
-def derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """very_low fp32 copied from the shared fixture, plus its fp16 and int8 variants."""
-    from saliency_cam.export.quantize import quantize_variant
-
-    directory = tmp_path_factory.mktemp("derived")
-    shutil.copy(tiny_models_dir / variant_filename("very_low"), directory)
-    manifest = Manifest(directory)
-    manifest.put(Manifest.load(tiny_models_dir).find("very_low", "fp32"))
-    manifest.save()
-    fp32 = Manifest.load(directory).find("very_low", "fp32")
-    quantize_variant(fp32, "fp16", directory)
-    quantize_variant(fp32, "int8", directory)
-    return directory
+def derived_dir(tiny_derived_dir: Path) -> Path:
+    """very_low fp32 plus its fp16 and int8 variants (conftest)."""
+    return tiny_derived_dir
 
 
 # --- fidelity on known maps ---------------------------------------------------------------

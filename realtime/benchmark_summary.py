@@ -1,0 +1,114 @@
+"""Ratios derived from a benchmark result, and the project's speed targets checked
+against them (recorded, never asserted: speed belongs to the machine, not the code).
+
+Per device: fp32 effective GFLOP/s as a fraction of the GEMM peak, onnxruntime vs
+TensorFlow, int8 and fp16 vs fp32 (with the variant's CC), full pipeline vs inference.
+
+>>> summarize({"results": []})["targets"]
+[]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saliency_cam.models.registry import QUALITY_ORDER
+
+Row = dict[str, Any]
+
+#: The speed targets for the CPU path (issue 5), from medium up where stated.
+MEDIUM_UP: tuple[str, ...] = QUALITY_ORDER[QUALITY_ORDER.index("medium") :]
+PEAK_TARGET = 0.85
+TF_TARGETS = {"very_low": 4.0, "very_high": 1.2}
+INT8_TARGET = 2.0
+INT8_CC_TARGET = 0.99
+PIPELINE_TARGET = 0.9
+
+
+def find(rows: list[Row], **match: Any) -> Row | None:
+    """The first row whose fields equal ``match``."""
+    return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def _ratio(a: Row | None, b: Row | None) -> float | None:
+    if not a or not b or not b.get("fps"):
+        return None
+    return round(a["fps"] / b["fps"], 3)
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """``{device: {metric: {quality: value}}, "targets": [...]}`` for ``result``."""
+    rows: list[Row] = result.get("results", [])
+    summary: dict[str, Any] = {}
+    for device in dict.fromkeys(r["device"] for r in rows):
+        per: dict[str, dict[str, Any]] = {
+            "fps_fp32": {},
+            "peak_fraction": {},
+            "ort_vs_tf": {},
+            "int8_vs_fp32": {},
+            "fp16_vs_fp32": {},
+            "pipeline_vs_inference": {},
+        }
+        ort = {"runtime": "onnxruntime", "device": device}
+        for quality in dict.fromkeys(r["quality"] for r in rows if r["device"] == device):
+            fp32 = find(rows, mode="inference", quality=quality, precision="fp32", **ort)
+            if fp32 is None:
+                continue
+            per["fps_fp32"][quality] = fp32["fps"]
+            per["peak_fraction"][quality] = fp32.get("peak_fraction")
+            tf = find(rows, runtime="tensorflow", quality=quality, device=device)
+            if tf:
+                per["ort_vs_tf"][quality] = _ratio(fp32, tf)
+            for precision in ("int8", "fp16"):
+                row = find(rows, mode="inference", quality=quality, precision=precision, **ort)
+                if row:
+                    per[f"{precision}_vs_fp32"][quality] = {
+                        "speedup": _ratio(row, fp32),
+                        "cc": row.get("fidelity_cc"),
+                    }
+            for row in rows:
+                if (
+                    row["mode"] == "pipeline"
+                    and row["quality"] == quality
+                    and row.get("device") == device
+                ):
+                    base = find(
+                        rows, mode="inference", quality=quality, precision=row["precision"], **ort
+                    )
+                    per["pipeline_vs_inference"][f"{quality}/{row['precision']}"] = _ratio(
+                        row, base
+                    )
+        summary[device] = {k: v for k, v in per.items() if v}
+    summary["targets"] = targets(summary.get("cpu", {}))
+    return summary
+
+
+def targets(cpu: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each CPU target with the measured value and whether it was met."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, quality: str, value: float | None, target: float) -> None:
+        if value is not None:
+            out.append(
+                {
+                    "target": name,
+                    "quality": quality,
+                    "value": value,
+                    "goal": target,
+                    "met": bool(value >= target),
+                }
+            )
+
+    for quality, value in cpu.get("peak_fraction", {}).items():
+        add("fp32 effective GFLOP/s ÷ GEMM peak", quality, value, PEAK_TARGET)
+    for quality, goal in TF_TARGETS.items():
+        add("onnxruntime ÷ TensorFlow FPS", quality, cpu.get("ort_vs_tf", {}).get(quality), goal)
+    for quality, entry in cpu.get("int8_vs_fp32", {}).items():
+        if quality in MEDIUM_UP:
+            add("int8 ÷ fp32 FPS", quality, entry.get("speedup"), INT8_TARGET)
+            add("int8 CC vs fp32", quality, entry.get("cc"), INT8_CC_TARGET)
+    for key, value in cpu.get("pipeline_vs_inference", {}).items():
+        quality = key.split("/")[0]
+        if quality in MEDIUM_UP:
+            add(f"pipeline ÷ inference FPS ({key.split('/')[1]})", quality, value, PIPELINE_TARGET)
+    return out
