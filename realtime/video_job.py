@@ -141,7 +141,8 @@ def process_video(
     model label, saying UNTRAINED for random weights) goes into the files' metadata.
     ``on_start(info)`` runs once the input is probed, ``on_frame(n)`` after each written
     frame (for a progress bar). Any failure removes the partly written videos (they
-    only ever carry a temporary name).
+    only ever carry a temporary name); per-frame map files each appear only once
+    complete, so an interrupted run leaves whole files for the frames done so far.
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
