@@ -482,6 +482,8 @@ def _loop(
         # renamed to its final name and plays.
         if recorder is not None:
             recorder.close()
+            if recorder.encode_times.count:  # encoding ran in its own thread
+                stats.stages["encode"] = recorder.encode_times
 
     return LiveResult(
         options=options,
@@ -534,16 +536,15 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     drops = stats.dropped
     table.add_row("frames", f"{stats.frames} shown, {drops} dropped, {elapsed:.1f} s")
     infer_fps = result.inference_fps
-    ratio = (
-        f" = {stats.fps / infer_fps:.0%} of inference alone ({infer_fps:.1f})" if infer_fps else ""
-    )
-    table.add_row("FPS", f"{stats.fps:.1f}{ratio}")
+    network = f" (the network alone: {infer_fps:.1f})" if infer_fps else ""
+    table.add_row("FPS", f"{stats.fps:.1f}{network}")
     lat = summary["latency_ms"]
     if lat.get("count"):
         table.add_row(
             "latency", f"p50 {lat['p50']:.0f} ms · p95 {lat['p95']:.0f} ms (capture → shown)"
         )
-    order = ["read", "wait", "preprocess", "infer", "postprocess", "render", "record", "display"]
+    order = ["read", "wait", "preprocess", "infer", "postprocess", "render", "record", "encode"]
+    order.append("display")
     stages = summary["stages_ms"]
     parts = [f"{name} {stages[name]['mean']:.1f}" for name in order if name in stages]
     if parts:

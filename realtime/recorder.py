@@ -9,12 +9,16 @@ ends on an error), through :class:`~saliency_cam.realtime.video_io.VideoSink`.
 from __future__ import annotations
 
 import os
+import queue
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from saliency_cam.realtime.stats import Samples
 from saliency_cam.realtime.video_io import VideoInfo, VideoSink
 
 
@@ -42,6 +46,10 @@ class Recorder:
     ``paced`` (live sources): the video runs at a constant ``fps`` in real time — each
     picture is repeated until the next one's capture time, and pictures arriving
     faster than ``fps`` are skipped. Not paced (files): every picture once, at ``fps``.
+    ``threaded``: encoding runs in its own thread behind a bounded queue (a full queue
+    makes :meth:`write` wait: a recording never loses pictures). Pictures handed to
+    :meth:`write` must not be modified afterwards. ``encode_times`` holds the seconds
+    spent encoding each picture.
     """
 
     def __init__(
@@ -51,16 +59,23 @@ class Recorder:
         *,
         paced: bool = True,
         metadata: dict[str, str] | None = None,
+        threaded: bool = True,
+        queue_size: int = 8,
     ) -> None:
         self.path = Path(path)
         self.fps = fps if fps and fps > 0 else 30.0
         self.paced = paced
         self.metadata = metadata or {}
         self.pictures = 0
-        self.frames_written = 0  # kept after closing
+        self.frames_written = 0  # frames committed to the video (copies included)
+        self.encode_times = Samples()
         self._sink: VideoSink | None = None
         self._size: tuple[int, int] | None = None
         self._origin: float | None = None
+        self._threaded = threaded
+        self._queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(queue_size)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def _open(self, picture: np.ndarray) -> VideoSink:
         h, w = picture.shape[:2]
@@ -68,37 +83,76 @@ class Recorder:
         sink = VideoSink(self.path, info, metadata=self.metadata)
         sink.__enter__()
         self._sink, self._size = sink, (h, w)
+        if self._threaded:
+            self._thread = threading.Thread(target=self._run, name="record", daemon=True)
+            self._thread.start()
         return sink
+
+    def _encode(self, picture: np.ndarray, copies: int) -> None:
+        assert self._sink is not None and self._size is not None
+        start = time.perf_counter()
+        picture = fit_into(picture, self._size)
+        for _ in range(copies):
+            self._sink.write_frame(picture)
+        self.encode_times.add(time.perf_counter() - start)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so a waiting writer is never stuck
+            try:
+                self._encode(*item)
+            except BaseException as exc:  # re-raised in the caller's thread
+                self._error = exc
 
     def write(self, picture: np.ndarray, stamp: float = 0.0) -> None:
         """Add ``picture`` captured at ``stamp`` seconds (source time)."""
-        sink = self._sink or self._open(picture)
-        assert self._size is not None
-        picture = fit_into(picture, self._size)
+        if self._error is not None:
+            raise self._error
+        if self._sink is None:
+            self._open(picture)
         copies = 1
         if self.paced:
             if self._origin is None:
-                self._origin = stamp - sink.frames_written / self.fps
+                self._origin = stamp - self.frames_written / self.fps
             due = int((stamp - self._origin) * self.fps + 1e-6) + 1
-            copies = due - sink.frames_written
-        for _ in range(copies):
-            sink.write_frame(picture)
-        self.frames_written = sink.frames_written
+            copies = due - self.frames_written
+        if copies <= 0:
+            return
+        self.frames_written += copies
         self.pictures += 1
+        if self._thread is not None:
+            self._queue.put((picture, copies))
+        else:
+            self._encode(picture, copies)
 
     def restart_clock(self) -> None:
         """Forget the time base (after a pause): the next picture follows the last one
         directly instead of filling the paused time."""
         self._origin = None
 
+    def _finish_thread(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
     def close(self) -> None:
-        """Finish the file and give it its final name (nothing to do if never opened)."""
+        """Finish the file and give it its final name (nothing to do if never opened).
+        An encoding failure is raised here, after the temporary file is removed."""
+        self._finish_thread()
         sink, self._sink = self._sink, None
-        if sink is not None:
-            sink.__exit__(None, None, None)
+        if sink is None:
+            return
+        if self._error is not None:
+            self.frames_written = 0
+            sink.__exit__(type(self._error), self._error, self._error.__traceback__)
+            raise self._error
+        sink.__exit__(None, None, None)
 
     def discard(self, error: BaseException) -> None:
         """Abandon the file (its temporary name is removed)."""
+        self._finish_thread()
         sink, self._sink = self._sink, None
         self.frames_written = 0
         if sink is not None:

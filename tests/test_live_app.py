@@ -270,3 +270,16 @@ def test_recorder_discard_leaves_nothing(tmp_path: Path) -> None:
     recorder.write(np.zeros((16, 16, 3), np.uint8))
     recorder.discard(RuntimeError("disk gone"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_recorder_encoding_error_reaches_the_caller_and_leaves_nothing(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "rec.mp4", fps=10, paced=False)
+    recorder.write(np.zeros((16, 16, 3), np.uint8))
+    recorder.write(np.zeros((16, 16, 3), np.float32))  # the encoder thread refuses it
+    with pytest.raises(ValueError, match="does not match"):
+        for _ in range(50):  # a later write raises it
+            recorder.write(np.zeros((16, 16, 3), np.uint8))
+            time.sleep(0.01)
+    with pytest.raises(ValueError, match="does not match"):
+        recorder.close()  # removes the temporary file and says why again
+    assert list(tmp_path.iterdir()) == []
