@@ -69,7 +69,6 @@ class LiveOptions:
     models_dir: Path | None = None
     snapshot_dir: Path = field(default_factory=Path)
     threads: int | None = None
-    spin: bool = True
     export_missing: bool = True
 
 
@@ -152,9 +151,7 @@ def session_opener(
                 [name], models_dir=options.models_dir, precisions=(precision,), progress=True
             )
             variant = find_variant(name, precision, options.models_dir)
-        session = SaliencySession(
-            variant, options.device, threads=options.threads, spin=options.spin, choice=choice
-        )
+        session = SaliencySession(variant, options.device, threads=options.threads, choice=choice)
         if session.fallback_note:
             say(f"{name}: {session.fallback_note}")
         return session

@@ -46,9 +46,7 @@ class SaliencySession:
 
     The ONNX graph takes a uint8 BGR frame [1, H, W, 3] at the preset size and returns
     the [1, H, W, 1] map in [0, 1]; all float work happens inside the graph.
-    ``threads`` sets onnxruntime's intra-op threads (default: one per core);
-    ``spin=False`` lets them sleep between frames instead of busy-waiting, which leaves
-    the cores to the other stages when the session runs inside a pipeline.
+    ``threads`` sets onnxruntime's intra-op threads (default: one per core).
     """
 
     def __init__(
@@ -57,7 +55,6 @@ class SaliencySession:
         device: str = "auto",
         *,
         threads: int | None = None,
-        spin: bool = True,
         verify: bool = True,
         warmup: int = 1,
         choice: ProviderChoice | None = None,
@@ -77,10 +74,6 @@ class SaliencySession:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
-        if not spin:
-            # Idle inference threads sleep instead of busy-waiting, leaving the cores to
-            # the capture and render threads of a pipeline.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # One frame at a time: parallelism belongs inside ops, not across them.
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
