@@ -14,6 +14,7 @@ the output stage plus the controls. Everything here works without a window (the
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -429,7 +430,7 @@ def _loop(
                         now = time.perf_counter()
                         age = (now - packet.frame.captured) * 1e3
                         latency_ema = (
-                            age if latency_ema != latency_ema else 0.9 * latency_ema + 0.1 * age
+                            age if math.isnan(latency_ema) else 0.9 * latency_ema + 0.1 * age
                         )
                         if controls.show_help and now - started > HELP_SECONDS and options.display:
                             controls.show_help = False
@@ -463,9 +464,14 @@ def _loop(
                         if recorder is not None:
                             recorder.restart_clock()
                 elif action == "snapshot" and last is not None and picture is not None:
-                    path = save_snapshot(picture, last[1], options.snapshot_dir)
-                    snapshots.append(path)
-                    say(f"snapshot saved: {path}")
+                    try:
+                        path = save_snapshot(picture, last[1], options.snapshot_dir)
+                    except (SaliencyCamError, OSError) as exc:  # keep running: only a snapshot
+                        notes.append(f"snapshot failed: {exc}")
+                        say(notes[-1])
+                    else:
+                        snapshots.append(path)
+                        say(f"snapshot saved: {path}")
                 if action in ("view", "mirror", "pause", "help") and last is not None:
                     picture = redraw()  # show the change at once, even while paused
                     if picture is not None:
