@@ -312,6 +312,27 @@ def _measure_quality(
     return rows
 
 
+def _only_exported(
+    plan: dict[str, tuple[ProviderChoice, list[str]]], config: BenchConfig, say: Progress
+) -> dict[str, tuple[ProviderChoice, list[str]]]:
+    """With the user's own models and no precision asked for, measure the default
+    precisions that are exported for every quality (fp32 is always required)."""
+    assert config.models_dir is not None
+    manifest = Manifest.load(config.models_dir)
+    out = {}
+    for device, (choice, precisions) in plan.items():
+        kept = [
+            p
+            for p in precisions
+            if p == "fp32"
+            or all(manifest.find(resolve_quality(q).name, p) for q in config.qualities)
+        ]
+        for p in set(precisions) - set(kept):
+            say(f"{device}: skipping {p} (not exported in {config.models_dir} for every quality)")
+        out[device] = (choice, kept)
+    return out
+
+
 def _now() -> float:
     import time
 
@@ -331,6 +352,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
             raise SaliencyCamError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
     choices = resolve_devices(config.devices)
     plan = {c.device: (c, precisions_for(c, config.precisions)) for c in choices}
+    if config.models_dir is not None and not config.precisions:
+        plan = _only_exported(plan, config, say)
     needed = list(dict.fromkeys(p for _, ps in plan.values() for p in ps))
     models_dir, untrained = prepare_models(config, needed, say)
 

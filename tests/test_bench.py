@@ -219,6 +219,22 @@ def test_cli_measures_and_writes_reports(
     assert "UNTRAINED" in capsys.readouterr().out
 
 
+def test_default_precisions_skip_what_is_not_exported(
+    tiny_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "fp32.json"
+    main(
+        [
+            "bench", "-q", "low", "--mode", "inference", "--no-tf", "--models-dir",
+            str(tiny_models_dir), "--rounds", "1", "--round-seconds", "0.02", "--warmup", "0",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    rows = report.load_result(out)["results"]
+    assert [(r["quality"], r["precision"]) for r in rows] == [("low", "fp32")]
+    assert "skipping int8" in capsys.readouterr().err
+
+
 def test_cli_reports_missing_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "-q", "medium", "--models-dir", str(tmp_path), "--no-tf"])
