@@ -31,13 +31,14 @@ def _root() -> None:
 def _register() -> None:
     # Each module adds its own commands; none of them imports TensorFlow at import time.
     from saliency_cam.export import cli as export_cli
-    from saliency_cam.realtime import cli_bench, cli_evaluate, cli_live, cli_media
+    from saliency_cam.realtime import cli_bench, cli_demo, cli_evaluate, cli_live, cli_media
 
     cli_live.register(app)
     export_cli.register(app)
     cli_media.register(app)
     cli_bench.register(app)
     cli_evaluate.register(app)
+    cli_demo.register(app)
 
 
 _register()
