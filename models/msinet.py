@@ -14,11 +14,14 @@ different maps from the same weights.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TF's C++ INFO lines; errors show
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from saliency_cam.models.architecture import (
     EXPECTED_SHAPES,
@@ -28,6 +31,9 @@ from saliency_cam.models.architecture import (
     ConvSpec,
 )
 from saliency_cam.models.errors import WeightsError
+
+# compat.v1 resize_bilinear is deliberate (legacy mapping); its deprecation note is noise.
+tf.get_logger().setLevel("ERROR")
 
 
 def layer_name(scope: str) -> str:
