@@ -62,3 +62,24 @@ def tiny_derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFac
 
 
 # --- end quantize/bench fixtures --------------------------------------------------------
+
+
+# --- published-format fixtures (export/readers, tests/published_formats.py) -------------
+@pytest.fixture(scope="session")
+def published_files(tmp_path_factory: pytest.TempPathFactory):  # -> Iterator[PublishedFiles]
+    """Every published MSI-Net form — HF SavedModel, TF.js graph model (float32, float16,
+    uint8/uint16 entries over several shards), frozen graphs NHWC/NCHW (.pb and .zip) —
+    written from the same seeded UNTRAINED weights, full size. Read-only: tests that
+    damage files copy them first (``published_formats.copy_model_dir``). Built once per
+    session (~10 s); its ~500 MB are deleted when the session ends."""
+    import shutil
+
+    pytest.importorskip("tensorflow")
+    from published_formats import write_published_files
+
+    root = tmp_path_factory.mktemp("published")
+    yield write_published_files(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- end published-format fixtures ------------------------------------------------------
