@@ -159,18 +159,16 @@ def reference_forward(weights: Mapping[str, np.ndarray], images: np.ndarray) -> 
     return out.numpy()
 
 
-def _zero_constants(read: bool = False) -> WeightFn:
+def _zero_constants() -> WeightFn:
     """Weights as zero-filled ``Const`` nodes named ``<scope>/kernel`` and
-    ``<scope>/bias`` (inside the absolute name scope ``_conv`` opens), with TF1's
-    ``/read`` identity if asked. A zero fill is stored as one value, so graphs build
-    and save in well under a second; :func:`fill_constants` then writes the real
-    values into those nodes (saving 100 MB of constants through TensorFlow takes ~20 s).
-    """
+    ``<scope>/bias`` (inside the absolute name scope ``_conv`` opens). A zero fill is
+    stored as one value, so graphs build and save in well under a second;
+    :func:`fill_constants` then writes the real values into those nodes (saving 100 MB
+    of constants through TensorFlow takes ~20 s)."""
     shapes = published_shapes()
 
     def weight(scope: str, role: str) -> tf.Tensor:
-        value = tf.constant(0.0, tf.float32, shape=shapes[f"{scope}/{role}"], name=role)
-        return tf.identity(value, name=f"{role}/read") if read else value
+        return tf.constant(0.0, tf.float32, shape=shapes[f"{scope}/{role}"], name=role)
 
     return weight
 
@@ -253,13 +251,14 @@ def _no_grappler() -> Iterator[None]:
 def frozen_graph_def(
     weights: Mapping[str, np.ndarray] | None, data_format: str = "NHWC"
 ) -> tf.compat.v1.GraphDef:
-    """A TF1 GraphDef: placeholder ``input`` → ... → ``output``, weights as Consts with
-    ``/read`` identities. ``weights=None`` leaves them zero-filled (for the TF.js
-    topology, which lists no values)."""
+    """A TF1 GraphDef: placeholder ``input`` → ... → ``output``, weights as Consts
+    named by scope. Like the published graphs (frozen, then TransformGraph's
+    ``remove_nodes(op=Identity)``), there are no ``/read`` identities.
+    ``weights=None`` leaves the Consts zero-filled (for the TF.js topology)."""
     graph = tf.Graph()
     with graph.as_default():
         images = tf.compat.v1.placeholder(tf.float32, (None, None, None, 3), name="input")
-        msinet_ops(images, _zero_constants(read=True), data_format)
+        msinet_ops(images, _zero_constants(), data_format)
     graph_def = graph.as_graph_def()
     if weights is not None:
         filled = fill_constants(graph_def.node, weights)
@@ -363,14 +362,18 @@ def _quantize(values: np.ndarray, dtype: str) -> tuple[bytes, dict[str, Any], np
 def write_tfjs_model(
     weights: Mapping[str, np.ndarray], folder: Path, shard_bytes: int = 4 << 20
 ) -> dict[str, np.ndarray]:
-    """Write ``model.json`` + ``group1-shard<i>of<n>.bin`` into ``folder``; return the
-    weights as the model holds them (dequantised values for quantised entries)."""
+    """Write ``model.json`` + ``group<g>-shard<i>of<n>.bin`` into ``folder``; return the
+    weights as the model holds them (dequantised values for quantised entries).
+
+    Two weight groups (encoder; ASPP and decoder), each cut into ``shard_bytes`` shards
+    regardless of entry boundaries, as the converter does.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    entries: list[dict[str, Any]] = []
-    blobs: list[bytes] = []
+    groups: list[tuple[list[dict[str, Any]], list[bytes]]] = [([], []), ([], [])]
     held: dict[str, np.ndarray] = {}
     others = iter(TFJS_OTHER_CONSTANTS)
     for index, (key, value) in enumerate(weights.items()):
+        entries, blobs = groups[0 if key.startswith("conv") else 1]
         if index % 9 == 0:  # interleave unrelated constants, as converters do
             other = next(others, None)
             if other is not None:
@@ -386,18 +389,21 @@ def write_tfjs_model(
             blob, held[key] = value.astype("<f4").tobytes(), value.astype(np.float32)
         entries.append(entry)
         blobs.append(blob)
-    data = b"".join(blobs)
-    count = max(1, math.ceil(len(data) / shard_bytes))
-    paths = [f"group1-shard{i}of{count}.bin" for i in range(1, count + 1)]
-    for i, name in enumerate(paths):
-        (folder / name).write_bytes(data[i * shard_bytes : (i + 1) * shard_bytes])
+    manifest = []
+    for number, (entries, blobs) in enumerate(groups, start=1):
+        data = b"".join(blobs)
+        count = max(1, math.ceil(len(data) / shard_bytes))
+        paths = [f"group{number}-shard{i}of{count}.bin" for i in range(1, count + 1)]
+        for i, name in enumerate(paths):
+            (folder / name).write_bytes(data[i * shard_bytes : (i + 1) * shard_bytes])
+        manifest.append({"paths": paths, "weights": entries})
     model = {
         "format": "graph-model",
         "generatedBy": "1.15.0",
         "convertedBy": "TensorFlow.js Converter v1.7.0",
         "signature": {},
         "modelTopology": _tfjs_topology(),
-        "weightsManifest": [{"paths": paths, "weights": entries}],
+        "weightsManifest": manifest,
     }
     (folder / "model.json").write_text(json.dumps(model))
     return held
@@ -405,17 +411,14 @@ def write_tfjs_model(
 
 def _tfjs_topology() -> dict[str, Any]:
     """The graph as the converter lists it: weights are value-less Consts renamed like
-    their manifest entries, and their ``/read`` identities are folded away."""
+    their manifest entries."""
     from google.protobuf import json_format
 
     graph = json_format.MessageToDict(frozen_graph_def(None))
     weights = set(published_shapes())
     renamed = {name: tfjs_name(name) for name in weights}
-    renamed.update({f"{name}/read": tfjs_name(name) for name in weights})
     nodes = []
     for node in graph["node"]:
-        if node["name"].endswith("/read") and node["name"][: -len("/read")] in weights:
-            continue
         if node["name"] in weights:
             node["attr"]["value"]["tensor"].pop("floatVal", None)
         node["name"] = renamed.get(node["name"], node["name"])

@@ -133,11 +133,11 @@ def test_tfjs_weights_are_dequantised_and_reproduce_the_reference(
     published_files: PublishedFiles, msinet, frames: list[np.ndarray]
 ) -> None:
     model = json.loads((published_files.tfjs_dir / "model.json").read_text())
-    (group,) = model["weightsManifest"]
-    entries = {e["name"]: e for e in group["weights"]}
+    groups = model["weightsManifest"]
+    entries = {e["name"]: e for group in groups for e in group["weights"]}
     stored = {e.get("quantization", {}).get("dtype", e["dtype"]) for e in entries.values()}
     assert {"float32", "float16", "uint8", "uint16", "int32"} <= stored
-    assert len(group["paths"]) >= 3
+    assert len(groups) == 2 and all(len(group["paths"]) >= 3 for group in groups)
     assert "conv3/conv3_1/Conv2D_bn_offset" in entries  # converter-style names present
 
     loaded = read_weights("tfjs", VERY_LOW, published_files.tfjs_dir)
@@ -214,6 +214,14 @@ def test_keras_weights_round_trip(
     reference = [reference_forward(published_files.weights, frames[1])]
     assert_same_maps(our_maps(msinet, loaded.weights, frames[1:]), reference)
 
+    # Keras itself ignores variables left over in the file; the reader does not.
+    import h5py
+
+    with h5py.File(path, "a") as h5:
+        h5.create_dataset("layers/conv2d_extra/vars/0", data=np.zeros((1, 1, 1, 1), np.float32))
+    with pytest.raises(WeightsError, match="holds 47 variables, MSI-Net has 46"):
+        read_weights("keras", VERY_LOW, path)
+
 
 # --------------------------------------------------------------------------- bad input
 
@@ -228,8 +236,8 @@ def damaged_tfjs(published_files: PublishedFiles, dest: Path, skip: tuple[str, .
     return copy_model_dir(published_files.tfjs_dir, dest, skip=skip)
 
 
-def shard_names(folder: Path) -> list[str]:
-    return json.loads((folder / "model.json").read_text())["weightsManifest"][0]["paths"]
+def shard_names(folder: Path, group: int = 0) -> list[str]:
+    return json.loads((folder / "model.json").read_text())["weightsManifest"][group]["paths"]
 
 
 def test_corrupt_model_json(published_files: PublishedFiles, tmp_path: Path) -> None:
@@ -245,7 +253,7 @@ def test_corrupt_model_json(published_files: PublishedFiles, tmp_path: Path) -> 
 
 
 def test_missing_shard_is_named(published_files: PublishedFiles, tmp_path: Path) -> None:
-    third = shard_names(published_files.tfjs_dir)[2]
+    third = shard_names(published_files.tfjs_dir, group=1)[2]
     folder = damaged_tfjs(published_files, tmp_path / "m", skip=(third,))
     with pytest.raises(WeightsError) as info:
         read_weights("tfjs", VERY_LOW, folder)

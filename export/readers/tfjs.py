@@ -149,7 +149,8 @@ def _entries(
             _short(buffer, offset + size, shards, model_json, group, entries)
         if dtype in _FLOAT_DTYPES:
             chunk = buffer[offset : offset + size]
-            candidates.append(Candidate(name, shape, _decoder(chunk, shape, stored, quant)))
+            label = f"{model_json}: entry {name!r}"
+            candidates.append(Candidate(name, shape, _decoder(chunk, shape, stored, quant, label)))
         offset += size
     if offset != len(buffer):
         raise WeightsError(
@@ -175,7 +176,7 @@ def _entry_fields(entry: Any, model_json: Path) -> tuple[str, tuple[int, ...], s
 
 
 def _decoder(
-    chunk: bytes, shape: tuple[int, ...], stored: str, quant: dict
+    chunk: bytes, shape: tuple[int, ...], stored: str, quant: dict, label: str
 ) -> Callable[[], np.ndarray]:
     def decode() -> np.ndarray:
         if stored in ("uint8", "uint16"):
@@ -183,7 +184,7 @@ def _decoder(
                 scale = np.float32(quant["scale"])
                 minimum = np.float32(quant["min"])
             except (KeyError, TypeError, ValueError) as exc:
-                raise WeightsError(f"quantized entry lacks a numeric scale/min ({exc})") from exc
+                raise WeightsError(f"{label} is quantized without a numeric scale/min") from exc
             q = np.frombuffer(chunk, dtype=f"<{'u1' if stored == 'uint8' else 'u2'}")
             values = q.astype(np.float32) * scale + minimum
         elif stored == "float16":
