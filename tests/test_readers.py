@@ -343,6 +343,8 @@ def test_weights_that_do_not_fit_are_refused(
 
 
 def test_wrong_files_for_the_source(published_files: PublishedFiles, tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="missing.pb does not exist"):
+        read_weights("pb", SALICON, tmp_path / "missing.pb")
     with pytest.raises(WeightsError, match="holds no saved_model.pb"):
         read_weights("hf", VERY_LOW, tmp_path)
     with pytest.raises(WeightsError, match="holds no model.json"):

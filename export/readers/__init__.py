@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from saliency_cam.export.weights import LoadedWeights
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError, WeightsError
 from saliency_cam.models.registry import WEIGHT_SOURCES, Preset
 
 
@@ -42,6 +42,8 @@ def read_weights(
             f"weight source {source!r} is not available for {preset.name}: "
             f"use one of {', '.join(preset.sources)}"
         )
+    if weights_path is not None and not os.path.exists(weights_path):
+        raise WeightsError(f"weights path {weights_path} does not exist: check --weights-path")
     if source == "random":
         from saliency_cam.export.readers.random_weights import random_weights
 
