@@ -10,7 +10,8 @@ providers, int8 for CPU.
   x86 CPUs without AVX-512 VNNI multiply uint8×int8 pairs into saturating 16-bit sums,
   which cost MSI-Net ~1 % CC on an AVX2 machine; 7-bit weights cannot saturate and run
   at the same speed. (QDQ and QOperator ran equally fast here; QDQ is what the GPU
-  providers also understand.)
+  providers also understand.) Should the fully quantised model miss the fidelity bar,
+  a second one keeps the decoder in fp32.
 - **bf16** is not made: onnxruntime's CPU provider has no bf16 convolution, so it would
   only add casts around fp32 work.
 
@@ -49,6 +50,8 @@ DERIVED_PRECISIONS: tuple[str, ...] = ("fp16", "int8")
 QUANT_FORMATS: tuple[str, ...] = ("qdq", "qoperator")
 CALIBRATION_FRAMES = 16
 HELD_OUT_FRAMES = 8
+#: MSI-Net's decoder: the last four convolutions of the graph.
+FLOAT_DECODER_CONVS = 4
 
 
 def quantize_variant(
@@ -91,25 +94,15 @@ def quantize_variant(
     directory = Path(models_dir)
     size = (fp32_info.height, fp32_info.width)
 
-    if precision == "fp16":
-        data = _to_fp16(source)
-        recipe: dict[str, Any] = {"tool": "onnxruntime.transformers.float16", "keep_io_types": True}
-    else:
-        frames = calibration_frames(size, calibration_count)
-        data = _to_int8(source, frames, quant_format)
-        recipe = {
-            "tool": "onnxruntime.quantization.quantize_static",
-            "format": quant_format,
-            "weights": "int8 per-channel, 7-bit (reduce_range)",
-            "activations": "uint8, MinMax",
-            "calibration_frames": len(frames),
-        }
-
+    held_out = held_out_frames(size, held_out_count)
     final = directory / variant_filename(fp32_info.preset, precision)
     with atomic_output(final) as tmp:
-        tmp.write_bytes(data)
-        candidate = _variant_info(fp32_info, precision, tmp, data, recipe)
-        fidelity = measure_fidelity(fp32_info, candidate, held_out_frames(size, held_out_count))
+        for data, recipe in _recipes(source, precision, size, quant_format, calibration_count):
+            tmp.write_bytes(data)
+            candidate = _variant_info(fp32_info, precision, tmp, data, recipe)
+            fidelity = measure_fidelity(fp32_info, candidate, held_out, bar=bar)
+            if fidelity.ok:
+                break  # else try the next, more conservative recipe (the last one stays)
     candidate.file = final.name
     candidate.directory = directory
     candidate.fidelity = fidelity.to_json()
@@ -123,6 +116,29 @@ def quantize_variant(
     manifest.put(candidate)
     manifest.save()
     return candidate
+
+
+def _recipes(
+    source: Path, precision: str, size: tuple[int, int], quant_format: str, calibration_count: int
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Candidate models, fastest first. int8: every convolution quantised; if that misses
+    the fidelity bar, the decoder's convolutions (the last :data:`FLOAT_DECODER_CONVS`,
+    ~9 % of the work) stay fp32, which recovers most of the loss (measured on
+    very_high: CC 0.9905 → 0.9935 for 1.88× → 1.75× speed-up)."""
+    if precision == "fp16":
+        yield _to_fp16(source), {"tool": "onnxruntime.transformers.float16", "keep_io_types": True}
+        return
+    frames = calibration_frames(size, calibration_count)
+    for keep_float in (0, FLOAT_DECODER_CONVS):
+        recipe = {
+            "tool": "onnxruntime.quantization.quantize_static",
+            "format": quant_format,
+            "weights": "int8 per-channel, 7-bit (reduce_range)",
+            "activations": "uint8, MinMax",
+            "calibration_frames": len(frames),
+            "float_convs": f"last {keep_float} (decoder)" if keep_float else "none",
+        }
+        yield _to_int8(source, frames, quant_format, keep_float), recipe
 
 
 def _variant_info(
@@ -195,8 +211,11 @@ class _FrameReader:
         return self._feeds
 
 
-def _to_int8(source: Path, frames: Sequence[np.ndarray], quant_format: str) -> bytes:
-    """Static int8 quantisation calibrated on ``frames``."""
+def _to_int8(
+    source: Path, frames: Sequence[np.ndarray], quant_format: str, keep_float: int = 0
+) -> bytes:
+    """Static int8 quantisation calibrated on ``frames``; the last ``keep_float``
+    convolutions (in graph order, which is topological) stay fp32."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -216,6 +235,8 @@ def _to_int8(source: Path, frames: Sequence[np.ndarray], quant_format: str) -> b
         quantized = Path(work) / "int8.onnx"
         # Shapes are static, so ONNX shape inference suffices (no sympy needed).
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        convs = [n.name for n in onnx.load(str(prepared)).graph.node if n.op_type == "Conv"]
+        excluded = convs[len(convs) - keep_float :] if keep_float else []
         quantize_static(
             str(prepared),
             str(quantized),
@@ -227,6 +248,7 @@ def _to_int8(source: Path, frames: Sequence[np.ndarray], quant_format: str) -> b
             weight_type=QuantType.QInt8,
             # MinMax keeps only per-tensor min/max scalars per frame: small memory.
             calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=excluded,
         )
         model = onnx.load(str(quantized))
     _set_metadata(model, "int8")

@@ -7,6 +7,7 @@ UNTRAINED) and run for real in onnxruntime.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,48 @@ def test_quantize_refuses_bad_requests(derived_dir: Path, tmp_path: Path) -> Non
     with pytest.raises(SaliencyCamError, match="checksum"):
         quantize_variant(Manifest.load(broken).find("very_low"), "int8", broken)
     assert sorted(p.name for p in broken.iterdir()) == sorted([fp32.file, "manifest.json"])
+
+
+def test_int8_below_the_bar_falls_back_then_is_kept_but_not_default(
+    derived_dir: Path, tmp_path: Path
+) -> None:
+    from saliency_cam.export.quantize import quantize_variant
+
+    fp32 = Manifest.load(derived_dir).find("very_low", "fp32")
+    shutil.copy(fp32.path, tmp_path / fp32.file)
+    manifest = Manifest(tmp_path)
+    manifest.put(VariantInfo(**{**fp32.to_json(), "directory": tmp_path}))
+    manifest.save()
+    # an unreachable bar: both recipes are tried and the conservative one is kept
+    info = quantize_variant(Manifest.load(tmp_path).find("very_low"), "int8", tmp_path, bar=1.01)
+    assert "float_convs=last 4 (decoder)" in info.exporter["recipe"]
+    assert not info.default_ok and info.fidelity["bar"] == 1.01
+    assert "not used by default" in info.note and "--precision int8" in info.note
+    saved = Manifest.load(tmp_path).find("very_low", "int8")
+    assert saved.default_ok is False and saved.note == info.note
+    assert pick_precision("very_low", "cpu", tmp_path) == "fp32"
+    assert _float_weight_convs(saved.path) == [False] * (_conv_count(saved.path) - 4) + [True] * 4
+    # the shared fixture's int8: its recipe says which convolutions stayed float
+    shared = Manifest.load(derived_dir).find("very_low", "int8")
+    float_flags = _float_weight_convs(shared.path)
+    if "float_convs=none" in shared.exporter["recipe"]:
+        assert not any(float_flags)
+    else:
+        assert float_flags[-4:] == [True] * 4
+
+
+def _float_weight_convs(path: Path) -> list[bool]:
+    """For each Conv in graph order: are its weights a float initializer (not int8 via
+    DequantizeLinear)?"""
+    from onnx import TensorProto
+
+    graph = onnx.load(str(path)).graph
+    floats = {i.name for i in graph.initializer if i.data_type == TensorProto.FLOAT}
+    return [n.input[1] in floats for n in graph.node if n.op_type == "Conv"]
+
+
+def _conv_count(path: Path) -> int:
+    return len(_float_weight_convs(path))
 
 
 # --- precision choice --------------------------------------------------------------------
