@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli_options import Debug, ModelsDir
+from saliency_cam.realtime.cli_options import Debug
 
 Qualities = Annotated[
     list[str] | None,
@@ -42,6 +42,15 @@ Precisions = Annotated[
         show_default=False,
     ),
 ]
+BenchModelsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-dir",
+        help="benchmark the variants exported in this folder [default: random-weight "
+        "(UNTRAINED) variants in the benchmark's own cache, $SALIENCY_CAM_BENCH_MODELS_DIR]",
+        show_default=False,
+    ),
+]
 Mode = Annotated[
     str, typer.Option("--mode", help="inference | pipeline | both (pipeline = full video job)")
 ]
@@ -63,7 +72,7 @@ def bench_command(
     tf: Annotated[
         bool, typer.Option("--tf/--no-tf", help="time the TensorFlow baseline (export extra)")
     ] = True,
-    models_dir: ModelsDir = None,
+    models_dir: BenchModelsDir = None,
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="interleaved rounds")] = 3,
     round_seconds: Annotated[
         float, typer.Option("--round-seconds", min=0.0, help="seconds per case per round")
