@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
+from saliency_cam.realtime.benchmark_timing import inference_fps
 from saliency_cam.realtime.live_app import LiveOptions, run_live
 from saliency_cam.realtime.session import SaliencySession, open_session
 from saliency_cam.realtime.sources import synthetic_source
@@ -59,17 +60,6 @@ def export_random_models(qualities: list[str], directory: Path) -> Path:
 
     export_presets(qualities, "random", models_dir=directory, progress=True)
     return directory
-
-
-def infer_fps(session: SaliencySession, seconds: float, min_frames: int = 10) -> float:
-    """Frames per second of the network alone on a preset-size input."""
-    frame = np.random.default_rng(0).integers(0, 256, (*session.size, 3), dtype=np.uint8)
-    session.predict(frame)
-    count, start = 0, time.perf_counter()
-    while count < min_frames or time.perf_counter() - start < seconds:
-        session.predict(frame)
-        count += 1
-    return count / (time.perf_counter() - start)
 
 
 def live_run(quality: str, models: Path, args: argparse.Namespace, frames: int) -> dict[str, Any]:
@@ -107,13 +97,13 @@ def measure(
     session = open_session(
         quality, "fp32", args.device, models_dir=models, threads=args.threads, warmup=2
     )
-    infers = [infer_fps(session, args.infer_seconds)]
+    infers = [inference_fps(session, args.infer_seconds)]
     runs: list[dict[str, Any]] = []
     for _ in range(args.rounds):
         ceiling = min(infers[-1], args.fps)
         frames = int(np.clip(round(args.seconds * ceiling), 15, 600))
         runs.append(live_run(quality, models, args, frames))
-        infers.append(infer_fps(session, args.infer_seconds))
+        infers.append(inference_fps(session, args.infer_seconds))
     rounds = []
     for k, run in enumerate(runs):
         network = (infers[k] + infers[k + 1]) / 2

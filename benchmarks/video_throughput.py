@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
+from saliency_cam.realtime.benchmark_timing import inference_fps
 from saliency_cam.realtime.session import SaliencySession, open_session
 from saliency_cam.realtime.sources import TestPattern
 from saliency_cam.realtime.stats import hardware_info, write_json
@@ -60,26 +61,10 @@ def make_clip(path: Path, width: int, height: int, seconds: float, fps: int) -> 
 def export_random_models(qualities: list[str], directory: Path) -> Path:
     """Export seeded random-weight (UNTRAINED) variants for speed measurements."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from saliency_cam.export.onnx_export import export_variant
-    from saliency_cam.export.readers import read_weights
+    from saliency_cam.export.variants import export_presets
 
-    for name in qualities:
-        preset = resolve_quality(name)
-        print(f"exporting {name} (random weights) …", file=sys.stderr, flush=True)
-        export_variant(preset, read_weights("random", preset, seed=0), directory)
+    export_presets(qualities, "random", models_dir=directory, progress=True)
     return directory
-
-
-def infer_fps(session: SaliencySession, seconds: float, min_frames: int = 10) -> float:
-    """Frames per second of the network alone on a preset-size input."""
-    rng = np.random.default_rng(0)
-    frame = rng.integers(0, 256, (*session.size, 3), dtype=np.uint8)
-    session.predict(frame)
-    count, start = 0, time.perf_counter()
-    while count < min_frames or time.perf_counter() - start < seconds:
-        session.predict(frame)
-        count += 1
-    return count / (time.perf_counter() - start)
 
 
 def frame_fps(session: SaliencySession, clip_frame: np.ndarray, frames: int) -> float:
@@ -97,11 +82,11 @@ def measure(
     """One (clip, quality) cell."""
     info = VideoInfo.from_path(clip)
     first = TestPattern((info.height, info.width)).frame(0)
-    before = infer_fps(session, infer_seconds)
+    before = inference_fps(session, infer_seconds)
     per_frame = frame_fps(session, first, 10)
     outputs = VideoOutputs.for_main(out_dir / f"{clip.stem}_{session.variant.preset}.mp4")
     result = process_video(session, clip, outputs, VideoStyle(view="overlay"))
-    after = infer_fps(session, infer_seconds)
+    after = inference_fps(session, infer_seconds)
     network = (before + after) / 2
     video = result.fps
     return {

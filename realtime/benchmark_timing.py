@@ -16,8 +16,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from saliency_cam.realtime.session import SaliencySession
 
 
 @dataclass
@@ -107,3 +111,15 @@ def measure_interleaved(
                 samples.append((clock() - t0) / case.frames)
                 count += 1
     return timings
+
+
+def inference_fps(session: SaliencySession, seconds: float, min_frames: int = 10) -> float:
+    """Frames per second of the network alone on a preset-size input (after one warm-up
+    call): the reference the pipeline benchmarks divide by."""
+    frame = np.random.default_rng(0).integers(0, 256, (*session.size, 3), dtype=np.uint8)
+    session.predict(frame)
+    count, start = 0, time.perf_counter()
+    while count < min_frames or time.perf_counter() - start < seconds:
+        session.predict(frame)
+        count += 1
+    return count / (time.perf_counter() - start)
