@@ -314,8 +314,8 @@ class VideoSink:
         width: int | None = None,
         height: int | None = None,
         codec: str | None = None,
-        crf: int = 18,
-        preset: str = "veryfast",
+        crf: int = 20,
+        preset: str = "superfast",
         audio_from: str | os.PathLike[str] | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
