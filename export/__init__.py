@@ -5,3 +5,28 @@ import os
 # TensorFlow's C++ INFO/WARNING lines (grappler, CPU feature notes) drown the export's own
 # progress; errors still show. setdefault: a user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: What exporting needs beyond the runtime (the export extra).
+EXPORT_MODULES: tuple[str, ...] = ("tensorflow", "tf2onnx", "onnx", "requests")
+
+
+def missing_export_modules() -> list[str]:
+    """Modules of the export extra that are not installed (empty when export works)."""
+    import importlib.util
+
+    return [name for name in EXPORT_MODULES if importlib.util.find_spec(name) is None]
+
+
+def require_export_extra(purpose: str = "export") -> None:
+    """Raise one clear error naming the install command when the export extra is missing.
+
+    >>> require_export_extra("the demo")  # doctest: +SKIP
+    """
+    from saliency_cam.models.errors import SaliencyCamError
+
+    missing = missing_export_modules()
+    if missing:
+        raise SaliencyCamError(
+            f"{purpose} needs {', '.join(missing)} (not installed): "
+            "pip install 'saliency-cam[export]'"
+        )

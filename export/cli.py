@@ -6,13 +6,12 @@ starts without them (they come with the ``export`` extra).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.export import require_export_extra
 from saliency_cam.models.manifest import VariantInfo
 from saliency_cam.realtime.cli_options import Debug, ModelsDir
 
@@ -92,12 +91,7 @@ def export_command(
     err = typer.get_text_stream("stderr")
     if weights == "random":
         typer.secho(UNTRAINED_WARNING, fg=typer.colors.RED, bold=True, err=True)
-    missing = [m for m in ("tensorflow", "tf2onnx", "onnx") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise SaliencyCamError(
-            f"export needs {', '.join(missing)}, which is not installed: "
-            "pip install 'saliency-cam[export]'"
-        )
+    require_export_extra("export")
     from saliency_cam.export.variants import export_presets
 
     names = ", ".join(p.name for p in presets)

@@ -125,13 +125,11 @@ def prepare_models(
                 "random-weight variants"
             )
         return config.models_dir, False
-    try:
-        from saliency_cam.export.variants import export_presets
-    except ImportError as exc:
-        raise SaliencyCamError(
-            "the benchmark exports random-weight models, which needs the export extra: "
-            "pip install 'saliency-cam[export]' (or pass --models-dir with exported variants)"
-        ) from exc
+    from saliency_cam.export import require_export_extra
+
+    require_export_extra("exporting the benchmark's random-weight models (or pass --models-dir)")
+    from saliency_cam.export.variants import export_presets
+
     directory = bench_models_dir()
     progress(f"exporting random-weight (UNTRAINED) variants into {directory} (once)")
     export_presets(

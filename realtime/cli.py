@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
@@ -44,6 +43,13 @@ def _register() -> None:
 _register()
 
 
+def _click_exception() -> type[Exception]:
+    """The ClickException class of whichever click typer runs on: recent typer vendors its
+    own copy (``typer._click``), older releases use the click package. Found through a
+    public typer class so both work and no private module is imported."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, map failures to exit codes and one-line errors."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -56,12 +62,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except _click_exception() as exc:  # usage errors: click prints usage + one line
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # last resort: one line, not a traceback

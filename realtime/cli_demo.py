@@ -36,17 +36,14 @@ def demo(
 ) -> None:
     """Export all five quality variants (skipped when up to date), then write saliency
     maps for the bundled pictures and an annotated side-by-side clip into --output."""
+    from saliency_cam.export import require_export_extra
     from saliency_cam.models.errors import DownloadError, SaliencyCamError
     from saliency_cam.realtime.cli_media import image, video
     from saliency_cam.realtime.demo import sample_pictures, write_sample_clip
 
-    try:
-        from saliency_cam.export.variants import export_presets
-    except ImportError as exc:
-        raise SaliencyCamError(
-            f"the demo exports models and needs the export extra ({exc.name} is missing): "
-            "pip install 'saliency-cam[export]'"
-        ) from exc
+    require_export_extra("the demo (it exports the models first)")
+    from saliency_cam.export.variants import export_presets
+
     try:
         export_presets(["all"], source=weights, models_dir=models_dir)
     except DownloadError as exc:

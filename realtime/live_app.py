@@ -13,7 +13,6 @@ the output stage plus the controls. Everything here works without a window (the
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 import time
@@ -121,10 +120,9 @@ class Controls:
 
 def export_available() -> bool:
     """True when the export extra (TensorFlow, tf2onnx) and the exporter are installed."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("tensorflow", "tf2onnx", "saliency_cam.export.variants")
-    )
+    from saliency_cam.export import missing_export_modules
+
+    return not missing_export_modules()
 
 
 def session_opener(
