@@ -95,6 +95,19 @@ def _report_problems(console, problems: list[tuple[str, str]]) -> None:
         console.print(f"[red]error[/]: {name}: {message}", markup=True)
 
 
+def _check_plan(err, found, outputs: list[Path], kind: str) -> int:
+    """Refuse outputs that would overwrite an input, list the inputs that cannot be
+    used, stop (exit 1) when nothing is left; return the number of inputs asked for."""
+    from saliency_cam.realtime.media_inputs import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs(found.paths, outputs)
+    _report_problems(err, found.problems)
+    if not found.paths:
+        err.print(f"[red]no {kind} to process[/]")
+        raise typer.Exit(1)
+    return len(found.paths) + len(found.problems)
+
+
 def _finish(console, failures: int, total: int, session) -> None:
     if not session.trained:
         console.print("[bold yellow]UNTRAINED[/] model: outputs are not real saliency maps")
@@ -190,7 +203,6 @@ def video(
     from saliency_cam.realtime.media_inputs import (
         expand_inputs,
         plan_outputs,
-        refuse_overwriting_inputs,
     )
     from saliency_cam.realtime.sources import VIDEO_EXTENSIONS
     from saliency_cam.realtime.video_io import VIDEO_SUFFIXES
@@ -213,12 +225,7 @@ def video(
         )
     plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
     jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
-    refuse_overwriting_inputs(found.paths, [p for o in jobs.values() for p in o.paths()])
-    _report_problems(err, found.problems)
-    total = len(found.paths) + len(found.problems)
-    if not found.paths:
-        err.print("[red]no video to process[/]")
-        raise typer.Exit(1)
+    total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
 
     session = _open_model(quality, dataset, "medium", precision, device, models_dir, threads)
     _print_model(err, session)
@@ -337,7 +344,6 @@ def image(
     from saliency_cam.realtime.media_inputs import (
         expand_inputs,
         plan_outputs,
-        refuse_overwriting_inputs,
     )
     from saliency_cam.realtime.sources import IMAGE_EXTENSIONS
 
@@ -348,12 +354,7 @@ def image(
     plan = [
         (src, ImageOutputs.beside(base, overlay=overlay, npy=npy)) for src, base in bases.items()
     ]
-    refuse_overwriting_inputs(found.paths, [p for _, o in plan for p in o.paths()])
-    _report_problems(err, found.problems)
-    total = len(found.paths) + len(found.problems)
-    if not found.paths:
-        err.print("[red]no image to process[/]")
-        raise typer.Exit(1)
+    total = _check_plan(err, found, [p for _, o in plan for p in o.paths()], "image")
 
     session = _open_model(quality, dataset, "very_high", precision, device, models_dir, threads)
     _print_model(err, session)
