@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from saliency_cam.models.errors import DownloadError
 
@@ -68,6 +69,9 @@ def download_file(
                 part.unlink(missing_ok=True)
                 validator.unlink(missing_ok=True)
                 raise DownloadError(f"{url}: {exc}") from exc
+            except requests.ConnectionError:
+                # requests' own text is a long nested repr; the host is what matters
+                last_error = f"cannot reach {urlsplit(url).hostname or url}"
             except (requests.RequestException, _TransientError) as exc:
                 last_error = one_line(exc)
             except OSError as exc:  # local disk trouble: retrying will not help

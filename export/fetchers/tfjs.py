@@ -50,7 +50,7 @@ def fetch_tfjs_model(preset_name: str) -> Path:
         return folder
     stamp.unlink(missing_ok=True)
     hint = (
-        f"check {TFJS_BASE_URL_ENV} and your connection, or {MANUAL_HINT} "
+        f"or check {TFJS_BASE_URL_ENV}, or {MANUAL_HINT} "
         f"(a folder with model.json and its shards from {model_url}/)"
     )
 
