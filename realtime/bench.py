@@ -255,39 +255,30 @@ def _measure_quality(
     rows = []
     for precision, session in sessions.items():
         variant = session.variant
-        extra: dict[str, Any] = {"trained": variant.trained}
+        # what every row of this variant shares, inference or pipeline
+        common: dict[str, Any] = {
+            "runtime": "onnxruntime",
+            "variant": variant,
+            "choice": choice,
+            "provider": session.providers[0],
+            "precision": precision,
+            "gemm_gflops": gemm_gflops,
+            "trained": variant.trained,
+        }
         if precision != "fp32":
-            extra["fidelity_cc"] = variant.fidelity.get("cc")
-            extra["default_ok"] = variant.default_ok
-        rows.append(
-            _row(
-                timings[f"ort/{precision}"],
-                mode="inference",
-                runtime="onnxruntime",
-                variant=variant,
-                choice=choice,
-                provider=session.providers[0],
-                precision=precision,
-                gemm_gflops=gemm_gflops,
-                **extra,
-            )
-        )
+            common["fidelity_cc"] = variant.fidelity.get("cc")
+            common["default_ok"] = variant.default_ok
+        rows.append(_row(timings[f"ort/{precision}"], mode="inference", **common))
         if precision in pipelines:
             case = pipelines[precision]
             rows.append(
                 _row(
                     timings[f"pipeline/{precision}"],
                     mode="pipeline",
-                    runtime="onnxruntime",
-                    variant=variant,
-                    choice=choice,
-                    provider=session.providers[0],
-                    precision=precision,
-                    gemm_gflops=gemm_gflops,
                     clip={"height": 480, "width": 640, "frames": case.frames},
                     latency_ms=case.stats.get("latency_ms"),
                     stages_ms=case.stats.get("stages_ms"),
-                    **extra,
+                    **common,
                 )
             )
     if tf_runner is not None:

@@ -24,6 +24,7 @@ from saliency_cam.realtime.cli_options import (
     Device,
     ExportedPrecision,
     ModelsDir,
+    ShowProgress,
     Smooth,
     Threads,
     View,
@@ -187,9 +188,7 @@ def video(
     keep_audio: Annotated[
         bool, typer.Option("--keep-audio", help="copy the input's audio track into the output")
     ] = False,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="show the progress bar")
-    ] = True,
+    progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
     debug: Debug = False,
@@ -326,9 +325,7 @@ def image(
     colormap: Colormap = "inferno",
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="show the progress bar")
-    ] = True,
+    progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
     debug: Debug = False,

@@ -49,3 +49,6 @@ Threads = Annotated[
     int | None,
     typer.Option("--threads", min=1, help="CPU inference threads (default: all cores)"),
 ]
+ShowProgress = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="show the progress bar")
+]

@@ -296,6 +296,17 @@ def _capture_grabber(capture: cv2.VideoCapture) -> Callable[[], np.ndarray | Non
     return grab
 
 
+def _open_capture(target: int | str) -> tuple[cv2.VideoCapture, np.ndarray | None]:
+    """Open an OpenCV capture and read its first frame; on failure the capture is
+    released and the frame is None (callers word the error for their kind of source)."""
+    with _quiet_opencv():
+        capture = cv2.VideoCapture(target)
+        first = _capture_grabber(capture)() if capture.isOpened() else None
+    if first is None:
+        capture.release()
+    return capture, first
+
+
 def open_camera(device: int | str = 0, *, stall_timeout: float = 5.0) -> LiveSource:
     """Open a camera by index (``0``) or device path (``/dev/video2``) as a live source.
 
@@ -303,12 +314,8 @@ def open_camera(device: int | str = 0, *, stall_timeout: float = 5.0) -> LiveSou
     clear line rather than later.
     """
     name = f"camera {device}"
-    with _quiet_opencv():
-        capture = cv2.VideoCapture(device)
-        ok = capture.isOpened()
-        first = _capture_grabber(capture)() if ok else None
+    capture, first = _open_capture(device)
     if first is None:
-        capture.release()
         raise InputError(
             f"cannot open {name}: no camera there, or another program is using it "
             "(try another index, or --source FILE to run on a video)"
@@ -393,12 +400,8 @@ def open_video(path: str | os.PathLike[str]) -> OrderedSource:
     shown = str(path)
     if not str(path).startswith(("http://", "https://")) and not Path(path).is_file():
         raise InputError(f"no such video file: {shown}")
-    with _quiet_opencv():
-        capture = cv2.VideoCapture(shown)
-        ok = capture.isOpened()
-        first = _capture_grabber(capture)() if ok else None
+    capture, first = _open_capture(shown)
     if first is None:
-        capture.release()
         raise InputError(
             f"cannot read video {shown}: not a video, damaged, or a codec FFmpeg lacks"
         )
