@@ -33,11 +33,11 @@ import numpy as np
 
 from saliency_cam.models.manifest import Manifest, VariantInfo
 from saliency_cam.models.registry import resolve_quality
-from saliency_cam.realtime.bench import bench_models_dir
-from saliency_cam.realtime.benchmark_hardware import fingerprint
-from saliency_cam.realtime.benchmark_pipeline import PipelineCase, make_clip
-from saliency_cam.realtime.benchmark_timing import Case, measure_interleaved
-from saliency_cam.realtime.session import SaliencySession
+from saliency_cam.realtime.bench.hardware import fingerprint
+from saliency_cam.realtime.bench.pipeline import PipelineCase, make_clip
+from saliency_cam.realtime.bench.runner import bench_models_dir
+from saliency_cam.realtime.bench.timing import Case, measure_interleaved
+from saliency_cam.realtime.runtime.session import SaliencySession
 
 
 def ort_session(variant: VariantInfo, *, threads: int | None, spin: bool, level: str):

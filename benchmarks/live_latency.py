@@ -2,7 +2,7 @@
 
 A synthetic live source — a 640×480 test pattern produced on its own clock at ``--fps``
 (default 30) like a camera, newest frame only — feeds the live app headless
-(:func:`~saliency_cam.realtime.live_app.run_live` without a window: capture → letterbox
+(:func:`~saliency_cam.realtime.apps.live.run_live` without a window: capture → letterbox
 + inference → render + HUD, each in its own thread). For each quality it records:
 
 - ``infer_fps``: the network alone (``session.predict`` on an input already at the
@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
-from saliency_cam.realtime.benchmark_timing import inference_fps
-from saliency_cam.realtime.live_app import LiveOptions, run_live
-from saliency_cam.realtime.session import SaliencySession, open_session
-from saliency_cam.realtime.sources import synthetic_source
-from saliency_cam.realtime.stats import hardware_info, write_json
+from saliency_cam.realtime.apps.live import LiveOptions, run_live
+from saliency_cam.realtime.bench.timing import inference_fps
+from saliency_cam.realtime.io.sources import synthetic_source
+from saliency_cam.realtime.pipeline.stats import hardware_info, write_json
+from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAME_SIZE = (480, 640)

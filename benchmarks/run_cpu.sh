@@ -17,6 +17,6 @@ out=benchmarks/results
 mkdir -p "$out"
 args=(bench --json "$out/$name.json" --markdown "$out/$name.md" --plot "$out/$name.png")
 if [[ -n "$label" ]]; then args+=(--label "$label"); fi
-"$PYTHON" -m saliency_cam.realtime.cli "${args[@]}"
+"$PYTHON" -m saliency_cam.realtime.cli.main "${args[@]}"
 "$PYTHON" benchmarks/cpu_tuning.py --quality very_low --quality medium \
     --json "$out/${name}_tuning.json"

@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
-from saliency_cam.realtime.benchmark_timing import inference_fps
-from saliency_cam.realtime.session import SaliencySession, open_session
-from saliency_cam.realtime.sources import TestPattern
-from saliency_cam.realtime.stats import hardware_info, write_json
-from saliency_cam.realtime.video_io import VideoInfo, VideoSink
-from saliency_cam.realtime.video_job import VideoOutputs, VideoStyle, process_video
+from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+from saliency_cam.realtime.bench.timing import inference_fps
+from saliency_cam.realtime.io.sources import TestPattern
+from saliency_cam.realtime.io.video import VideoInfo, VideoSink
+from saliency_cam.realtime.pipeline.stats import hardware_info, write_json
+from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720))
 RESULTS = Path(__file__).resolve().parent / "results" / "video_throughput.json"

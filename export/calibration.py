@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from saliency_cam.export.parity import sample_images, synthetic_scenes
-from saliency_cam.realtime.letterbox import Letterbox
+from saliency_cam.realtime.runtime.letterbox import Letterbox
 
 CALIBRATION_SEED = 100
 HELD_OUT_SEED = 900

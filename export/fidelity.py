@@ -114,7 +114,7 @@ def measure_fidelity(
 ) -> Fidelity:
     """Run both variants on ``frames`` (uint8 BGR at the preset size) on ``device`` and
     compare their maps."""
-    from saliency_cam.realtime.session import SaliencySession
+    from saliency_cam.realtime.runtime.session import SaliencySession
 
     ref_session = SaliencySession(reference, device, warmup=0)
     cand_session = SaliencySession(candidate, device, warmup=0)

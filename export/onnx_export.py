@@ -29,7 +29,7 @@ from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
 from saliency_cam.models.registry import Preset, resolve_preset
-from saliency_cam.realtime.providers import choose_providers
+from saliency_cam.realtime.runtime.providers import choose_providers
 
 #: ONNX opset of the exported graphs: onnxruntime 1.17+ runs it on every provider.
 DEFAULT_OPSET = 17

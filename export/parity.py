@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from saliency_cam.realtime.letterbox import Letterbox
+from saliency_cam.realtime.runtime.letterbox import Letterbox
 
 #: The fp32 tolerance of the issue: max |onnxruntime - TensorFlow| over all pixels.
 FP32_TOLERANCE = 1e-4
@@ -27,8 +27,8 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def sample_images() -> list[tuple[str, np.ndarray]]:
-    """The bundled sample pictures (``realtime/assets``) as ``(name, BGR uint8)``."""
-    root = resources.files("saliency_cam.realtime") / "assets"
+    """The bundled sample pictures (``models/assets``) as ``(name, BGR uint8)``."""
+    root = resources.files("saliency_cam.models") / "assets"
     out = []
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if not entry.name.lower().endswith(_IMAGE_SUFFIXES):

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from saliency_cam.realtime.sources import TestPattern
+from saliency_cam.realtime.io.sources import TestPattern
 
 
 def stamped_frames(count: int, size: tuple[int, int] = (240, 320)) -> list[np.ndarray]:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from saliency_cam.models.errors import InputError
-from saliency_cam.realtime import benchmark_report as report
-from saliency_cam.realtime.bench import SCHEMA, BenchConfig, run_bench
-from saliency_cam.realtime.benchmark_summary import summarize
-from saliency_cam.realtime.benchmark_timing import Case, measure_interleaved
-from saliency_cam.realtime.cli import main
+from saliency_cam.realtime.bench import report
+from saliency_cam.realtime.bench.runner import SCHEMA, BenchConfig, run_bench
+from saliency_cam.realtime.bench.summary import summarize
+from saliency_cam.realtime.bench.timing import Case, measure_interleaved
+from saliency_cam.realtime.cli.main import main
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx")
@@ -284,8 +284,8 @@ def test_rounds_interleave_cases_and_count_frames() -> None:
 
 
 def test_gemm_probe_measures_a_real_matmul() -> None:
-    from saliency_cam.realtime.benchmark_gemm import gemm_peak, gemm_runner
-    from saliency_cam.realtime.providers import choose_providers
+    from saliency_cam.realtime.bench.gemm import gemm_peak, gemm_runner
+    from saliency_cam.realtime.runtime.providers import choose_providers
 
     cpu = choose_providers("cpu")
     peak = gemm_peak(cpu, threads=1, seconds=0.05, shapes=((64, 128, 32), (128, 64, 64)))
@@ -299,7 +299,7 @@ def test_gemm_probe_measures_a_real_matmul() -> None:
 
 def test_tensorflow_baseline_reads_the_onnx_weights(tiny_models_dir: Path) -> None:
     from saliency_cam.export.readers.random_weights import random_weights
-    from saliency_cam.realtime.benchmark_tf import weights_from_onnx
+    from saliency_cam.realtime.bench.tf_baseline import weights_from_onnx
 
     recovered = weights_from_onnx(tiny_models_dir / "msinet_very_low_fp32.onnx")
     expected = random_weights(0).weights
@@ -309,7 +309,7 @@ def test_tensorflow_baseline_reads_the_onnx_weights(tiny_models_dir: Path) -> No
 
 
 def test_fingerprint_and_labels() -> None:
-    from saliency_cam.realtime.benchmark_hardware import fingerprint, machine_label
+    from saliency_cam.realtime.bench.hardware import fingerprint, machine_label
 
     fp = fingerprint(["CPUExecutionProvider"])
     assert fp["id"] == fingerprint(["CPUExecutionProvider"])["id"]  # stable

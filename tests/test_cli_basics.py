@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "saliency_cam.realtime.cli", *args],
+        [sys.executable, "-m", "saliency_cam.realtime.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from saliency_cam.models import metrics as M
-from saliency_cam.realtime import evaluate as ev
-from saliency_cam.realtime.cli import main
+from saliency_cam.realtime.cli.main import main
+from saliency_cam.realtime.evaluate import scoring as ev
 
 H, W = 48, 64
 
@@ -307,7 +307,7 @@ def test_information_gain_baseline_choice(mini: Path) -> None:
 def test_cli_runs_an_exported_model_on_stimuli_and_says_untrained(
     tiny_models_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    from saliency_cam.realtime.session import open_session
+    from saliency_cam.realtime.runtime.session import open_session
 
     rng = np.random.default_rng(1)
     for name in ("stim", "fix", "maps"):

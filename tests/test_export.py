@@ -43,10 +43,10 @@ from saliency_cam.models.manifest import (  # noqa: E402
     sha256_file,
 )
 from saliency_cam.models.registry import resolve_dataset, resolve_quality  # noqa: E402
-from saliency_cam.realtime.letterbox import Letterbox  # noqa: E402
-from saliency_cam.realtime.session import open_session  # noqa: E402
+from saliency_cam.realtime.runtime.letterbox import Letterbox  # noqa: E402
+from saliency_cam.realtime.runtime.session import open_session  # noqa: E402
 
-ASSETS = Path(__file__).resolve().parents[1] / "realtime" / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "models" / "assets"
 
 
 def linked_copy(src: Path, dst: Path) -> Path:
@@ -290,7 +290,7 @@ def test_weight_source_and_precision_are_checked_up_front() -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "saliency_cam.realtime.cli", *args]
+    command = [sys.executable, "-m", "saliency_cam.realtime.cli.main", *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -330,5 +330,5 @@ def test_cli_skips_up_to_date_and_warns_untrained(models_copy: Path) -> None:
 
 
 def test_cli_import_does_not_load_tensorflow() -> None:
-    code = "import sys, saliency_cam.realtime.cli; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, saliency_cam.realtime.cli.main; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

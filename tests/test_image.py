@@ -11,9 +11,7 @@ from media_factory import make_broken_files, make_image
 from PIL import Image
 
 from saliency_cam.models.errors import InputError
-from saliency_cam.realtime.blend import to_uint8
-from saliency_cam.realtime.cli import main
-from saliency_cam.realtime.image_job import (
+from saliency_cam.realtime.apps.image import (
     ImageOutputs,
     ImageStyle,
     load_image,
@@ -21,14 +19,16 @@ from saliency_cam.realtime.image_job import (
     process_images,
     write_png,
 )
-from saliency_cam.realtime.letterbox import PAD_VALUE
-from saliency_cam.realtime.media_inputs import (
+from saliency_cam.realtime.cli.main import main
+from saliency_cam.realtime.io.inputs import (
     expand_inputs,
     output_stems,
     plan_outputs,
     refuse_overwriting_inputs,
 )
-from saliency_cam.realtime.session import open_session
+from saliency_cam.realtime.render.blend import to_uint8
+from saliency_cam.realtime.runtime.letterbox import PAD_VALUE
+from saliency_cam.realtime.runtime.session import open_session
 
 
 @pytest.fixture(scope="module")

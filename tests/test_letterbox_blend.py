@@ -9,7 +9,7 @@ import pytest
 
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_PRESETS
-from saliency_cam.realtime.blend import (
+from saliency_cam.realtime.render.blend import (
     TemporalSmoother,
     colorize,
     colormap_names,
@@ -18,7 +18,7 @@ from saliency_cam.realtime.blend import (
     resolve_view,
     to_uint8,
 )
-from saliency_cam.realtime.letterbox import PAD_VALUE, Letterbox
+from saliency_cam.realtime.runtime.letterbox import PAD_VALUE, Letterbox
 
 SIZES = {
     "4:3": (480, 640),

@@ -13,12 +13,12 @@ import pytest
 from synthetic_media import write_clip
 
 from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
-from saliency_cam.realtime.cli import main
-from saliency_cam.realtime.hud import HudInfo, draw_hud
-from saliency_cam.realtime.live_app import Controls, LiveOptions, compose, run_live
-from saliency_cam.realtime.recorder import Recorder, fit_into
-from saliency_cam.realtime.sources import LiveSource, SourceInfo, read_index, synthetic_source
-from saliency_cam.realtime.video_io import VideoInfo, iter_frames
+from saliency_cam.realtime.apps.live import Controls, LiveOptions, compose, run_live
+from saliency_cam.realtime.cli.main import main
+from saliency_cam.realtime.io.recorder import Recorder, fit_into
+from saliency_cam.realtime.io.sources import LiveSource, SourceInfo, read_index, synthetic_source
+from saliency_cam.realtime.io.video import VideoInfo, iter_frames
+from saliency_cam.realtime.render.hud import HudInfo, draw_hud
 
 
 class ScriptedDisplay:

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 
 from saliency_cam.models.errors import InputError
-from saliency_cam.realtime.pipeline import EOS, Pipeline
-from saliency_cam.realtime.sources import (
+from saliency_cam.realtime.io.sources import (
     Frame,
     LiveSource,
     SourceInfo,
     read_index,
     synthetic_source,
 )
-from saliency_cam.realtime.stats import FPSMonitor, RunStats, Samples, write_json
+from saliency_cam.realtime.pipeline.stages import EOS, Pipeline
+from saliency_cam.realtime.pipeline.stats import FPSMonitor, RunStats, Samples, write_json
 
 
 def test_live_source_faster_than_processing_drops_instead_of_queueing() -> None:

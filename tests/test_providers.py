@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.providers import ProviderChoice, available_providers, choose_providers
-from saliency_cam.realtime.session import SaliencySession, find_variant
+from saliency_cam.realtime.runtime.providers import (
+    ProviderChoice,
+    available_providers,
+    choose_providers,
+)
+from saliency_cam.realtime.runtime.session import SaliencySession, find_variant
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"

@@ -17,9 +17,9 @@ from saliency_cam.export.calibration import calibration_frames, held_out_frames
 from saliency_cam.export.fidelity import CC_BAR, fidelity_of_maps
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
-from saliency_cam.realtime.precision import check_precision, pick_precision
-from saliency_cam.realtime.providers import ProviderChoice, choose_providers
-from saliency_cam.realtime.session import open_session
+from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
+from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers
+from saliency_cam.realtime.runtime.session import open_session
 
 onnx = pytest.importorskip("onnx")
 

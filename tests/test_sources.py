@@ -19,8 +19,7 @@ import pytest
 from synthetic_media import stamped_frames, write_clip
 
 from saliency_cam.models.errors import InputError
-from saliency_cam.realtime.pipeline import Pipeline
-from saliency_cam.realtime.sources import (
+from saliency_cam.realtime.io.sources import (
     LiveSource,
     OrderedSource,
     SourceInfo,
@@ -29,6 +28,7 @@ from saliency_cam.realtime.sources import (
     read_index,
     stamp_index,
 )
+from saliency_cam.realtime.pipeline.stages import Pipeline
 
 CLIP_FRAMES = 30
 

@@ -20,7 +20,7 @@ from media_factory import (
 )
 
 from saliency_cam.models.errors import InputError, SaliencyCamError
-from saliency_cam.realtime.video_io import VideoInfo, VideoSink, iter_frames
+from saliency_cam.realtime.io.video import VideoInfo, VideoSink, iter_frames
 
 # (width, height, frames, fps): odd size, a single frame, high and low and NTSC rates
 CLIPS = [
@@ -170,13 +170,13 @@ def test_missing_and_folder_inputs(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def session(tiny_models_dir: Path):
-    from saliency_cam.realtime.session import open_session
+    from saliency_cam.realtime.runtime.session import open_session
 
     return open_session("very_low", models_dir=tiny_models_dir, device="cpu")
 
 
 def test_job_side_view_keeps_every_frame_in_order(tmp_path: Path, session) -> None:
-    from saliency_cam.realtime.video_job import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
 
     source = make_clip(tmp_path / "in.mp4", 853, 480, 9, 30)
     outputs = VideoOutputs.for_main(tmp_path / "out" / "in_saliency.mp4", maps="video")
@@ -194,8 +194,8 @@ def test_job_side_view_keeps_every_frame_in_order(tmp_path: Path, session) -> No
 def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fmt: str) -> None:
     from PIL import Image
 
-    from saliency_cam.realtime.blend import TemporalSmoother
-    from saliency_cam.realtime.video_job import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.render.blend import TemporalSmoother
 
     source = make_clip(tmp_path / "in.mp4", 96, 70, 6, 25)
     outputs = VideoOutputs.for_main(tmp_path / "in_saliency.mp4", blend=False, maps=fmt)
@@ -218,7 +218,7 @@ def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fm
 
 
 def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
-    from saliency_cam.realtime.video_job import VideoOutputs, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, process_video
 
     source = make_clip(tmp_path / "in.mp4", 64, 48, 20, 25, audio=True)
     outputs = VideoOutputs.for_main(tmp_path / "out" / "clip.mp4", maps="video")
@@ -233,7 +233,7 @@ def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
 
 
 def _run_cli(args: list[str]) -> int:
-    from saliency_cam.realtime.cli import main
+    from saliency_cam.realtime.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(args)

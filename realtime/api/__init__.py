@@ -1,0 +1,1 @@
+"""saliency-cam's public API (placeholder while restructuring)."""

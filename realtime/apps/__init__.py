@@ -1,0 +1,1 @@
+"""Applications built on the engine: the live loop, the video and image jobs, the demo."""

@@ -1,0 +1,254 @@
+"""Saliency maps for still images at their original size (``saliency-cam image``).
+
+For each picture: read it upright (EXIF orientation applied), letterbox it into the
+network, crop the map back to exactly the picture's size and write it as an 8-bit
+grayscale PNG; optionally the blend (``--overlay``) and the float map (``--npy``).
+
+>>> session = open_session("very_high")                          # doctest: +SKIP
+>>> outputs = ImageOutputs.beside(Path("out/cat"))               # doctest: +SKIP
+>>> process_image(session, Path("cat.jpg"), outputs).outputs     # doctest: +SKIP
+[PosixPath('out/cat_saliency.png')]
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from saliency_cam.models.atomic import atomic_output
+from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.realtime.render.blend import render, to_uint8
+from saliency_cam.realtime.runtime.letterbox import PAD_VALUE
+from saliency_cam.realtime.runtime.session import SaliencySession, as_bgr_uint8
+
+#: Extensions a folder or glob contributes to ``saliency-cam image``.
+IMAGE_SUFFIXES: tuple[str, ...] = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".gif",
+    ".jp2",
+)
+
+MAP_TAG = "_saliency"
+OVERLAY_TAG = "_overlay"
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read ``path`` as an upright BGR uint8 image (H, W, 3).
+
+    EXIF orientation is applied; grayscale becomes 3 channels; 16-bit and float images
+    are scaled to 8 bits; transparent pixels are composited over mid-grey (the network's
+    neutral padding value), so they read as "nothing there". Pillow reads it; formats
+    Pillow lacks fall back to OpenCV. Raises :class:`InputError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data:
+        raise InputError(f"{path}: empty file (0 bytes)")
+    try:
+        return _load_with_pillow(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    except Exception as pillow_error:  # Pillow: UnidentifiedImageError, OSError, …
+        image = _load_with_opencv(data)
+        if image is None:
+            from PIL import UnidentifiedImageError
+
+            reason = (
+                "unknown format or damaged"
+                if isinstance(pillow_error, UnidentifiedImageError)
+                else _first_line(pillow_error)
+            )
+            raise InputError(f"{path}: not a readable image ({reason})") from pillow_error
+        return image
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:160] if lines else type(exc).__name__
+
+
+def _load_with_pillow(data: bytes) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.load()  # decode now: truncated files fail here, inside the try
+        image = ImageOps.exif_transpose(opened) or opened
+        mode = image.mode
+        if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+            return as_bgr_uint8(_scale_to_8bit(np.asarray(image)))
+        if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+            mode == "P" and "transparency" in image.info
+        ):
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            alpha = rgba[..., 3:4] / 255.0
+            rgb = rgba[..., :3] * alpha + PAD_VALUE * (1.0 - alpha)
+            return np.ascontiguousarray(np.round(rgb)[..., ::-1]).astype(np.uint8)
+        if mode == "L":
+            return as_bgr_uint8(np.asarray(image))
+        rgb = np.asarray(image.convert("RGB"))
+        return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def _scale_to_8bit(values: np.ndarray) -> np.ndarray:
+    """16-bit / 32-bit integer or float single-channel data → uint8."""
+    if values.dtype.kind == "f":
+        finite = values[np.isfinite(values)]
+        top = float(finite.max()) if finite.size else 1.0
+        scale = 255.0 if top <= 1.0 else 1.0  # 0..1 floats are common in TIFF
+        return np.clip(np.nan_to_num(values) * scale, 0, 255).round().astype(np.uint8)
+    wide = values.astype(np.int64)
+    if wide.max(initial=0) > 255:  # 16-bit data (Pillow reads it as mode I)
+        return np.clip(wide / 257.0, 0, 255).round().astype(np.uint8)
+    return np.clip(wide, 0, 255).astype(np.uint8)
+
+
+def _load_with_opencv(data: bytes) -> np.ndarray | None:
+    import cv2
+
+    buffer = np.frombuffer(data, np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        return None
+    return as_bgr_uint8(image)
+
+
+@dataclass(frozen=True)
+class ImageOutputs:
+    """Where one image's results go (``overlay``/``npy`` None when not wanted)."""
+
+    saliency: Path
+    overlay: Path | None = None
+    npy: Path | None = None
+
+    @classmethod
+    def beside(cls, base: Path, *, overlay: bool = False, npy: bool = False) -> ImageOutputs:
+        """Names from ``base`` (folder + stem): ``<base>_saliency.png``, and when asked
+        ``<base>_overlay.png`` and ``<base>_saliency.npy``."""
+        return cls(
+            saliency=base.with_name(f"{base.name}{MAP_TAG}.png"),
+            overlay=base.with_name(f"{base.name}{OVERLAY_TAG}.png") if overlay else None,
+            npy=base.with_name(f"{base.name}{MAP_TAG}.npy") if npy else None,
+        )
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.saliency, self.overlay, self.npy) if p is not None]
+
+
+@dataclass
+class ImageResult:
+    """What one image produced."""
+
+    source: Path
+    outputs: list[Path]
+    width: int
+    height: int
+
+
+@dataclass
+class ImageStyle:
+    """How ``--overlay`` pictures look."""
+
+    alpha: float = 0.5
+    colormap: str = "inferno"
+
+
+def process_image(
+    session: SaliencySession,
+    source: Path,
+    outputs: ImageOutputs,
+    style: ImageStyle | None = None,
+    *,
+    note: str = "",
+) -> ImageResult:
+    """Compute the saliency of ``source`` at its own size and write ``outputs``.
+
+    ``note`` is stored in the PNG text chunks (e.g. which model made the map, and
+    UNTRAINED for random weights).
+    """
+    style = style or ImageStyle()
+    image = load_image(source)
+    saliency = session.predict_frame(image)
+    height, width = image.shape[:2]
+    if saliency.shape != (height, width):  # the letterbox undo guarantees this
+        raise SaliencyCamError(f"internal: map {saliency.shape} for image {height}×{width}")
+    written = [write_png(outputs.saliency, to_uint8(saliency), note=note)]
+    if outputs.overlay is not None:
+        picture = render(image, saliency, "overlay", style.alpha, style.colormap)
+        written.append(write_png(outputs.overlay, picture, note=note))
+    if outputs.npy is not None:
+        written.append(write_npy(outputs.npy, saliency.astype(np.float32)))
+    return ImageResult(source, written, width, height)
+
+
+def write_png(path: Path, image: np.ndarray, *, note: str = "") -> Path:
+    """Write a grayscale (H, W) uint8/uint16 or BGR (H, W, 3) uint8 PNG atomically, with
+    ``note`` as its ``Comment`` text chunk."""
+    from PIL import Image, PngImagePlugin
+
+    if image.dtype not in (np.uint8, np.uint16) or (image.ndim == 3 and image.dtype != np.uint8):
+        raise ValueError(f"cannot write {image.dtype} {image.shape} as PNG")
+    # BGR → RGB for colour; 2-D uint8 becomes mode L, 2-D uint16 mode I;16
+    picture = Image.fromarray(np.ascontiguousarray(image[..., ::-1] if image.ndim == 3 else image))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "saliency-cam")
+    if note:
+        info.add_text("Comment", note)
+    with atomic_output(path) as tmp:
+        picture.save(tmp, format="PNG", pnginfo=info, compress_level=3)
+    return path
+
+
+def write_npy(path: Path, array: np.ndarray) -> Path:
+    """Save ``array`` as .npy atomically."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array)
+    return path
+
+
+@dataclass
+class BatchReport:
+    """Outcome of processing many files: results, and ``(name, message)`` failures."""
+
+    results: list[ImageResult] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def process_images(
+    session: SaliencySession,
+    plan: Sequence[tuple[Path, ImageOutputs]],
+    style: ImageStyle | None = None,
+    *,
+    note: str = "",
+    on_done: Callable[[Path, ImageResult | None, str | None], None] | None = None,
+) -> BatchReport:
+    """Run :func:`process_image` over ``plan``; a bad file is recorded as a failure and
+    the rest still run. ``on_done(source, result, error)`` is called after each file."""
+    report = BatchReport()
+    for source, outputs in plan:
+        try:
+            result = process_image(session, source, outputs, style, note=note)
+        except (SaliencyCamError, OSError) as exc:
+            message = str(exc) if isinstance(exc, SaliencyCamError) else f"{source}: {exc}"
+            report.failures.append((str(source), message))
+            if on_done is not None:
+                on_done(source, None, message)
+            continue
+        report.results.append(result)
+        if on_done is not None:
+            on_done(source, result, None)
+    return report

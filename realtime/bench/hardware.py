@@ -1,0 +1,129 @@
+"""The hardware fingerprint stored with every benchmark result, so numbers from
+different machines can be told apart and compared.
+
+Extends :func:`saliency_cam.realtime.pipeline.stats.hardware_info` (CPU, cores, OS, library
+versions) with memory, the CPU features that decide int8/bf16 speed, the GPU's name,
+driver and memory (nvidia-smi), TensorFlow's version (read from package metadata, so
+TensorFlow is not imported) and the current load average: on a shared machine a
+loaded CPU explains slow figures.
+
+>>> fp = fingerprint(["CPUExecutionProvider"])       # doctest: +SKIP
+>>> machine_label(fp)                                  # doctest: +SKIP
+'AMD EPYC (2 cores)'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from importlib import metadata
+from typing import Any
+
+from saliency_cam.realtime.pipeline.stats import hardware_info
+
+#: CPU flags that matter for this model's kernels (x86 /proc/cpuinfo names).
+CPU_FEATURES: tuple[str, ...] = (
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+def fingerprint(providers: list[str] | None = None) -> dict[str, Any]:
+    """Describe this machine and software stack (see the module docstring)."""
+    info = hardware_info(providers)
+    info["memory_gb"] = _memory_gb()
+    info["cpu_features"] = cpu_features()
+    info["tensorflow"] = _package_version("tensorflow", "tensorflow-cpu", "tensorflow-macos")
+    info["onnxruntime_package"] = _package_version(
+        "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino"
+    )
+    gpus = nvidia_gpus()
+    if gpus:
+        info["gpus"] = gpus
+    try:
+        info["load_average"] = [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        info["load_average"] = None
+    info["id"] = fingerprint_id(info)
+    return info
+
+
+def fingerprint_id(info: dict[str, Any]) -> str:
+    """A short hash of what identifies the machine and stack (not the load)."""
+    keys = ("cpu", "logical_cores", "memory_gb", "gpus", "onnxruntime", "os")
+    stable = {k: info.get(k) for k in keys}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def machine_label(info: dict[str, Any]) -> str:
+    """A short human label: CPU model and cores, plus the GPU if there is one."""
+    label = f"{info.get('cpu', '?')} ({info.get('logical_cores', '?')} cores)"
+    gpus = info.get("gpus") or []
+    if gpus:
+        label += f" + {gpus[0].get('name', 'GPU')}"
+    return label
+
+
+def cpu_features() -> list[str]:
+    """Which of :data:`CPU_FEATURES` this CPU reports (Linux; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [f for f in CPU_FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
+
+
+def nvidia_gpus() -> list[dict[str, str]]:
+    """Name, driver version and memory of each NVIDIA GPU (empty without nvidia-smi)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(
+            [
+                "nvidia-smi",
+                "--query-gpu=name,driver_version,memory.total",
+                "--format=csv,noheader",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in out.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            gpus.append({"name": parts[0], "driver": parts[1], "memory": parts[2]})
+    return gpus
+
+
+def _memory_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _package_version(*names: str) -> str | None:
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None

@@ -1,0 +1,313 @@
+"""Benchmark reports: a table on screen, JSON, Markdown and a plot, for one result or for
+several merged (``--compare``: FPS across machines).
+
+A single result is treated as a comparison of one, so every report looks the same; the
+machine column appears once there is more than one machine.
+
+>>> merged = merge_results([("a.json", result_a), ("b.json", result_b)])  # doctest: +SKIP
+>>> write_markdown(merged, Path("bench.md"))                              # doctest: +SKIP
+>>> write_plot(merged, Path("bench.png"))                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from saliency_cam.models.atomic import atomic_output, atomic_write_text
+from saliency_cam.models.errors import InputError
+from saliency_cam.models.manifest import PRECISIONS
+from saliency_cam.models.registry import QUALITY_ORDER
+from saliency_cam.realtime.bench.hardware import machine_label
+from saliency_cam.realtime.bench.runner import SCHEMA, UNTRAINED_NOTE
+from saliency_cam.realtime.bench.summary import summarize
+
+Result = dict[str, Any]
+
+
+def load_result(path: str | os.PathLike[str]) -> Result:
+    """Read a benchmark JSON file, checking it is one (schema and fields)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"no benchmark result at {path}") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path} is not a readable JSON file: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise InputError(
+            f"{path} is not a saliency-cam benchmark result (schema {found!r}, "
+            f"expected {SCHEMA!r}): make it with 'saliency-cam bench --json FILE'"
+        )
+    for key in ("fingerprint", "results"):
+        if key not in data:
+            raise InputError(f"{path}: benchmark result without {key!r}; it is damaged")
+    return data
+
+
+def _label(result: Result) -> str:
+    return result.get("label") or machine_label(result["fingerprint"])
+
+
+def merge_results(sources: list[tuple[str, Result]]) -> Result:
+    """Merge ``(name, result)`` pairs into one comparison.
+
+    Each gets a machine label (its ``label`` or CPU/GPU description); results from
+    different fingerprints with the same label get the fingerprint id appended, repeat
+    runs on one machine a run number. Rows gain a ``machine`` field.
+    """
+    if not sources:
+        raise InputError("nothing to compare: give one or more benchmark JSON files")
+    machines: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, list[str]] = {}
+    for name, result in sources:
+        base = _label(result)
+        fid = result["fingerprint"].get("id", "")
+        ids = seen.setdefault(base, [])
+        label = base
+        if ids:
+            label = f"{base} [{fid}]" if fid not in ids else f"{base} (run {len(ids) + 1})"
+        ids.append(fid)
+        machines.append(
+            {
+                "machine": label,
+                "source": name,
+                "created": result.get("created"),
+                "untrained": result.get("untrained", True),
+                "fingerprint": result["fingerprint"],
+                "gemm": result.get("gemm", {}),
+                "load_average_after": result.get("load_average_after"),
+                "summary": result.get("summary") or summarize(result),
+            }
+        )
+        rows.extend({**row, "machine": label} for row in result["results"])
+    return {"schema": SCHEMA, "machines": machines, "results": rows}
+
+
+def _series(row: dict[str, Any]) -> str:
+    """What a row measures, without the quality: ``cpu int8``, ``cpu fp32 pipeline``, …"""
+    if row["runtime"] == "tensorflow":
+        return f"{row['device']} TensorFlow"
+    text = f"{row['device']} {row['precision']}"
+    return text if row["mode"] == "inference" else f"{text} pipeline"
+
+
+def _order(row: dict[str, Any]) -> tuple[int, bool, int, bool]:
+    """Quality, then onnxruntime precisions (fp32 first), each followed by its pipeline
+    run, then TensorFlow."""
+    q, p = row["quality"], row["precision"]
+    quality = QUALITY_ORDER.index(q) if q in QUALITY_ORDER else len(QUALITY_ORDER)
+    precision = PRECISIONS.index(p) if p in PRECISIONS else len(PRECISIONS)
+    return (quality, row["runtime"] == "tensorflow", precision, row["mode"] != "inference")
+
+
+def _sorted_rows(merged: Result) -> list[dict[str, Any]]:
+    machines = [m["machine"] for m in merged["machines"]]
+    return sorted(
+        merged["results"],
+        key=lambda r: (machines.index(r["machine"]), r["device"], *_order(r)),
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.0f}%"
+
+
+def _notes(row: dict[str, Any]) -> str:
+    if row["mode"] == "pipeline" and row.get("clip"):
+        clip = row["clip"]
+        return f"video job, {clip['width']}x{clip['height']} clip, {clip['frames']} frames"
+    notes = []
+    if row.get("fidelity_cc") is not None:
+        notes.append(f"CC {row['fidelity_cc']:.4f}")
+        if row.get("default_ok") is False:
+            notes.append("below the 0.99 bar")
+    return ", ".join(notes)
+
+
+def table_rows(merged: Result, compact: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and string cells shared by the screen table (``compact``: fewer, narrower
+    columns) and the Markdown table."""
+    many = len(merged["machines"]) > 1
+    if compact:
+        header = ["quality", "what", "median/p90 ms", "FPS", "GFLOP/s", "of peak", "notes"]
+    else:
+        header = ["quality", "input", "GFLOPs", "what", "median ms", "p90 ms", "FPS"]
+        header += ["GFLOP/s", "of peak", "notes"]
+    header = (["machine"] if many else []) + header
+    body = []
+    for row in _sorted_rows(merged):
+        # the GEMM peak compares arithmetic rates; a whole video job is not one
+        peak = "" if row["mode"] == "pipeline" else _pct(row.get("peak_fraction"))
+        rates = [f"{row['fps']:.1f}", f"{row['effective_gflops']:.0f}", peak, _notes(row)]
+        if compact:
+            cells = [row["quality"], _series(row), f"{row['median_ms']:.1f}/{row['p90_ms']:.1f}"]
+        else:
+            cells = [
+                row["quality"],
+                f"{row['height']}x{row['width']}",
+                f"{row['gflops_per_frame']:.1f}",
+                _series(row),
+                f"{row['median_ms']:.1f}",
+                f"{row['p90_ms']:.1f}",
+            ]
+        body.append(([row["machine"]] if many else []) + cells + rates)
+    return header, body
+
+
+def _machine_lines(machine: dict[str, Any]) -> list[str]:
+    fp = machine["fingerprint"]
+    gpus = ", ".join(
+        f"{g['name']} (driver {g['driver']}, {g['memory']})" for g in fp.get("gpus", [])
+    )
+    gemm = ", ".join(f"{d} {g['gflops']:.0f} GFLOP/s" for d, g in machine["gemm"].items())
+    load = fp.get("load_average")
+    lines = [
+        f"CPU: {fp.get('cpu')}, {fp.get('logical_cores')} cores, {fp.get('memory_gb')} GB, "
+        f"features {' '.join(fp.get('cpu_features') or []) or 'n/a'}",
+        f"GPU: {gpus or 'none'}",
+        f"Software: onnxruntime {fp.get('onnxruntime')}, OpenCV {fp.get('opencv')}, "
+        f"NumPy {fp.get('numpy')}, TensorFlow {fp.get('tensorflow') or 'not installed'}, "
+        f"Python {fp.get('python')}; providers {', '.join(fp.get('providers') or [])}",
+        f"fp32 GEMM peak (onnxruntime MatMul, same run): {gemm or 'not measured'}",
+    ]
+    if load:
+        after = machine.get("load_average_after")
+        lines.append(
+            f"Load average: {load[0]} before, {after[0] if after else '?'} after "
+            f"({fp.get('logical_cores')} cores: above that the machine was shared)"
+        )
+    return lines
+
+
+def print_table(merged: Result, console: Any = None) -> None:
+    """Print the results as a rich table, each machine's fingerprint, and the targets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    for machine in merged["machines"]:
+        console.print(f"[bold]{machine['machine']}[/bold]  ({machine['created']})")
+        for line in _machine_lines(machine):
+            console.print(f"  {line}", markup=False, highlight=False)
+        if machine["untrained"]:
+            console.print(f"  [yellow]{UNTRAINED_NOTE}[/yellow]")
+    header, body = table_rows(merged, compact=True)
+    table = Table(title="saliency-cam bench")
+    for name in header:
+        table.add_column(name, justify="right" if name not in ("what", "notes") else "left")
+    for cells in body:
+        table.add_row(*cells)
+    console.print(table)
+    for machine in merged["machines"]:
+        goals = machine["summary"].get("targets", [])
+        if goals:
+            title = f"Targets ({machine['machine']})" if len(merged["machines"]) > 1 else "Targets"
+            console.print(f"[bold]{title}[/bold]")
+            for t in goals:
+                mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
+                console.print(
+                    f"  {t['target']} at {t['quality']}: {t['value']} (goal {t['goal']}) {mark}"
+                )
+
+
+def markdown(merged: Result) -> str:
+    """The report as Markdown: machines, the table, ratios and targets."""
+    many = len(merged["machines"]) > 1
+    out = ["# saliency-cam benchmark" + (": comparison" if many else ""), ""]
+    if any(m["untrained"] for m in merged["machines"]):
+        out += [f"> {UNTRAINED_NOTE}.", ""]
+    for machine in merged["machines"]:
+        out.append(f"## {machine['machine']}")
+        out.append("")
+        out.append(f"- Measured {machine['created']} ({machine['source']})")
+        out += [f"- {line}" for line in _machine_lines(machine)]
+        out.append("")
+    header, body = table_rows(merged)
+    out.append("## Results")
+    out.append("")
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "|".join("---" for _ in header) + "|")
+    out += ["| " + " | ".join(cells) + " |" for cells in body]
+    out.append("")
+    out.append(
+        "FPS = 1000 / median latency; GFLOP/s = DESIGN.md §2 cost per frame × FPS; "
+        "'of peak' compares with the fp32 GEMM peak timed in the same rounds."
+    )
+    for machine in merged["machines"]:
+        goals = machine["summary"].get("targets", [])
+        if goals:
+            out += ["", f"## Targets ({machine['machine']})", ""]
+            out += ["| target | quality | value | goal | met |", "|---|---|---|---|---|"]
+            out += [
+                f"| {t['target']} | {t['quality']} | {t['value']} | {t['goal']} | "
+                f"{'yes' if t['met'] else 'no'} |"
+                for t in goals
+            ]
+    return "\n".join(out) + "\n"
+
+
+def write_json(result: Result, path: Path) -> Path:
+    """Write a result (or merged comparison) as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+    return path
+
+
+def write_markdown(merged: Result, path: Path) -> Path:
+    atomic_write_text(path, markdown(merged))
+    return path
+
+
+def write_plot(merged: Result, path: Path) -> Path:
+    """Grouped bars: FPS per quality, one bar per machine × device/precision/mode, log
+    scale (the qualities span ~25× in cost)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    many = len(merged["machines"]) > 1
+    rows = _sorted_rows(merged)
+    qualities = [q for q in QUALITY_ORDER if any(r["quality"] == q for r in rows)]
+
+    def name(row: dict[str, Any]) -> str:
+        return (f"{row['machine']}: " if many else "") + _series(row)
+
+    series = list(dict.fromkeys(name(r) for r in rows))
+    fps = {(name(r), r["quality"]): r["fps"] for r in rows}
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(qualities) + 0.25 * len(series)), 4.8))
+    x = np.arange(len(qualities))
+    for i, name in enumerate(series):
+        values = [fps.get((name, q), np.nan) for q in qualities]
+        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=name)
+        for bar, value in zip(bars, values, strict=True):
+            if np.isfinite(value):
+                ax.annotate(
+                    f"{value:.0f}" if value >= 10 else f"{value:.1f}",
+                    (bar.get_x() + bar.get_width() / 2, value),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+    ax.set_yscale("log")
+    ax.set_xticks(x, qualities)
+    ax.set_ylabel("frames per second (log scale)")
+    title = "saliency-cam: FPS per quality" + (" across machines" if many else "")
+    if not many:
+        title += f"\n{merged['machines'][0]['machine']}"
+    if any(m["untrained"] for m in merged["machines"]):
+        title += "  (UNTRAINED random weights; speed only)"
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1)
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,181 @@
+"""``saliency-cam bench``: how fast is it on this machine, at which quality, on which
+device and precision; ``--compare`` merges results from several machines.
+
+A thin layer over :mod:`saliency_cam.realtime.bench.runner` (measuring) and
+:mod:`saliency_cam.realtime.bench.report` (table, JSON, Markdown, plot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.options import Debug
+
+Qualities = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--quality",
+        "-q",
+        help="very_low | low | medium | high | very_high | all; repeatable or comma-separated "
+        "[default: all]",
+        show_default=False,
+    ),
+]
+Devices = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--device",
+        "-d",
+        help="cpu | cuda | tensorrt; repeatable [default: every device this onnxruntime has]",
+        show_default=False,
+    ),
+]
+Precisions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--precision",
+        help="fp32 | fp16 | int8 | all; repeatable [default: fp32+int8 on CPU, fp32+fp16 on GPU]",
+        show_default=False,
+    ),
+]
+BenchModelsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-dir",
+        help="benchmark the variants exported in this folder [default: random-weight "
+        "(UNTRAINED) variants in the benchmark's own cache, $SALIENCY_CAM_BENCH_MODELS_DIR]",
+        show_default=False,
+    ),
+]
+Mode = Annotated[
+    str, typer.Option("--mode", help="inference | pipeline | both (pipeline = full video job)")
+]
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def bench_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="with --compare: benchmark JSON files to merge", show_default=False),
+    ] = None,
+    quality: Qualities = None,
+    device: Devices = None,
+    precision: Precisions = None,
+    mode: Mode = "both",
+    tf: Annotated[
+        bool, typer.Option("--tf/--no-tf", help="time the TensorFlow baseline (export extra)")
+    ] = True,
+    models_dir: BenchModelsDir = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="interleaved rounds")] = 3,
+    round_seconds: Annotated[
+        float, typer.Option("--round-seconds", min=0.0, help="seconds per case per round")
+    ] = 1.0,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="untimed calls first")] = 3,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="onnxruntime intra-op threads")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="name of this machine in reports")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the result")] = None,
+    markdown_path: Annotated[
+        Path | None, typer.Option("--markdown", help="write a Markdown report")
+    ] = None,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="write a plot (PNG/SVG/PDF by suffix)")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="merge the JSON FILES given instead of measuring")
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Benchmark FPS across qualities × devices × precisions (inference only and the full
+    video pipeline) against the TensorFlow baseline and this machine's GEMM peak.
+
+    Without --models-dir it exports seeded random (UNTRAINED) variants into its own
+    cache: speed does not depend on weight values, so it runs anywhere, offline.
+    """
+    from rich.console import Console
+
+    from saliency_cam.realtime.bench import report
+
+    err = Console(stderr=True)
+    if compare:
+        if not files:
+            raise SaliencyCamError("--compare needs benchmark JSON files: --compare a.json b.json")
+        merged = report.merge_results([(str(f), report.load_result(f)) for f in files])
+        result = merged
+    else:
+        if files:
+            raise SaliencyCamError(
+                f"unexpected argument {files[0]}: to merge results use --compare FILE …"
+            )
+        result = _measure(
+            quality, device, precision, mode, tf, models_dir, rounds, round_seconds, warmup,
+            threads, label, err,
+        )  # fmt: skip
+        merged = report.merge_results([("this run", result)])
+    report.print_table(merged)
+    for path, write, what in (
+        (json_path, lambda p: report.write_json(result, p), "JSON"),
+        (markdown_path, lambda p: report.write_markdown(merged, p), "Markdown"),
+        (plot_path, lambda p: report.write_plot(merged, p), "plot"),
+    ):
+        if path is not None:
+            write(path)
+            err.print(f"{what} written to {path}", markup=False, highlight=False)
+
+
+def _measure(
+    quality: list[str] | None,
+    device: list[str] | None,
+    precision: list[str] | None,
+    mode: str,
+    tf: bool,
+    models_dir: Path | None,
+    rounds: int,
+    round_seconds: float,
+    warmup: int,
+    threads: int | None,
+    label: str | None,
+    err: object,
+) -> dict:
+    from saliency_cam.models.manifest import PRECISIONS
+    from saliency_cam.models.registry import QUALITY_ORDER
+    from saliency_cam.realtime.bench.runner import MODES, BenchConfig, run_bench
+
+    qualities = _split(quality)
+    if not qualities or "all" in (q.lower() for q in qualities):
+        qualities = list(QUALITY_ORDER)
+    precisions = _split(precision)
+    if "all" in (p.lower() for p in precisions):
+        precisions = list(PRECISIONS)
+    mode = mode.strip().lower()
+    if mode not in (*MODES, "both"):
+        raise SaliencyCamError(f"unknown --mode {mode!r}: choose inference, pipeline or both")
+    config = BenchConfig(
+        qualities=qualities,
+        devices=_split(device),
+        precisions=[p.lower() for p in precisions],
+        modes=list(MODES) if mode == "both" else [mode],
+        tensorflow=tf,
+        models_dir=models_dir,
+        warmup=warmup,
+        rounds=rounds,
+        round_seconds=round_seconds,
+        threads=threads,
+        label=label,
+    )
+    return run_bench(config, lambda msg: err.print(msg, markup=False, highlight=False))  # type: ignore[attr-defined]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to the app."""
+    app.command("bench")(bench_command)

@@ -1,0 +1,280 @@
+"""``saliency-cam evaluate``: score saliency maps against eye-tracking ground truth with
+the MIT saliency benchmark metrics (a thin layer over
+:mod:`saliency_cam.realtime.evaluate.scoring`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.options import Debug, Device, ModelsDir
+
+Predictions = Annotated[
+    Path | None,
+    typer.Option(
+        "--predictions",
+        "-p",
+        help="folder of predicted maps (.png/.jpg/.npy …), matched to ground truth by name",
+        show_default=False,
+    ),
+]
+Stimuli = Annotated[
+    Path | None,
+    typer.Option(
+        "--stimuli",
+        "-s",
+        help="folder of images to run the model on (instead of --predictions)",
+        show_default=False,
+    ),
+]
+Fixations = Annotated[
+    Path | None,
+    typer.Option(
+        "--fixations",
+        "-f",
+        help="ground-truth fixations: binary fixation-map images, or .npy/.mat points/maps",
+        show_default=False,
+    ),
+]
+Maps = Annotated[
+    Path | None,
+    typer.Option(
+        "--maps",
+        "-m",
+        help="ground-truth continuous saliency maps (for CC, SIM, KLD)",
+        show_default=False,
+    ),
+]
+QualityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--quality",
+        "-q",
+        help="model for --stimuli: very_low … very_high [default: very_high]",
+        show_default=False,
+    ),
+]
+DatasetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        help="model for --stimuli: an original dataset model (salicon, mit1003, cat2000, …)",
+        show_default=False,
+    ),
+]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="model for --stimuli: fp32 | fp16 | int8 (auto means fp32 here)"
+    ),
+]
+MetricsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="comma-separated subset of auc_judd,auc_borji,auc_shuffled,nss,cc,sim,kld,"
+        "info_gain (aliases sauc, ig) [default: all the ground truth allows]",
+        show_default=False,
+    ),
+]
+Baseline = Annotated[
+    str, typer.Option("--baseline", help="information-gain baseline: center | uniform")
+]
+Seed = Annotated[int, typer.Option("--seed", help="seed for the AUC jitter and random splits")]
+Splits = Annotated[
+    int, typer.Option("--splits", min=1, help="random splits for AUC-Borji and sAUC")
+]
+Others = Annotated[
+    int,
+    typer.Option("--others", min=1, help="other images whose fixations are sAUC's negatives"),
+]
+Strip = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--strip-suffix",
+        help="name ending ignored when matching files; repeatable "
+        "[default: _fixPts, _fixMap, _saliency]",
+        show_default=False,
+    ),
+]
+CsvOut = Annotated[
+    Path | None, typer.Option("--csv", help="write per-image scores here", show_default=False)
+]
+JsonOut = Annotated[
+    Path | None, typer.Option("--json", help="write the summary here", show_default=False)
+]
+MarkdownOut = Annotated[
+    Path | None,
+    typer.Option("--markdown", help="write the summary table here", show_default=False),
+]
+
+
+def _check_outputs(outputs: list[Path], inputs: list[Path]) -> None:
+    """Refuse to overwrite an input or to write two outputs to one file."""
+    resolved = [p.resolve() for p in outputs]
+    if len(set(resolved)) != len(resolved):
+        raise SaliencyCamError("--csv, --json and --markdown must name different files")
+    for out in resolved:
+        for folder in inputs:
+            if out == folder or folder in out.parents:
+                raise SaliencyCamError(
+                    f"{out} is inside the input folder {folder}: write results elsewhere "
+                    "(inputs are never overwritten, and a results file there would be "
+                    "picked up as data next time)"
+                )
+
+
+def _open_model(
+    quality: str | None,
+    dataset: str | None,
+    precision: str,
+    device: str,
+    models_dir: Path | None,
+) -> tuple[Any, dict[str, Any]]:
+    from saliency_cam.models.registry import resolve_dataset, resolve_quality
+    from saliency_cam.realtime.runtime.session import open_session
+
+    if quality and dataset:
+        raise SaliencyCamError("give --quality or --dataset, not both")
+    preset = resolve_dataset(dataset) if dataset else resolve_quality(quality or "very_high")
+    # Accuracy is what is measured here: "auto" means the reference fp32 model.
+    precision = "fp32" if precision == "auto" else precision
+    session = open_session(preset.name, precision, device, models_dir)
+    variant = session.variant
+    model = {
+        "preset": variant.preset,
+        "precision": variant.precision,
+        "input": f"{variant.height}x{variant.width}",
+        "weights": variant.weights.get("source"),
+        "trained": session.trained,
+        "provider": session.providers[0] if session.providers else None,
+        "sha256": variant.sha256,
+    }
+    return session, model
+
+
+def evaluate_command(
+    predictions: Predictions = None,
+    stimuli: Stimuli = None,
+    fixations: Fixations = None,
+    maps: Maps = None,
+    quality: QualityOpt = None,
+    dataset: DatasetOpt = None,
+    precision: PrecisionOpt = "fp32",
+    device: Device = "auto",
+    models_dir: ModelsDir = None,
+    metrics: MetricsOpt = None,
+    baseline: Baseline = "center",
+    seed: Seed = 0,
+    splits: Splits = 100,
+    others: Others = 10,
+    strip_suffix: Strip = None,
+    csv: CsvOut = None,
+    json: JsonOut = None,
+    markdown: MarkdownOut = None,
+    debug: Debug = False,
+) -> None:
+    """Score saliency maps against eye-tracking ground truth (MIT benchmark metrics:
+    AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD, IG).
+
+    Files are matched by name (path inside the folder, without extension). Example:
+
+      saliency-cam evaluate -p preds/ -f fixations/ -m maps/ --csv scores.csv
+
+      saliency-cam evaluate -s images/ -q very_high -f fixations/ -m maps/
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from saliency_cam.models.atomic import atomic_write_text
+    from saliency_cam.realtime.evaluate import report as rep
+    from saliency_cam.realtime.evaluate import scoring as ev
+
+    if (predictions is None) == (stimuli is None):
+        raise SaliencyCamError(
+            "give exactly one of --predictions DIR (maps to score) or --stimuli DIR "
+            "(images to run the model on)"
+        )
+    if predictions is not None and (quality or dataset):
+        raise SaliencyCamError("--quality/--dataset choose the model for --stimuli only")
+    if fixations is None and maps is None:
+        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
+    if baseline not in ev.BASELINES:
+        raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose center or uniform")
+    source_dir = predictions if predictions is not None else stimuli
+    assert source_dir is not None
+    inputs = [p.resolve() for p in (source_dir, fixations, maps) if p is not None]
+    _check_outputs([p for p in (csv, json, markdown) if p is not None], inputs)
+
+    strip = tuple(strip_suffix) if strip_suffix else ev.DEFAULT_STRIP
+    source_suffixes = ev.MAP_SUFFIXES if predictions is not None else ev.IMAGE_SUFFIXES
+    sources = ev.index_folder(source_dir, source_suffixes, strip)
+    fix_index = ev.index_folder(fixations, ev.FIXATION_SUFFIXES, strip) if fixations else None
+    map_index = ev.index_folder(maps, ev.MAP_SUFFIXES, strip) if maps else None
+    matching = ev.match(sources, fix_index, map_index)
+    if not matching.items:
+        example = ""
+        if sources.files and (fix_index or map_index):
+            truth = next(iter((fix_index or map_index).files), None)  # type: ignore[union-attr]
+            example = f" (e.g. {next(iter(sources.files))!r} vs {truth!r})"
+        raise SaliencyCamError(
+            f"nothing to evaluate: none of the {len(sources.files)} files in {source_dir} "
+            f"matches a ground-truth file by name{example}; names must agree without "
+            "extension (use --strip-suffix for endings like _fixMap)"
+        )
+    wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
+
+    console = Console()
+    model = None
+    if predictions is not None:
+        predict = ev.read_map
+    else:
+        session, model = _open_model(quality, dataset, precision, device, models_dir)
+        if not model["trained"]:
+            console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
+        predict = ev.model_predictor(session)
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[image]}"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("evaluating", total=len(matching.items), image="")
+        report = ev.evaluate(
+            matching,
+            predict,
+            metric_names=wanted,
+            baseline=baseline,
+            seed=seed,
+            n_splits=splits,
+            n_others=others,
+            model=model,
+            progress=lambda done, total, key: bar.update(task, completed=done, image=key),
+        )
+    report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
+    if csv is not None:
+        atomic_write_text(csv, rep.to_csv(report))
+    if json is not None:
+        atomic_write_text(json, rep.to_json(report))
+    if markdown is not None:
+        atomic_write_text(markdown, rep.to_markdown(report))
+    rep.print_report(report, console)
+    for path in (csv, json, markdown):
+        if path is not None:
+            console.print(f"wrote {path}")
+    if not report.scored:
+        raise SaliencyCamError(
+            f"no image could be scored ({len(report.failed)} failed): see the errors above"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` command to the app."""
+    app.command("evaluate")(evaluate_command)

@@ -1,0 +1,85 @@
+"""``saliency-cam``: the command line. A thin layer: every command lives in its own
+module and calls the library; this file wires them together and turns errors into one
+readable line (tracebacks only with ``--debug``)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from saliency_cam.models.errors import SaliencyCamError
+
+app = typer.Typer(
+    name="saliency-cam",
+    help="Real-time visual saliency (MSI-Net): live camera, videos, images, export, benchmarks.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Real-time visual saliency (MSI-Net). Run 'saliency-cam COMMAND --help' for details."""
+    # A callback keeps subcommands as subcommands even while only one is registered
+    # (typer otherwise runs a lone command as the whole app).
+
+
+def _register() -> None:
+    # Each module adds its own commands; none of them imports TensorFlow at import time.
+    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media
+
+    live.register(app)
+    export.register(app)
+    media.register(app)
+    bench.register(app)
+    evaluate.register(app)
+    demo.register(app)
+
+
+_register()
+
+
+def _click_exception() -> type[Exception]:
+    """The ClickException class of whichever click typer runs on: recent typer vendors its
+    own copy (``typer._click``), older releases use the click package. Found through a
+    public typer class so both work and no private module is imported."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, map failures to exit codes and one-line errors."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        # standalone_mode=False: click returns typer.Exit's code instead of exiting
+        code = app(args=args, prog_name="saliency-cam", standalone_mode=False)
+    except SaliencyCamError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except _click_exception() as exc:  # usage errors: click prints usage + one line
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # last resort: one line, not a traceback
+        if debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for details)",
+            err=True,
+        )
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""``saliency-cam video`` and ``saliency-cam image``: files, folders and globs in,
+annotated videos / saliency maps out. A thin layer over video_job and image_job that
+adds the progress bar, per-file error lines and the summary.
+
+A bad file is reported on its own line and the others still run; the exit status is 1
+when any input failed (2 for usage errors such as a model that is not exported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.options import (
+    Alpha,
+    Colormap,
+    Dataset,
+    Debug,
+    Device,
+    ExportedPrecision,
+    ModelsDir,
+    ShowProgress,
+    Smooth,
+    Threads,
+    View,
+)
+
+Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
+QualityOrDefault = Annotated[
+    str | None,
+    typer.Option(
+        "--quality",
+        "-q",
+        help="very_low | low | medium | high | very_high [default: see above]",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``video`` and ``image`` commands to the app."""
+    app.command("video")(video)
+    app.command("image")(image)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _open_model(
+    quality: str | None,
+    dataset: str | None,
+    default: str,
+    precision: str,
+    device: str,
+    models_dir: Path | None,
+    threads: int | None,
+):
+    from saliency_cam.realtime.runtime.session import open_session
+
+    if quality and dataset:
+        raise SaliencyCamError("give --quality or --dataset, not both")
+    return open_session(
+        dataset or quality or default, precision, device, models_dir, threads=threads
+    )
+
+
+def _model_note(session) -> str:
+    """What made these outputs, stored in their metadata."""
+    return f"saliency-cam MSI-Net {session.variant.label()}"
+
+
+def _print_model(console, session) -> None:
+    if session.choice.note:
+        console.print(session.choice.note)
+    console.print(f"model: {session.variant.label()} on {session.providers[0]}")
+    if not session.trained:
+        console.print(
+            "[bold yellow]UNTRAINED[/]: this model has seeded random weights (tests and speed "
+            "only): its maps are meaningless; export trained weights with 'saliency-cam export'"
+        )
+
+
+def _report_problems(console, problems: list[tuple[str, str]]) -> None:
+    for name, message in problems:
+        console.print(f"[red]error[/]: {name}: {message}", markup=True)
+
+
+def _check_plan(err, found, outputs: list[Path], kind: str) -> int:
+    """Refuse outputs that would overwrite an input, list the inputs that cannot be
+    used, stop (exit 1) when nothing is left; return the number of inputs asked for."""
+    from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs(found.paths, outputs)
+    _report_problems(err, found.problems)
+    if not found.paths:
+        err.print(f"[red]no {kind} to process[/]")
+        raise typer.Exit(1)
+    return len(found.paths) + len(found.problems)
+
+
+def _finish(console, failures: int, total: int, session) -> None:
+    if not session.trained:
+        console.print("[bold yellow]UNTRAINED[/] model: outputs are not real saliency maps")
+    if failures:
+        console.print(f"[red]{failures} of {total} input(s) failed[/] (see the error lines above)")
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(console, enabled: bool) -> Iterator[object]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class FPSColumn(ProgressColumn):
+        def render(self, task) -> Text:  # rich's smoothed rate over recent updates
+            return Text(f"{task.speed or 0.0:5.1f} FPS")
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        FPSColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+# --------------------------------------------------------------------------- video
+
+
+def video(
+    inputs: Inputs,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="output file (one input) or folder; default: next to each input as "
+            "<name>_saliency.mp4",
+            show_default=False,
+        ),
+    ] = None,
+    quality: QualityOrDefault = None,
+    dataset: Dataset = None,
+    device: Device = "auto",
+    precision: ExportedPrecision = "fp32",
+    view: View = "overlay",
+    alpha: Alpha = 0.5,
+    colormap: Colormap = "inferno",
+    smooth: Smooth = 0.0,
+    maps: Annotated[
+        str | None,
+        typer.Option(
+            "--maps",
+            help="also write the raw maps: video (grayscale <name>_saliency_map.mp4) | png8 | "
+            "png16 | npy (one file per frame in <name>_saliency_maps/)",
+            show_default=False,
+        ),
+    ] = None,
+    blend: Annotated[
+        bool, typer.Option("--blend/--no-blend", help="write the blended video (the view)")
+    ] = True,
+    keep_audio: Annotated[
+        bool, typer.Option("--keep-audio", help="copy the input's audio track into the output")
+    ] = False,
+    progress: ShowProgress = True,
+    models_dir: ModelsDir = None,
+    threads: Threads = None,
+    debug: Debug = False,
+) -> None:
+    """Saliency for video files: every frame, in order, at the input's size and frame rate.
+
+    Default quality: medium. Outputs H.264 .mp4 (4:4:4 for odd sizes, to keep the exact
+    size). A folder or several inputs write one output each into -o (a folder).
+    """
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.io.inputs import (
+        expand_inputs,
+        plan_outputs,
+    )
+    from saliency_cam.realtime.io.sources import VIDEO_EXTENSIONS
+    from saliency_cam.realtime.io.video import VIDEO_SUFFIXES
+    from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
+
+    out, err = _console(), _console(stderr=True)
+    view = resolve_view(view)
+    resolve_colormap(colormap)
+    suffix = output.suffix.lower() if output is not None else ""
+    if output is not None and suffix and suffix not in VIDEO_SUFFIXES and not output.is_dir():
+        raise SaliencyCamError(
+            f"-o {output}: not a video file type ({', '.join(VIDEO_SUFFIXES)}) "
+            "nor an existing folder"
+        )
+    found = expand_inputs(inputs, VIDEO_EXTENSIONS - {".gif"})
+    if suffix in VIDEO_SUFFIXES and len(found.paths) > 1 and output and not output.is_dir():
+        raise SaliencyCamError(
+            f"-o {output} is one file but there are {len(found.paths)} inputs: "
+            "give a folder with -o"
+        )
+    plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
+    jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
+    total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
+
+    session = _open_model(quality, dataset, "medium", precision, device, models_dir, threads)
+    _print_model(err, session)
+    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+    note = _model_note(session)
+    failures = len(found.problems)
+    results = []
+    with _progress(err, progress) as bar:
+        for src, outputs in jobs.items():
+            task = bar.add_task(src.name, total=None)
+
+            def started(info, task=task) -> None:
+                bar.update(task, total=info.total_frames)
+
+            def advanced(done: int, task=task) -> None:
+                bar.update(task, completed=done)
+
+            try:
+                result = process_video(
+                    session,
+                    src,
+                    outputs,
+                    style,
+                    keep_audio=keep_audio,
+                    note=note,
+                    on_start=started,
+                    on_frame=advanced,
+                )
+            except (SaliencyCamError, OSError) as exc:
+                failures += 1
+                bar.update(task, description=f"[red]{src.name} failed")
+                message = str(exc) if isinstance(exc, SaliencyCamError) else f"{src}: {exc}"
+                bar.console.print(f"[red]error[/]: {message}", markup=True, highlight=False)
+                continue
+            bar.update(task, total=result.frames, completed=result.frames)
+            results.append(result)
+            for line in _video_lines(result, keep_audio):
+                bar.console.print(line, markup=False)
+    if results:
+        frames = sum(r.frames for r in results)
+        seconds = sum(r.seconds for r in results)
+        folders = sorted({str(p.parent) for r in results for p in r.outputs})
+        out.print(
+            f"{len(results)} video(s), {frames} frames in {seconds:.1f} s "
+            f"({frames / seconds if seconds else 0.0:.1f} FPS) → {', '.join(folders)}",
+            markup=False,
+        )
+    _finish(err, failures, total, session)
+
+
+def _video_lines(result, keep_audio: bool) -> list[str]:
+    """The per-video summary: outputs, frames, size, rate, speed, stage times."""
+    info = result.info
+    audio = ""
+    if keep_audio:
+        audio = " (with audio)" if info.has_audio else " (input has no audio)"
+    lines = [
+        f"{result.source} → {', '.join(str(p) for p in result.outputs)}{audio}",
+        f"  {result.frames} frames {info.width}×{info.height} @ {float(info.fps):.4g} fps "
+        f"in {result.seconds:.1f} s ({result.fps:.1f} FPS)",
+    ]
+    stages = result.stats.get("stages_ms", {})
+    names = {"read": "decode", "process": "inference", "output": "render+encode"}
+    means = [f"{names.get(k, k)} {v['mean']:.1f}" for k, v in stages.items() if "mean" in v]
+    if means:
+        lines.append(f"  mean ms per frame: {', '.join(means)} (stages overlap)")
+    if info.total_frames is not None and info.total_frames != result.frames:
+        lines.append(
+            f"  note: the file states {info.total_frames} frames; {result.frames} were decodable"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- image
+
+
+def image(
+    inputs: Inputs,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="output folder; default: next to each input",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    quality: QualityOrDefault = None,
+    dataset: Dataset = None,
+    overlay: Annotated[
+        bool, typer.Option("--overlay", help="also write the blend as <name>_overlay.png")
+    ] = False,
+    npy: Annotated[
+        bool, typer.Option("--npy", help="also write the float map as <name>_saliency.npy")
+    ] = False,
+    alpha: Alpha = 0.5,
+    colormap: Colormap = "inferno",
+    device: Device = "auto",
+    precision: ExportedPrecision = "fp32",
+    progress: ShowProgress = True,
+    models_dir: ModelsDir = None,
+    threads: Threads = None,
+    debug: Debug = False,
+) -> None:
+    """Saliency maps for images, at each image's own size: <name>_saliency.png (8-bit
+    grayscale).
+
+    Default quality: very_high (the SALICON training size); --dataset picks an original
+    dataset model (salicon, mit1003, cat2000, …) if exported. EXIF orientation is applied.
+    """
+    from saliency_cam.realtime.apps.image import ImageOutputs, ImageStyle, process_images
+    from saliency_cam.realtime.io.inputs import (
+        expand_inputs,
+        plan_outputs,
+    )
+    from saliency_cam.realtime.io.sources import IMAGE_EXTENSIONS
+    from saliency_cam.realtime.render.blend import resolve_colormap
+
+    out, err = _console(), _console(stderr=True)
+    resolve_colormap(colormap)
+    found = expand_inputs(inputs, IMAGE_EXTENSIONS | {".gif"})
+    bases = plan_outputs(found.paths, output, "", "", allow_file=False)
+    plan = [
+        (src, ImageOutputs.beside(base, overlay=overlay, npy=npy)) for src, base in bases.items()
+    ]
+    total = _check_plan(err, found, [p for _, o in plan for p in o.paths()], "image")
+
+    session = _open_model(quality, dataset, "very_high", precision, device, models_dir, threads)
+    _print_model(err, session)
+    note = _model_note(session)
+    with _progress(err, progress and len(plan) > 1) as bar:
+        task = bar.add_task("images", total=len(plan))
+
+        def done(source: Path, result, error: str | None) -> None:
+            if error is not None:
+                bar.console.print(f"[red]error[/]: {error}")
+            bar.advance(task)
+
+        report = process_images(
+            session, plan, ImageStyle(alpha=alpha, colormap=colormap), note=note, on_done=done
+        )
+    folders = sorted({str(p.parent) for r in report.results for p in r.outputs})
+    out.print(
+        f"{len(report.results)} image(s) → {', '.join(folders) or '-'}"
+        + (f"; {len(report.failures)} failed" if report.failures else "")
+    )
+    _finish(err, len(report.failures) + len(found.problems), total, session)

@@ -1,0 +1,1 @@
+"""Scoring saliency maps against eye-tracking ground truth (MIT benchmark metrics)."""

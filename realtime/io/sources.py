@@ -1,0 +1,592 @@
+"""Where frames come from — a camera, a video file, a URL/RTSP stream, a folder or glob of
+images, or a synthetic test pattern — behind one small interface, :class:`FrameSource`.
+
+Live sources (camera, stream, synthetic) keep only the newest frame: a grab thread reads
+continuously and a slow reader simply gets the latest picture; the frames it never saw
+are counted as dropped, so latency cannot build up. Ordered sources (video files,
+images) never drop a frame and deliver them in order; the pipeline puts a bounded queue
+behind them for backpressure.
+
+>>> with open_source("clip.mp4") as source:          # doctest: +SKIP
+...     for frame in source:
+...         print(frame.index, frame.image.shape)
+>>> camera = open_source(0)                          # doctest: +SKIP
+>>> frame = camera.read()          # the newest frame; frame.skipped were never seen
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+from saliency_cam.models.errors import InputError
+
+SourceKind = Literal["camera", "stream", "video", "images", "synthetic"]
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"}
+)
+VIDEO_EXTENSIONS: frozenset[str] = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
+    | {".gif", ".3gp", ".ogv"}
+)
+#: URL schemes that are always live streams (http(s) is live unless it names a video file).
+LIVE_SCHEMES: frozenset[str] = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "udp", "tcp", "srt"})
+
+
+@dataclass
+class Frame:
+    """One picture from a source.
+
+    ``index`` counts the frames the source produced (live sources skip indices for the
+    frames they dropped; ``skipped`` says how many were dropped just before this one).
+    ``captured`` is ``time.perf_counter()`` when the frame was grabbed — the start of
+    its latency; ``stamp`` is its time in seconds within the source (media time for
+    files, time since opening for live sources). ``name`` is the file name for images.
+    Pipeline stages add their durations (seconds) to ``timings``.
+    """
+
+    image: np.ndarray
+    index: int
+    captured: float
+    stamp: float = 0.0
+    skipped: int = 0
+    name: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is: a printable name, its kind, whether it is live, and what is
+    known in advance about size, rate and length (None when unknown)."""
+
+    name: str
+    kind: SourceKind
+    live: bool
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    frames: int | None = None
+
+
+class FrameSource(ABC):
+    """Anything that yields :class:`Frame` objects; use it as a context manager.
+
+    ``read()`` returns the next frame (live: the newest one not yet returned), or
+    ``None`` when a finite source is exhausted. With a ``timeout`` it raises
+    :class:`TimeoutError` if no frame arrived in time (so callers can check for a stop).
+    """
+
+    info: SourceInfo
+
+    @property
+    def live(self) -> bool:
+        return self.info.live
+
+    @property
+    def dropped(self) -> int:
+        """Frames produced but never returned by ``read`` (always 0 for ordered sources)."""
+        return 0
+
+    @abstractmethod
+    def read(self, timeout: float | None = None) -> Frame | None: ...
+
+    def close(self) -> None:  # noqa: B027 - most sources have something to release
+        """Release the device or file. Safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+
+class OrderedSource(FrameSource):
+    """A finite source read in order, never dropping a frame (files, folders).
+
+    ``frames`` yields ``(image, stamp, name)`` tuples; ``release`` runs on close.
+    ``unreadable`` lists files that were skipped because they could not be decoded.
+    """
+
+    def __init__(
+        self,
+        frames: Iterator[tuple[np.ndarray, float, str | None]],
+        info: SourceInfo,
+        release: Callable[[], None] | None = None,
+    ) -> None:
+        self.info = info
+        self._frames = frames
+        self._release = release
+        self._next_index = 0
+        self._closed = False
+        self.unreadable: list[Path] = []
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        if self._closed:
+            return None
+        item = next(self._frames, None)
+        if item is None:
+            return None
+        image, stamp, name = item
+        frame = Frame(image, self._next_index, time.perf_counter(), stamp, 0, name)
+        self._next_index += 1
+        return frame
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._release is not None:
+                self._release()
+
+
+class LiveSource(FrameSource):
+    """A live source: a grab thread calls ``grab()`` continuously and keeps only the
+    newest picture; ``read()`` returns it once and counts the ones nobody read.
+
+    ``grab`` returns an image, or None when the source ended. When ``end_is_error`` (a
+    camera), an end or ``stall_timeout`` seconds without a new frame is an
+    :class:`InputError` naming the source; otherwise an end is a normal end.
+    """
+
+    def __init__(
+        self,
+        grab: Callable[[], np.ndarray | None],
+        info: SourceInfo,
+        *,
+        release: Callable[[], None] | None = None,
+        end_is_error: bool = False,
+        stall_timeout: float = 5.0,
+    ) -> None:
+        self.info = info
+        self._grab = grab
+        self._release = release
+        self._end_is_error = end_is_error
+        self.stall_timeout = stall_timeout
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._produced = 0
+        self._last_read = -1
+        self._dropped = 0
+        self._ended = False
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._opened = time.perf_counter()
+        self._last_grab = self._opened
+        self._thread = threading.Thread(target=self._run, name=f"grab {info.name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def produced(self) -> int:
+        """Frames grabbed so far (read or dropped)."""
+        return self._produced
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                image = self._grab()
+            except BaseException as exc:  # surfaced to the reader, not lost in a thread
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                return
+            now = time.perf_counter()
+            with self._cond:
+                if image is None:
+                    self._ended = True
+                    self._cond.notify_all()
+                    return
+                self._latest = Frame(image, self._produced, now, now - self._opened)
+                self._produced += 1
+                self._last_grab = now
+                self._cond.notify_all()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        with self._cond:
+            while True:
+                latest = self._latest
+                if latest is not None and latest.index > self._last_read:
+                    skipped = latest.index - self._last_read - 1
+                    self._last_read = latest.index
+                    self._dropped += skipped
+                    return Frame(latest.image, latest.index, latest.captured, latest.stamp, skipped)
+                if self._error is not None:
+                    raise InputError(
+                        f"{self.info.name} failed: {self._error} — check the device or URL"
+                    ) from self._error
+                if self._ended:
+                    if self._end_is_error:
+                        raise InputError(
+                            f"{self.info.name} stopped delivering frames (disconnected?)"
+                        )
+                    return None
+                now = time.perf_counter()
+                stalled = now - self._last_grab
+                if stalled >= self.stall_timeout:
+                    raise InputError(
+                        f"{self.info.name} stopped delivering frames "
+                        f"(nothing for {stalled:.0f} s): is it still connected?"
+                    )
+                wait = self.stall_timeout - stalled
+                if deadline is not None:
+                    if now >= deadline:
+                        raise TimeoutError(f"no frame from {self.info.name} yet")
+                    wait = min(wait, deadline - now)
+                self._cond.wait(wait)
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        # A grab thread stuck inside a driver call must not have its device freed under it.
+        if self._release is not None and not self._thread.is_alive():
+            self._release()
+
+
+# --------------------------------------------------------------------------- factories
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own warnings while probing devices: we print one clear line."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+def _capture_fps(capture: cv2.VideoCapture) -> float | None:
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    return fps if 0.0 < fps < 1000.0 else None
+
+
+def _capture_grabber(capture: cv2.VideoCapture) -> Callable[[], np.ndarray | None]:
+    def grab() -> np.ndarray | None:
+        ok, image = capture.read()
+        return image if ok and image is not None else None
+
+    return grab
+
+
+def _open_capture(target: int | str) -> tuple[cv2.VideoCapture, np.ndarray | None]:
+    """Open an OpenCV capture and read its first frame; on failure the capture is
+    released and the frame is None (callers word the error for their kind of source)."""
+    with _quiet_opencv():
+        capture = cv2.VideoCapture(target)
+        first = _capture_grabber(capture)() if capture.isOpened() else None
+    if first is None:
+        capture.release()
+    return capture, first
+
+
+def open_camera(device: int | str = 0, *, stall_timeout: float = 5.0) -> LiveSource:
+    """Open a camera by index (``0``) or device path (``/dev/video2``) as a live source.
+
+    The first frame is read before returning, so a missing camera fails here with one
+    clear line rather than later.
+    """
+    name = f"camera {device}"
+    capture, first = _open_capture(device)
+    if first is None:
+        raise InputError(
+            f"cannot open {name}: no camera there, or another program is using it "
+            "(try another index, or --source FILE to run on a video)"
+        )
+    pending: list[np.ndarray] = [first]
+    grab_next = _capture_grabber(capture)
+
+    def grab() -> np.ndarray | None:
+        return pending.pop() if pending else grab_next()
+
+    h, w = first.shape[:2]
+    info = SourceInfo(name, "camera", True, w, h, _capture_fps(capture))
+    return LiveSource(
+        grab, info, release=capture.release, end_is_error=True, stall_timeout=stall_timeout
+    )
+
+
+def open_stream(
+    url: str, *, open_timeout: float = 10.0, stall_timeout: float = 10.0, live: bool = True
+) -> FrameSource:
+    """Open a network stream (RTSP, RTMP, HTTP MJPEG/HLS, …) through FFmpeg.
+
+    Live by default (newest frame only); ``live=False`` reads every frame in order,
+    e.g. a video file served over HTTP.
+    """
+    ms = int(open_timeout * 1000)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    with _quiet_opencv():
+        capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+        ok = capture.isOpened()
+        first = _capture_grabber(capture)() if ok else None
+    shown = _redact(url)
+    if first is None:
+        capture.release()
+        raise InputError(
+            f"cannot open stream {shown}: unreachable, wrong address or no video in it "
+            "(check the URL with ffplay or VLC)"
+        )
+    h, w = first.shape[:2]
+    fps = _capture_fps(capture)
+    if not live:
+        frames = _capture_frames(capture, first)
+        info = SourceInfo(shown, "video", False, w, h, fps, _frame_count(capture))
+        return OrderedSource(frames, info, release=capture.release)
+    pending = [first]
+    grab_next = _capture_grabber(capture)
+
+    def grab() -> np.ndarray | None:
+        return pending.pop() if pending else grab_next()
+
+    info = SourceInfo(f"stream {shown}", "stream", True, w, h, fps)
+    return LiveSource(grab, info, release=capture.release, stall_timeout=stall_timeout)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in ``rtsp://user:secret@host`` before printing the URL."""
+    return re.sub(r"(//[^/:@]+):[^/@]*@", r"\1:***@", url)
+
+
+def _frame_count(capture: cv2.VideoCapture) -> int | None:
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    return count if count > 0 else None
+
+
+def _capture_frames(
+    capture: cv2.VideoCapture, first: np.ndarray
+) -> Iterator[tuple[np.ndarray, float, str | None]]:
+    fps = _capture_fps(capture) or 30.0
+    yield first, 0.0, None
+    index = 1
+    while True:
+        ok, image = capture.read()
+        if not ok or image is None:
+            return
+        msec = capture.get(cv2.CAP_PROP_POS_MSEC)
+        yield image, (msec / 1000.0 if msec and msec > 0 else index / fps), None
+        index += 1
+
+
+def open_video(path: str | os.PathLike[str]) -> OrderedSource:
+    """Open a video file; every frame is delivered once, in order."""
+    shown = str(path)
+    if not str(path).startswith(("http://", "https://")) and not Path(path).is_file():
+        raise InputError(f"no such video file: {shown}")
+    capture, first = _open_capture(shown)
+    if first is None:
+        raise InputError(
+            f"cannot read video {shown}: not a video, damaged, or a codec FFmpeg lacks"
+        )
+    h, w = first.shape[:2]
+    info = SourceInfo(
+        Path(shown).name, "video", False, w, h, _capture_fps(capture), _frame_count(capture)
+    )
+    return OrderedSource(_capture_frames(capture, first), info, release=capture.release)
+
+
+def _natural_key(path: Path) -> list[object]:
+    """Sort ``img2`` before ``img10``."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def image_paths(spec: str | os.PathLike[str]) -> list[Path]:
+    """The images a folder or glob pattern names, in natural order."""
+    text = str(spec)
+    folder = Path(text).expanduser()
+    if folder.is_dir():
+        found = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS]
+        where = f"folder {text}"
+    else:
+        found = [
+            Path(p)
+            for p in glob.glob(os.path.expanduser(text), recursive=True)
+            if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file()
+        ]
+        where = f"pattern {text!r}"
+    if not found:
+        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+        raise InputError(f"no images in {where} (looked for {kinds})")
+    return sorted(found, key=_natural_key)
+
+
+def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
+    """Images from a folder, a glob (``'shots/*.jpg'``) or a list of paths, in natural
+    order. Unreadable files are skipped and listed in ``source.unreadable``."""
+    from saliency_cam.realtime.runtime.session import as_bgr_uint8
+
+    paths = list(spec) if isinstance(spec, (list, tuple)) else image_paths(spec)  # type: ignore[arg-type]
+    unreadable: list[Path] = []
+
+    def frames() -> Iterator[tuple[np.ndarray, float, str | None]]:
+        for path in paths:
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if image is None or image.size == 0:
+                unreadable.append(Path(path))
+                continue
+            yield as_bgr_uint8(image), 0.0, Path(path).name
+
+    label = str(spec) if not isinstance(spec, (list, tuple)) else f"{len(paths)} images"
+    source = OrderedSource(frames(), SourceInfo(label, "images", False, frames=len(paths)))
+    source.unreadable = unreadable
+    return source
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def stamp_index(image: np.ndarray, index: int, bits: int = 16, cell: int = 8) -> None:
+    """Write ``index`` into the bottom-left corner of ``image`` as ``bits`` black/white
+    cells, in place, so a frame can be identified after resizing or lossy encoding (the
+    HUD sits top-left, so the stamp survives in the side-by-side view)."""
+    rows = image[image.shape[0] - cell :]
+    for bit in range(bits):
+        rows[:, bit * cell : (bit + 1) * cell] = 255 if (index >> bit) & 1 else 0
+
+
+def read_index(image: np.ndarray, bits: int = 16, cell: int = 8) -> int:
+    """Read back an index written by :func:`stamp_index` (centre of each cell)."""
+    inset = max(1, cell // 4)
+    rows = image[image.shape[0] - cell + inset : image.shape[0] - inset]
+    value = 0
+    for bit in range(bits):
+        if float(rows[:, bit * cell + inset : (bit + 1) * cell - inset].mean()) > 127.5:
+            value |= 1 << bit
+    return value
+
+
+class TestPattern:
+    """Frames of a moving bright disc over a gradient, each stamped with its index."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, size: tuple[int, int] = (480, 640)) -> None:
+        h, w = size
+        ramp = np.linspace(40, 200, w, dtype=np.float32)[None, :]
+        shade = np.linspace(0.6, 1.0, h, dtype=np.float32)[:, None]
+        base = ramp * shade
+        self.base = np.dstack([base, base[:, ::-1], np.full_like(base, 90)]).astype(np.uint8)
+        self.size = size
+
+    def frame(self, index: int) -> np.ndarray:
+        h, w = self.size
+        image = self.base.copy()
+        angle = index * 0.15
+        centre = (int(w / 2 + w / 3 * np.cos(angle)), int(h / 2 + h / 3 * np.sin(angle)))
+        cv2.circle(image, centre, max(4, min(h, w) // 10), (255, 255, 255), -1)
+        stamp_index(image, index)
+        return image
+
+
+def synthetic_source(
+    fps: float = 30.0,
+    size: tuple[int, int] = (480, 640),
+    frames: int | None = None,
+    *,
+    live: bool = True,
+) -> FrameSource:
+    """A test pattern at ``fps`` frames per second, each frame stamped with its index
+    (:func:`read_index`). Live: produced on its own clock whether read or not, the
+    stand-in for a camera; ordered (``live=False``): ``frames`` frames, none dropped."""
+    pattern = TestPattern(size)
+    h, w = size
+    info = SourceInfo(f"synthetic {fps:g} FPS", "synthetic", live, w, h, fps, frames)
+    if not live:
+        count = frames if frames is not None else 0
+        items = ((pattern.frame(i), i / fps, None) for i in range(count))
+        return OrderedSource(items, info)
+    period = 1.0 / fps
+    state = {"n": 0, "start": time.perf_counter()}
+
+    def grab() -> np.ndarray | None:
+        n = state["n"]
+        if frames is not None and n >= frames:
+            return None
+        # absolute schedule: no drift however long each frame took to make
+        delay = state["start"] + n * period - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        state["n"] = n + 1
+        return pattern.frame(n)
+
+    return LiveSource(grab, info)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def open_source(spec: str | int | os.PathLike[str], *, live: bool | None = None) -> FrameSource:
+    """Open whatever ``spec`` names, as users write it (Ultralytics-style ``source=``):
+
+    - ``0``, ``1`` … or ``/dev/video2``: a camera (live);
+    - ``rtsp://``, ``rtmp://``, ``udp://`` …, or an ``http(s)`` URL that is not a video
+      file: a stream (live);
+    - a video file or an ``http(s)`` URL ending in a video extension: in order;
+    - a folder, a glob (``'frames/*.png'``) or an image file: images in natural order;
+    - ``synthetic`` or ``synthetic:FPS``: a moving test pattern (live).
+
+    ``live`` overrides the choice for streams. Anything unusable raises
+    :class:`InputError` with one line saying what to do.
+    """
+    if isinstance(spec, int):
+        return open_camera(spec)
+    text = str(spec).strip()
+    if not text:
+        raise InputError("empty --source: give a camera index, a file, a folder or a URL")
+    if text.isdigit():
+        return open_camera(int(text))
+    if text.startswith("/dev/video"):
+        return open_camera(text)
+    if text == "synthetic" or text.startswith("synthetic:"):
+        rate = text.partition(":")[2] or "30"
+        try:
+            fps = float(rate)
+        except ValueError:
+            raise InputError(f"bad synthetic rate {rate!r}: use synthetic:30") from None
+        return synthetic_source(fps, live=True if live is None else live)
+    scheme = urlparse(text).scheme.lower()
+    if scheme in LIVE_SCHEMES:
+        return open_stream(text, live=True if live is None else live)
+    if scheme in ("http", "https"):
+        is_file = Path(urlparse(text).path).suffix.lower() in VIDEO_EXTENSIONS
+        return open_stream(text, live=(not is_file) if live is None else live)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return open_images(path)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            return open_images([path])
+        return open_video(path)
+    if any(ch in text for ch in "*?["):
+        return open_images(text)
+    raise InputError(
+        f"no such file, folder or camera: {text!r} "
+        "(give a camera index like 0, a video, an image folder, a glob or a URL)"
+    )

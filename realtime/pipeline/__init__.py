@@ -1,0 +1,1 @@
+"""The capture -> process -> output pipeline, its quality-switching process stage and its stats."""

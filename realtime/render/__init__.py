@@ -1,0 +1,1 @@
+"""Pictures from maps: colour and blend, the heads-up display, the window."""
