@@ -106,7 +106,7 @@ def study(quality: str, models: Path, workdir: Path, round_seconds: float) -> di
         "int8 QOperator": SaliencySession(qoperator_variant(fp32, workdir), "cpu", warmup=0),
     }
     cases: dict[str, Callable[[], object] | Case] = {
-        name: (lambda s=s: s.predict(frame)) for name, s in settings.items()
+        name: (lambda s=s: s.infer(frame)) for name, s in settings.items()
     }
     cases["io binding, preallocated"] = io_binding_runner(fp32, frame)
     print(f"{preset.name}: inference settings", file=sys.stderr, flush=True)

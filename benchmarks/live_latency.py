@@ -5,7 +5,7 @@ A synthetic live source — a 640×480 test pattern produced on its own clock at
 (:func:`~saliency_cam.realtime.apps.live.run_live` without a window: capture → letterbox
 + inference → render + HUD, each in its own thread). For each quality it records:
 
-- ``infer_fps``: the network alone (``session.predict`` on an input already at the
+- ``infer_fps``: the network alone (``session.infer`` on an input already at the
   preset size), measured before and after the live run and averaged (shared machines
   drift);
 - ``live_fps``: pictures shown per second; ``latency_ms``: capture → shown, p50/p95;
@@ -72,7 +72,6 @@ def live_run(quality: str, models: Path, args: argparse.Namespace, frames: int) 
         max_frames=frames,
         models_dir=models,
         threads=args.threads,
-        export_missing=False,
     )
     with synthetic_source(args.fps, FRAME_SIZE) as camera:
         result = run_live(options, source=camera, say=lambda _msg: None)

@@ -3,7 +3,7 @@
 For each clip (640×480 and 1280×720, ~3 s at 30 fps, generated) and each quality, it
 measures on CPU:
 
-- ``infer_fps``: the network alone (``session.predict`` on an input already at the
+- ``infer_fps``: the network alone (``session.infer`` on an input already at the
   preset size), measured before and after the video run and averaged (shared machines
   drift);
 - ``frame_fps``: one frame at a time, letterbox + inference + map back to frame size;
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
-from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
 from saliency_cam.realtime.bench.timing import inference_fps
 from saliency_cam.realtime.io.sources import TestPattern
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink
@@ -69,10 +69,10 @@ def export_random_models(qualities: list[str], directory: Path) -> Path:
 
 def frame_fps(session: SaliencySession, clip_frame: np.ndarray, frames: int) -> float:
     """Frames per second of letterbox + inference + undo at the clip's size."""
-    session.predict_frame(clip_frame)
+    session.predict(clip_frame)
     start = time.perf_counter()
     for _ in range(frames):
-        session.predict_frame(clip_frame)
+        session.predict(clip_frame)
     return frames / (time.perf_counter() - start)
 
 
@@ -85,7 +85,7 @@ def measure(
     before = inference_fps(session, infer_seconds)
     per_frame = frame_fps(session, first, 10)
     outputs = VideoOutputs.for_main(out_dir / f"{clip.stem}_{session.variant.preset}.mp4")
-    result = process_video(session, clip, outputs, VideoStyle(view="overlay"))
+    result = run_video_job(session, clip, outputs, VideoStyle(view="overlay"))
     after = inference_fps(session, infer_seconds)
     network = (before + after) / 2
     video = result.fps

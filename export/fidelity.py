@@ -118,6 +118,6 @@ def measure_fidelity(
 
     ref_session = SaliencySession(reference, device, warmup=0)
     cand_session = SaliencySession(candidate, device, warmup=0)
-    ref_maps = [ref_session.predict(frame) for frame in frames]
-    cand_maps = [cand_session.predict(frame) for frame in frames]
+    ref_maps = [ref_session.infer(frame) for frame in frames]
+    cand_maps = [cand_session.infer(frame) for frame in frames]
     return fidelity_of_maps(ref_maps, cand_maps, bar, provider=cand_session.providers[0])

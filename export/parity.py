@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from saliency_cam.models.media import is_image
 from saliency_cam.realtime.runtime.letterbox import Letterbox
 
 #: The fp32 tolerance of the issue: max |onnxruntime - TensorFlow| over all pixels.
 FP32_TOLERANCE = 1e-4
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def sample_images() -> list[tuple[str, np.ndarray]]:
@@ -31,7 +31,7 @@ def sample_images() -> list[tuple[str, np.ndarray]]:
     root = resources.files("saliency_cam.models") / "assets"
     out = []
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if not entry.name.lower().endswith(_IMAGE_SUFFIXES):
+        if not is_image(entry.name):
             continue
         with resources.as_file(entry) as path:
             image = cv2.imread(str(Path(path)), cv2.IMREAD_COLOR)

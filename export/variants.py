@@ -282,3 +282,26 @@ class _Progress:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def missing_model_exporter(
+    models_dir: str | os.PathLike[str] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Callable[[str, str], None] | None:
+    """An ``on_missing`` hook for :func:`saliency_cam.open_session` that exports a missing
+    variant with progress, or None when the export extra is not installed (then the
+    missing-model error names the command to run).
+
+    >>> open_session("high", on_missing=missing_model_exporter())   # doctest: +SKIP
+    """
+    from saliency_cam.export import missing_export_modules
+
+    if missing_export_modules():
+        return None
+
+    def export_missing(preset: str, precision: str) -> None:
+        if say is not None:
+            say(f"{preset} {precision} is not exported yet: exporting it now")
+        export_presets([preset], models_dir=models_dir, precisions=(precision,), progress=True)
+
+    return export_missing

@@ -27,3 +27,9 @@ class WeightsError(SaliencyCamError):
 
 class DownloadError(SaliencyCamError):
     """A download failed; the cache holds no half-written file under the final name."""
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (libraries often add pages of detail)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

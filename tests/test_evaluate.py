@@ -335,7 +335,7 @@ def test_cli_runs_an_exported_model_on_stimuli_and_says_untrained(
     assert all("UNTRAINED" in r["model"] for r in rows.values())
     # the scores are those of the session's own prediction at the stimulus's size
     session = open_session("very_low", models_dir=tiny_models_dir)
-    pred = session.predict_frame(cv2.imread(str(tmp_path / "stim" / "s1.png")))
+    pred = session.predict(cv2.imread(str(tmp_path / "stim" / "s1.png")))
     gt = ev.read_map(tmp_path / "maps" / "s1.png")
     assert pred.shape == (H, W)
     assert float(rows["s1"]["cc"]) == pytest.approx(M.cc(pred, gt), rel=1e-4, abs=1e-6)

@@ -132,7 +132,7 @@ def test_onnx_matches_keras_on_a_real_picture(tiny_models_dir: Path) -> None:
     session = open_session("very_low", device="cpu", models_dir=tiny_models_dir)
     picture = cv2.imread(str(ASSETS / "chelsea.jpg"))
     frame = Letterbox.fit(picture.shape[:2], session.size).apply(picture)
-    onnx_map = session.predict(frame)
+    onnx_map = session.infer(frame)
 
     model = build_msinet(*session.size)
     load_weights(model, read_weights("random", resolve_quality("very_low"), seed=0).weights)

@@ -14,12 +14,12 @@ from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.apps.image import (
     ImageOutputs,
     ImageStyle,
-    load_image,
     process_image,
     process_images,
     write_png,
 )
 from saliency_cam.realtime.cli.main import main
+from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
     output_stems,

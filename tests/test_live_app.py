@@ -46,7 +46,7 @@ class ScriptedDisplay:
 
 
 def _options(models: Path, **changes: object) -> LiveOptions:
-    base = LiveOptions(quality="very_low", models_dir=models, display=False, export_missing=False)
+    base = LiveOptions(quality="very_low", models_dir=models, display=False)
     for key, value in changes.items():
         setattr(base, key, value)
     return base

@@ -125,7 +125,7 @@ def test_derived_graphs_keep_the_runtime_interface(derived_dir: Path) -> None:
 def test_derived_variants_run_and_resemble_fp32(derived_dir: Path) -> None:
     frame = held_out_frames((48, 64), 1)[0]
     maps = {
-        p: open_session("very_low", p, "cpu", derived_dir, warmup=0).predict(frame)
+        p: open_session("very_low", p, "cpu", derived_dir, warmup=0).infer(frame)
         for p in ("fp32", "fp16", "int8")
     }
     for precision in ("fp16", "int8"):

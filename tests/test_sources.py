@@ -19,6 +19,7 @@ import pytest
 from synthetic_media import stamped_frames, write_clip
 
 from saliency_cam.models.errors import InputError
+from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.io.sources import (
     LiveSource,
     OrderedSource,
@@ -87,6 +88,8 @@ def test_glob_and_single_image_and_odd_pixel_formats(tmp_path: Path) -> None:
     grey16 = (np.arange(32 * 48, dtype=np.uint16).reshape(32, 48) * 40).astype(np.uint16)
     bgra = np.zeros((20, 30, 4), np.uint8)
     bgra[..., 2] = 200
+    bgra[..., 3] = 255
+    bgra[0, 0, 3] = 0  # one transparent pixel: composited over the padding grey
     cv2.imwrite(str(tmp_path / "a.png"), grey16)
     cv2.imwrite(str(tmp_path / "b.png"), bgra)
     cv2.imwrite(str(tmp_path / "c.jpg"), np.zeros((8, 8, 3), np.uint8))
@@ -94,7 +97,11 @@ def test_glob_and_single_image_and_odd_pixel_formats(tmp_path: Path) -> None:
         images = {f.name: f.image for f in source}
     assert sorted(images) == ["a.png", "b.png"]
     assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in images.values())
-    assert images["b.png"][0, 0].tolist() == [0, 0, 200]
+    assert images["b.png"][1, 1].tolist() == [0, 0, 200]
+    assert images["b.png"][0, 0].tolist() == [126, 126, 126]
+    # one loader: a folder source reads every picture exactly as 'saliency-cam image' does
+    for name, image in images.items():
+        np.testing.assert_array_equal(image, load_image(tmp_path / name))
     with open_source(tmp_path / "c.jpg") as source:
         assert [f.name for f in source] == ["c.jpg"]
 

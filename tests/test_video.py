@@ -176,11 +176,11 @@ def session(tiny_models_dir: Path):
 
 
 def test_job_side_view_keeps_every_frame_in_order(tmp_path: Path, session) -> None:
-    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
 
     source = make_clip(tmp_path / "in.mp4", 853, 480, 9, 30)
     outputs = VideoOutputs.for_main(tmp_path / "out" / "in_saliency.mp4", maps="video")
-    result = process_video(session, source, outputs, VideoStyle(view="side"))
+    result = run_video_job(session, source, outputs, VideoStyle(view="side"))
     assert result.frames == 9
     frames, rate, _ = read_clip(outputs.blend)
     assert rate == 30 and frames[0].shape == (480, 2 * 853, 3)
@@ -194,18 +194,18 @@ def test_job_side_view_keeps_every_frame_in_order(tmp_path: Path, session) -> No
 def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fmt: str) -> None:
     from PIL import Image
 
-    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
     from saliency_cam.realtime.render.blend import TemporalSmoother
 
     source = make_clip(tmp_path / "in.mp4", 96, 70, 6, 25)
     outputs = VideoOutputs.for_main(tmp_path / "in_saliency.mp4", blend=False, maps=fmt)
-    process_video(session, source, outputs, VideoStyle(smooth=0.6))
+    run_video_job(session, source, outputs, VideoStyle(smooth=0.6))
     assert not (tmp_path / "in_saliency.mp4").exists()
     files = sorted(outputs.frames_dir.iterdir())
     assert [f.stem for f in files] == [f"{i:06d}" for i in range(6)]
     # the same frames through the same model and smoother, one after another
     smoother = TemporalSmoother(0.6)
-    expected = [smoother(session.predict_frame(f)).copy() for f in iter_frames(source)]
+    expected = [smoother(session.predict(f)).copy() for f in iter_frames(source)]
     for path, want in zip(files, expected, strict=True):
         if fmt == "npy":
             got = np.load(path)
@@ -218,7 +218,7 @@ def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fm
 
 
 def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
-    from saliency_cam.realtime.apps.video import VideoOutputs, process_video
+    from saliency_cam.realtime.apps.video import VideoOutputs, run_video_job
 
     source = make_clip(tmp_path / "in.mp4", 64, 48, 20, 25, audio=True)
     outputs = VideoOutputs.for_main(tmp_path / "out" / "clip.mp4", maps="video")
@@ -228,7 +228,7 @@ def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        process_video(session, source, outputs, keep_audio=True, on_frame=stop_at)
+        run_video_job(session, source, outputs, keep_audio=True, on_frame=stop_at)
     assert list((tmp_path / "out").iterdir()) == []
 
 

@@ -1,1 +1,91 @@
-"""saliency-cam's public API (placeholder while restructuring)."""
+"""saliency-cam: where people will look, in a camera feed, a video or a picture.
+
+The public API. Everything a library user needs is importable from here; the command
+line calls these same functions.
+
+>>> import cv2
+>>> from saliency_cam import open_session, render
+>>> session = open_session("medium", device="cpu")        # doctest: +SKIP
+>>> frame = cv2.imread("street.jpg")                       # doctest: +SKIP
+>>> saliency = session.predict(frame)                      # float32 (H, W) in [0, 1]
+>>> cv2.imwrite("overlay.png", render(frame, saliency))    # doctest: +SKIP
+
+One-shot calls: ``predict("photo.jpg", quality="high")`` (a cached session) and
+``process_video("in.mp4", "out.mp4")``. ``open_source(0 | "clip.mp4" | "shots/*.jpg" |
+array)`` yields frames; ``list_models()`` says what is available and exported.
+
+Importing this package is cheap: the names below load their modules (OpenCV,
+onnxruntime, PyAV) on first use, so ``import saliency_cam.models`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saliency_cam.models.catalog import ModelEntry, list_models
+    from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
+    from saliency_cam.models.registry import Preset
+    from saliency_cam.realtime.apps.oneshot import predict, process_video
+    from saliency_cam.realtime.apps.video import VideoResult
+    from saliency_cam.realtime.io.images import load_image
+    from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
+    from saliency_cam.realtime.render.blend import colorize, render
+    from saliency_cam.realtime.runtime.session import SaliencySession, open_session
+
+__version__ = "0.1.0"
+
+# name -> module that owns it (loaded on first attribute access, PEP 562)
+_EXPORTS: dict[str, str] = {
+    "open_session": "saliency_cam.realtime.runtime.session",
+    "SaliencySession": "saliency_cam.realtime.runtime.session",
+    "predict": "saliency_cam.realtime.apps.oneshot",
+    "process_video": "saliency_cam.realtime.apps.oneshot",
+    "VideoResult": "saliency_cam.realtime.apps.video",
+    "open_source": "saliency_cam.realtime.io.sources",
+    "Frame": "saliency_cam.realtime.io.sources",
+    "FrameSource": "saliency_cam.realtime.io.sources",
+    "load_image": "saliency_cam.realtime.io.images",
+    "render": "saliency_cam.realtime.render.blend",
+    "colorize": "saliency_cam.realtime.render.blend",
+    "list_models": "saliency_cam.models.catalog",
+    "ModelEntry": "saliency_cam.models.catalog",
+    "Preset": "saliency_cam.models.registry",
+    "SaliencyCamError": "saliency_cam.models.errors",
+    "InputError": "saliency_cam.models.errors",
+    "ModelNotFoundError": "saliency_cam.models.errors",
+}
+
+__all__ = [
+    "Frame",
+    "FrameSource",
+    "InputError",
+    "ModelEntry",
+    "ModelNotFoundError",
+    "Preset",
+    "SaliencyCamError",
+    "SaliencySession",
+    "VideoResult",
+    "colorize",
+    "list_models",
+    "load_image",
+    "open_session",
+    "open_source",
+    "predict",
+    "process_video",
+    "render",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'saliency_cam' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -12,8 +12,6 @@ grayscale PNG; optionally the blend (``--overlay``) and the float map (``--npy``
 
 from __future__ import annotations
 
-import io
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,110 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
-from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.render.blend import render, to_uint8
-from saliency_cam.realtime.runtime.letterbox import PAD_VALUE
-from saliency_cam.realtime.runtime.session import SaliencySession, as_bgr_uint8
-
-#: Extensions a folder or glob contributes to ``saliency-cam image``.
-IMAGE_SUFFIXES: tuple[str, ...] = (
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".bmp",
-    ".tif",
-    ".tiff",
-    ".webp",
-    ".ppm",
-    ".pgm",
-    ".gif",
-    ".jp2",
-)
+from saliency_cam.realtime.runtime.session import SaliencySession
 
 MAP_TAG = "_saliency"
 OVERLAY_TAG = "_overlay"
-
-
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read ``path`` as an upright BGR uint8 image (H, W, 3).
-
-    EXIF orientation is applied; grayscale becomes 3 channels; 16-bit and float images
-    are scaled to 8 bits; transparent pixels are composited over mid-grey (the network's
-    neutral padding value), so they read as "nothing there". Pillow reads it; formats
-    Pillow lacks fall back to OpenCV. Raises :class:`InputError` naming the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    data = path.read_bytes()
-    if not data:
-        raise InputError(f"{path}: empty file (0 bytes)")
-    try:
-        return _load_with_pillow(data)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
-    except Exception as pillow_error:  # Pillow: UnidentifiedImageError, OSError, …
-        image = _load_with_opencv(data)
-        if image is None:
-            from PIL import UnidentifiedImageError
-
-            reason = (
-                "unknown format or damaged"
-                if isinstance(pillow_error, UnidentifiedImageError)
-                else _first_line(pillow_error)
-            )
-            raise InputError(f"{path}: not a readable image ({reason})") from pillow_error
-        return image
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:160] if lines else type(exc).__name__
-
-
-def _load_with_pillow(data: bytes) -> np.ndarray:
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(data)) as opened:
-        opened.load()  # decode now: truncated files fail here, inside the try
-        image = ImageOps.exif_transpose(opened) or opened
-        mode = image.mode
-        if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-            return as_bgr_uint8(_scale_to_8bit(np.asarray(image)))
-        if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            mode == "P" and "transparency" in image.info
-        ):
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-            alpha = rgba[..., 3:4] / 255.0
-            rgb = rgba[..., :3] * alpha + PAD_VALUE * (1.0 - alpha)
-            return np.ascontiguousarray(np.round(rgb)[..., ::-1]).astype(np.uint8)
-        if mode == "L":
-            return as_bgr_uint8(np.asarray(image))
-        rgb = np.asarray(image.convert("RGB"))
-        return np.ascontiguousarray(rgb[..., ::-1])
-
-
-def _scale_to_8bit(values: np.ndarray) -> np.ndarray:
-    """16-bit / 32-bit integer or float single-channel data → uint8."""
-    if values.dtype.kind == "f":
-        finite = values[np.isfinite(values)]
-        top = float(finite.max()) if finite.size else 1.0
-        scale = 255.0 if top <= 1.0 else 1.0  # 0..1 floats are common in TIFF
-        return np.clip(np.nan_to_num(values) * scale, 0, 255).round().astype(np.uint8)
-    wide = values.astype(np.int64)
-    if wide.max(initial=0) > 255:  # 16-bit data (Pillow reads it as mode I)
-        return np.clip(wide / 257.0, 0, 255).round().astype(np.uint8)
-    return np.clip(wide, 0, 255).astype(np.uint8)
-
-
-def _load_with_opencv(data: bytes) -> np.ndarray | None:
-    import cv2
-
-    buffer = np.frombuffer(data, np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        return None
-    return as_bgr_uint8(image)
 
 
 @dataclass(frozen=True)
@@ -182,7 +83,7 @@ def process_image(
     """
     style = style or ImageStyle()
     image = load_image(source)
-    saliency = session.predict_frame(image)
+    saliency = session.predict(image)
     height, width = image.shape[:2]
     if saliency.shape != (height, width):  # the letterbox undo guarantees this
         raise SaliencyCamError(f"internal: map {saliency.shape} for image {height}×{width}")

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
-from saliency_cam.models.errors import ModelNotFoundError, SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.io.recorder import Recorder
 from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source
@@ -42,9 +42,13 @@ from saliency_cam.realtime.render.blend import (
 )
 from saliency_cam.realtime.render.display import Display, NoDisplay, OpenCVWindow, display_available
 from saliency_cam.realtime.render.hud import HudInfo, device_label, draw_hud
-from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
+from saliency_cam.realtime.runtime.precision import check_precision
 from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers
-from saliency_cam.realtime.runtime.session import SaliencySession, find_variant
+from saliency_cam.realtime.runtime.session import (
+    MissingModelHook,
+    SaliencySession,
+    open_session,
+)
 
 HELP_SECONDS = 4.0  # the key help shows this long at start (h toggles it)
 
@@ -69,7 +73,8 @@ class LiveOptions:
     models_dir: Path | None = None
     snapshot_dir: Path = field(default_factory=Path)
     threads: int | None = None
-    export_missing: bool = True
+    #: Exports a variant that is missing (the CLI passes the exporter; None: fail clearly).
+    on_missing: MissingModelHook | None = None
 
 
 # --------------------------------------------------------------------------- controls
@@ -118,39 +123,23 @@ class Controls:
 # --------------------------------------------------------------------------- sessions
 
 
-def export_available() -> bool:
-    """True when the export extra (TensorFlow, tf2onnx) and the exporter are installed."""
-    from saliency_cam.export import missing_export_modules
-
-    return not missing_export_modules()
-
-
 def session_opener(
     options: LiveOptions, choice: ProviderChoice, say: Callable[[str], None]
 ) -> Callable[[str], SaliencySession]:
     """A function opening the variant for a preset with the run's precision, device and
-    models folder — exporting it first (with progress) when it is missing and the
-    export extra is installed; otherwise the missing-model error names the command."""
-
-    requested = check_precision(options.precision)
+    models folder (``options.on_missing`` may export a missing one first)."""
+    check_precision(options.precision)
 
     def open_preset(name: str) -> SaliencySession:
-        precision = requested
-        if precision == "auto":  # per quality: int8 on CPU / fp16 on GPU when exported and good
-            precision = pick_precision(name, choice, options.models_dir)
-        try:
-            variant = find_variant(name, precision, options.models_dir)
-        except ModelNotFoundError:
-            if not options.export_missing or not export_available():
-                raise
-            from saliency_cam.export.variants import export_presets
-
-            say(f"{name} {precision} is not exported yet: exporting it now")
-            export_presets(
-                [name], models_dir=options.models_dir, precisions=(precision,), progress=True
-            )
-            variant = find_variant(name, precision, options.models_dir)
-        session = SaliencySession(variant, options.device, threads=options.threads, choice=choice)
+        session = open_session(
+            name,
+            options.precision,
+            options.device,
+            options.models_dir,
+            threads=options.threads,
+            choice=choice,
+            on_missing=options.on_missing,
+        )
         if session.fallback_note:
             say(f"{name}: {session.fallback_note}")
         return session

@@ -6,7 +6,7 @@ slowest stage. Outputs: the blended video (a view: overlay, heatmap, side), and/
 raw maps as a grayscale video or one PNG (8/16-bit) or .npy file per frame.
 
 >>> outputs = VideoOutputs.for_main(Path("out/clip_saliency.mp4"), maps="png8")  # doctest: +SKIP
->>> result = process_video(session, Path("clip.mp4"), outputs)                   # doctest: +SKIP
+>>> result = run_video_job(session, Path("clip.mp4"), outputs)                   # doctest: +SKIP
 >>> result.frames, result.fps                                                    # doctest: +SKIP
 (300, 41.7)
 """
@@ -122,7 +122,7 @@ def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.nda
     return write
 
 
-def process_video(
+def run_video_job(
     session: SaliencySession,
     source: Path,
     outputs: VideoOutputs,
@@ -152,7 +152,7 @@ def process_video(
     smoother = TemporalSmoother(style.smooth)
 
     def infer(frame: Frame) -> np.ndarray:
-        saliency = smoother(session.predict_frame(frame.image))
+        saliency = smoother(session.predict(frame.image))
         # the smoother updates its state in place: hand the writer its own copy
         return saliency.copy() if style.smooth > 0 else saliency
 

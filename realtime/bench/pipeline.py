@@ -1,7 +1,7 @@
 """The benchmark's full-pipeline mode: the ``saliency-cam video`` job on a generated clip.
 
 Decode → letterbox → inference → colour/blend → H.264 encode, threaded exactly as the
-video command runs it (:func:`saliency_cam.realtime.apps.video.process_video`); this
+video command runs it (:func:`saliency_cam.realtime.apps.video.run_video_job`); this
 module only makes the clip and wraps one whole run as a timing case.
 
 >>> clip = make_clip(Path("clip.mp4"), frames=90)             # doctest: +SKIP
@@ -50,9 +50,9 @@ class PipelineCase:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def run(self) -> None:
-        from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+        from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
 
-        result = process_video(
+        result = run_video_job(
             self.session, self.clip, VideoOutputs(blend=self.output), VideoStyle()
         )
         if result.frames != self.frames:

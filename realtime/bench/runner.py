@@ -210,7 +210,7 @@ def _measure_quality(
             variant, choice.device, threads=config.threads, warmup=1, choice=choice
         )
     cases: dict[str, Callable[[], object] | Case] = {
-        f"ort/{p}": (lambda s=s: s.predict(frame)) for p, s in sessions.items()
+        f"ort/{p}": (lambda s=s: s.infer(frame)) for p, s in sessions.items()
     }
     gemm = gemm_runner(choice, config.threads, gemm_shape) if gemm_shape else None
     if gemm is not None:
@@ -221,7 +221,7 @@ def _measure_quality(
 
         progress(f"{preset.name}: building the TensorFlow baseline")
         tf_runner = tensorflow_runner(sessions["fp32"].variant)
-        tf_diff = float(np.abs(tf_runner.run(frame) - sessions["fp32"].predict(frame)).max())
+        tf_diff = float(np.abs(tf_runner.run(frame) - sessions["fp32"].infer(frame)).max())
         if tf_diff > 1e-3:
             raise SaliencyCamError(
                 f"TensorFlow baseline differs from the ONNX model by {tf_diff:.2e}: "
@@ -236,7 +236,7 @@ def _measure_quality(
         probe = Timing()
         for _ in range(3):
             started = _now()
-            sessions["fp32"].predict(frame)
+            sessions["fp32"].infer(frame)
             probe.samples.append(_now() - started)
         seconds = config.pipeline_seconds or 3 * config.round_seconds
         frames = int(min(600, max(24, seconds * probe.fps)))

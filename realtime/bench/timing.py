@@ -117,9 +117,9 @@ def inference_fps(session: SaliencySession, seconds: float, min_frames: int = 10
     """Frames per second of the network alone on a preset-size input (after one warm-up
     call): the reference the pipeline benchmarks divide by."""
     frame = np.random.default_rng(0).integers(0, 256, (*session.size, 3), dtype=np.uint8)
-    session.predict(frame)
+    session.infer(frame)
     count, start = 0, time.perf_counter()
     while count < min_frames or time.perf_counter() - start < seconds:
-        session.predict(frame)
+        session.infer(frame)
         count += 1
     return count / (time.perf_counter() - start)

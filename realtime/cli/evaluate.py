@@ -6,12 +6,12 @@ the MIT saliency benchmark metrics (a thin layer over
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli.options import Debug, Device, ModelsDir
+from saliency_cam.realtime.cli.options import Debug, Device, ModelsDir, open_model
 
 Predictions = Annotated[
     Path | None,
@@ -128,35 +128,6 @@ def _check_outputs(outputs: list[Path], inputs: list[Path]) -> None:
                 )
 
 
-def _open_model(
-    quality: str | None,
-    dataset: str | None,
-    precision: str,
-    device: str,
-    models_dir: Path | None,
-) -> tuple[Any, dict[str, Any]]:
-    from saliency_cam.models.registry import resolve_dataset, resolve_quality
-    from saliency_cam.realtime.runtime.session import open_session
-
-    if quality and dataset:
-        raise SaliencyCamError("give --quality or --dataset, not both")
-    preset = resolve_dataset(dataset) if dataset else resolve_quality(quality or "very_high")
-    # Accuracy is what is measured here: "auto" means the reference fp32 model.
-    precision = "fp32" if precision == "auto" else precision
-    session = open_session(preset.name, precision, device, models_dir)
-    variant = session.variant
-    model = {
-        "preset": variant.preset,
-        "precision": variant.precision,
-        "input": f"{variant.height}x{variant.width}",
-        "weights": variant.weights.get("source"),
-        "trained": session.trained,
-        "provider": session.providers[0] if session.providers else None,
-        "sha256": variant.sha256,
-    }
-    return session, model
-
-
 def evaluate_command(
     predictions: Predictions = None,
     stimuli: Stimuli = None,
@@ -233,7 +204,16 @@ def evaluate_command(
     if predictions is not None:
         predict = ev.read_map
     else:
-        session, model = _open_model(quality, dataset, precision, device, models_dir)
+        # Accuracy is what is measured here: "auto" means the reference fp32 model.
+        session = open_model(
+            quality,
+            dataset,
+            default="very_high",
+            precision="fp32" if precision == "auto" else precision,
+            device=device,
+            models_dir=models_dir,
+        )
+        model = session.describe()
         if not model["trained"]:
             console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
         predict = ev.model_predictor(session)

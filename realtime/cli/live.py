@@ -78,6 +78,7 @@ def live(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from saliency_cam.export.variants import missing_model_exporter
     from saliency_cam.realtime.apps.live import LiveOptions, print_summary, run_live
 
     options = LiveOptions(
@@ -97,6 +98,7 @@ def live(
         models_dir=models_dir,
         snapshot_dir=snapshot_dir,
         threads=threads,
+        on_missing=missing_model_exporter(models_dir, say=lambda line: typer.echo(line, err=True)),
     )
     try:
         result = run_live(options)

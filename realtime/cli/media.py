@@ -28,6 +28,7 @@ from saliency_cam.realtime.cli.options import (
     Smooth,
     Threads,
     View,
+    open_model,
 )
 
 Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
@@ -55,29 +56,6 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _open_model(
-    quality: str | None,
-    dataset: str | None,
-    default: str,
-    precision: str,
-    device: str,
-    models_dir: Path | None,
-    threads: int | None,
-):
-    from saliency_cam.realtime.runtime.session import open_session
-
-    if quality and dataset:
-        raise SaliencyCamError("give --quality or --dataset, not both")
-    return open_session(
-        dataset or quality or default, precision, device, models_dir, threads=threads
-    )
-
-
-def _model_note(session) -> str:
-    """What made these outputs, stored in their metadata."""
-    return f"saliency-cam MSI-Net {session.variant.label()}"
 
 
 def _print_model(console, session) -> None:
@@ -198,26 +176,30 @@ def video(
     Default quality: medium. Outputs H.264 .mp4 (4:4:4 for odd sizes, to keep the exact
     size). A folder or several inputs write one output each into -o (a folder).
     """
-    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, process_video
+    from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
     from saliency_cam.realtime.io.inputs import (
         expand_inputs,
         plan_outputs,
     )
-    from saliency_cam.realtime.io.sources import VIDEO_EXTENSIONS
-    from saliency_cam.realtime.io.video import VIDEO_SUFFIXES
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
     out, err = _console(), _console(stderr=True)
     view = resolve_view(view)
     resolve_colormap(colormap)
     suffix = output.suffix.lower() if output is not None else ""
-    if output is not None and suffix and suffix not in VIDEO_SUFFIXES and not output.is_dir():
+    if (
+        output is not None
+        and suffix
+        and suffix not in VIDEO_OUTPUT_SUFFIXES
+        and not output.is_dir()
+    ):
         raise SaliencyCamError(
-            f"-o {output}: not a video file type ({', '.join(VIDEO_SUFFIXES)}) "
+            f"-o {output}: not a video file type ({', '.join(VIDEO_OUTPUT_SUFFIXES)}) "
             "nor an existing folder"
         )
-    found = expand_inputs(inputs, VIDEO_EXTENSIONS - {".gif"})
-    if suffix in VIDEO_SUFFIXES and len(found.paths) > 1 and output and not output.is_dir():
+    found = expand_inputs(inputs, VIDEO_SUFFIXES - {".gif"})
+    if suffix in VIDEO_OUTPUT_SUFFIXES and len(found.paths) > 1 and output and not output.is_dir():
         raise SaliencyCamError(
             f"-o {output} is one file but there are {len(found.paths)} inputs: "
             "give a folder with -o"
@@ -226,10 +208,18 @@ def video(
     jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
     total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
 
-    session = _open_model(quality, dataset, "medium", precision, device, models_dir, threads)
+    session = open_model(
+        quality,
+        dataset,
+        default="medium",
+        precision=precision,
+        device=device,
+        models_dir=models_dir,
+        threads=threads,
+    )
     _print_model(err, session)
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
-    note = _model_note(session)
+    note = session.note
     failures = len(found.problems)
     results = []
     with _progress(err, progress) as bar:
@@ -243,7 +233,7 @@ def video(
                 bar.update(task, completed=done)
 
             try:
-                result = process_video(
+                result = run_video_job(
                     session,
                     src,
                     outputs,
@@ -336,26 +326,34 @@ def image(
     Default quality: very_high (the SALICON training size); --dataset picks an original
     dataset model (salicon, mit1003, cat2000, …) if exported. EXIF orientation is applied.
     """
+    from saliency_cam.models.media import IMAGE_SUFFIXES
     from saliency_cam.realtime.apps.image import ImageOutputs, ImageStyle, process_images
     from saliency_cam.realtime.io.inputs import (
         expand_inputs,
         plan_outputs,
     )
-    from saliency_cam.realtime.io.sources import IMAGE_EXTENSIONS
     from saliency_cam.realtime.render.blend import resolve_colormap
 
     out, err = _console(), _console(stderr=True)
     resolve_colormap(colormap)
-    found = expand_inputs(inputs, IMAGE_EXTENSIONS | {".gif"})
+    found = expand_inputs(inputs, IMAGE_SUFFIXES | {".gif"})
     bases = plan_outputs(found.paths, output, "", "", allow_file=False)
     plan = [
         (src, ImageOutputs.beside(base, overlay=overlay, npy=npy)) for src, base in bases.items()
     ]
     total = _check_plan(err, found, [p for _, o in plan for p in o.paths()], "image")
 
-    session = _open_model(quality, dataset, "very_high", precision, device, models_dir, threads)
+    session = open_model(
+        quality,
+        dataset,
+        default="very_high",
+        precision=precision,
+        device=device,
+        models_dir=models_dir,
+        threads=threads,
+    )
     _print_model(err, session)
-    note = _model_note(session)
+    note = session.note
     with _progress(err, progress and len(plan) > 1) as bar:
         task = bar.add_task("images", total=len(plan))
 

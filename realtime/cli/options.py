@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import PRECISIONS
+from saliency_cam.models.registry import DATASET_PRESETS, QUALITY_ORDER
+from saliency_cam.realtime.runtime.providers import DEVICES
+
+if TYPE_CHECKING:
+    from saliency_cam.realtime.runtime.session import SaliencySession
+
+# Help texts are built from the registry, so a new preset or device shows up everywhere.
+QUALITY_NAMES = " | ".join(QUALITY_ORDER)
+DATASET_NAMES = " | ".join(DATASET_PRESETS)
+PRECISION_NAMES = " | ".join(PRECISIONS)
+
 Quality = Annotated[
     str,
-    typer.Option(
-        "--quality", "-q", help="very_low | low | medium | high | very_high (very-low works too)"
-    ),
+    typer.Option("--quality", "-q", help=f"{QUALITY_NAMES} (very-low works too)"),
 ]
-Device = Annotated[str, typer.Option("--device", "-d", help="auto | cpu | cuda | tensorrt")]
+Device = Annotated[str, typer.Option("--device", "-d", help=" | ".join(DEVICES))]
 Precision = Annotated[
-    str, typer.Option("--precision", help="auto | fp32 | fp16 | int8 (auto: fastest that passes)")
+    str,
+    typer.Option("--precision", help=f"auto | {PRECISION_NAMES} (auto: fastest that passes)"),
 ]
 ModelsDir = Annotated[
     Path | None,
@@ -37,13 +49,13 @@ Dataset = Annotated[
     str | None,
     typer.Option(
         "--dataset",
-        help="use an original dataset model instead of a quality preset: salicon | mit1003 | "
-        "cat2000 | dutomron | pascals | osie | fiwi (must be exported)",
+        help=f"use an original dataset model instead of a quality preset: {DATASET_NAMES} "
+        "(must be exported)",
         show_default=False,
     ),
 ]
 ExportedPrecision = Annotated[
-    str, typer.Option("--precision", help="fp32 | fp16 | int8 (must be exported)")
+    str, typer.Option("--precision", help=f"{PRECISION_NAMES} (must be exported)")
 ]
 Threads = Annotated[
     int | None,
@@ -52,3 +64,24 @@ Threads = Annotated[
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="show the progress bar")
 ]
+
+
+def open_model(
+    quality: str | None,
+    dataset: str | None,
+    *,
+    default: str,
+    precision: str,
+    device: str,
+    models_dir: Path | None,
+    threads: int | None = None,
+) -> SaliencySession:
+    """The session for a command's ``--quality``/``--dataset`` pair (one of them, or
+    ``default``), through the one model opener."""
+    from saliency_cam.realtime.runtime.session import open_session
+
+    if quality and dataset:
+        raise SaliencyCamError("give --quality or --dataset, not both")
+    return open_session(
+        dataset or quality or default, precision, device, models_dir, threads=threads
+    )

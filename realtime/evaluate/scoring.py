@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from saliency_cam.models import metrics
+from saliency_cam.models import media, metrics
 from saliency_cam.models.errors import InputError, SaliencyCamError
 
 # In preference order: when one name has several files, the first listed is used
 # (full-precision .npy/.mat before 8-bit images) and the others are reported.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = tuple(sorted(media.IMAGE_SUFFIXES))
 #: Continuous maps (predictions and ground-truth saliency maps).
 MAP_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
 #: Fixations: fixation points / maps in .mat or .npy, or binary fixation-map images.
@@ -642,6 +642,6 @@ def model_predictor(session: Any) -> Predictor:
     the map comes back at the stimulus's size."""
 
     def predict(path: Path) -> np.ndarray:
-        return session.predict_frame(read_image(path))
+        return session.predict(read_image(path))
 
     return predict

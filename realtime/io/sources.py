@@ -17,7 +17,6 @@ behind them for backpressure.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import re
 import threading
@@ -33,16 +32,10 @@ import cv2
 import numpy as np
 
 from saliency_cam.models.errors import InputError
+from saliency_cam.models.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 SourceKind = Literal["camera", "stream", "video", "images", "synthetic"]
 
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"}
-)
-VIDEO_EXTENSIONS: frozenset[str] = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
-    | {".gif", ".3gp", ".ogv"}
-)
 #: URL schemes that are always live streams (http(s) is live unless it names a video file).
 LIVE_SCHEMES: frozenset[str] = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "udp", "tcp", "srt"})
 
@@ -412,46 +405,34 @@ def open_video(path: str | os.PathLike[str]) -> OrderedSource:
     return OrderedSource(_capture_frames(capture, first), info, release=capture.release)
 
 
-def _natural_key(path: Path) -> list[object]:
-    """Sort ``img2`` before ``img10``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
-
-
 def image_paths(spec: str | os.PathLike[str]) -> list[Path]:
     """The images a folder or glob pattern names, in natural order."""
-    text = str(spec)
-    folder = Path(text).expanduser()
-    if folder.is_dir():
-        found = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS]
-        where = f"folder {text}"
-    else:
-        found = [
-            Path(p)
-            for p in glob.glob(os.path.expanduser(text), recursive=True)
-            if Path(p).suffix.lower() in IMAGE_EXTENSIONS and Path(p).is_file()
-        ]
-        where = f"pattern {text!r}"
-    if not found:
-        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+    from saliency_cam.realtime.io.inputs import expand_inputs
+
+    found = expand_inputs([spec], IMAGE_SUFFIXES)
+    if not found.paths:
+        kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+        where = f"folder {spec}" if Path(spec).expanduser().is_dir() else f"pattern {str(spec)!r}"
         raise InputError(f"no images in {where} (looked for {kinds})")
-    return sorted(found, key=_natural_key)
+    return found.paths
 
 
 def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
     """Images from a folder, a glob (``'shots/*.jpg'``) or a list of paths, in natural
     order. Unreadable files are skipped and listed in ``source.unreadable``."""
-    from saliency_cam.realtime.runtime.session import as_bgr_uint8
+    from saliency_cam.realtime.io.images import load_image
 
     paths = list(spec) if isinstance(spec, (list, tuple)) else image_paths(spec)  # type: ignore[arg-type]
     unreadable: list[Path] = []
 
     def frames() -> Iterator[tuple[np.ndarray, float, str | None]]:
         for path in paths:
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if image is None or image.size == 0:
+            try:  # the same loader as 'saliency-cam image': EXIF orientation, alpha
+                image = load_image(path)
+            except InputError:
                 unreadable.append(Path(path))
                 continue
-            yield as_bgr_uint8(image), 0.0, Path(path).name
+            yield image, 0.0, Path(path).name
 
     label = str(spec) if not isinstance(spec, (list, tuple)) else f"{len(paths)} images"
     source = OrderedSource(frames(), SourceInfo(label, "images", False, frames=len(paths)))
@@ -542,7 +523,27 @@ def synthetic_source(
 # --------------------------------------------------------------------------- dispatch
 
 
-def open_source(spec: str | int | os.PathLike[str], *, live: bool | None = None) -> FrameSource:
+def open_arrays(images: np.ndarray | Sequence[np.ndarray]) -> OrderedSource:
+    """Numpy images (one (H, W[, C]) array, a (N, H, W, C) stack or a list) as an
+    ordered source, converted to BGR uint8 like every other source."""
+    from saliency_cam.realtime.runtime.session import as_bgr_uint8
+
+    if isinstance(images, np.ndarray):
+        items = list(images) if images.ndim == 4 else [images]
+    else:
+        items = list(images)
+    if not items:
+        raise InputError("no images in the array source")
+    first = as_bgr_uint8(items[0])
+    h, w = first.shape[:2]
+    frames = ((as_bgr_uint8(image), 0.0, None) for image in items)
+    return OrderedSource(frames, SourceInfo("arrays", "images", False, w, h, None, len(items)))
+
+
+SourceSpec = str | int | os.PathLike[str] | np.ndarray | Sequence[np.ndarray]
+
+
+def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
     """Open whatever ``spec`` names, as users write it (Ultralytics-style ``source=``):
 
     - ``0``, ``1`` … or ``/dev/video2``: a camera (live);
@@ -552,9 +553,19 @@ def open_source(spec: str | int | os.PathLike[str], *, live: bool | None = None)
     - a folder, a glob (``'frames/*.png'``) or an image file: images in natural order;
     - ``synthetic`` or ``synthetic:FPS``: a moving test pattern (live).
 
+    - numpy arrays (one image, a stack or a list): in order.
+
     ``live`` overrides the choice for streams. Anything unusable raises
     :class:`InputError` with one line saying what to do.
+
+    >>> with open_source("clip.mp4") as source:       # doctest: +SKIP
+    ...     for frame in source:
+    ...         print(frame.index, frame.image.shape)
     """
+    if isinstance(spec, np.ndarray) or (
+        isinstance(spec, (list, tuple)) and spec and isinstance(spec[0], np.ndarray)
+    ):
+        return open_arrays(spec)  # type: ignore[arg-type]
     if isinstance(spec, int):
         return open_camera(spec)
     text = str(spec).strip()
@@ -575,13 +586,13 @@ def open_source(spec: str | int | os.PathLike[str], *, live: bool | None = None)
     if scheme in LIVE_SCHEMES:
         return open_stream(text, live=True if live is None else live)
     if scheme in ("http", "https"):
-        is_file = Path(urlparse(text).path).suffix.lower() in VIDEO_EXTENSIONS
+        is_file = Path(urlparse(text).path).suffix.lower() in VIDEO_SUFFIXES
         return open_stream(text, live=(not is_file) if live is None else live)
     path = Path(text).expanduser()
     if path.is_dir():
         return open_images(path)
     if path.is_file():
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
             return open_images([path])
         return open_video(path)
     if any(ch in text for ch in "*?["):

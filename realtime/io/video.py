@@ -26,28 +26,19 @@ import cv2
 import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
-from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.models.errors import InputError, SaliencyCamError, first_line
+from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES
 
 #: Encoders tried in order for .mp4 output: H.264 first, MPEG-4 part 2 as a last resort.
 VIDEO_CODECS: tuple[str, ...] = ("libx264", "libopenh264", "h264", "mpeg4")
 
 #: Containers we write; anything else is refused with this list in the message.
-VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".mkv", ".avi", ".webm")
 
 
 def _av():  # imported lazily: PyAV pulls in FFmpeg, not needed by every command
     import av
 
     return av
-
-
-def _first_line(exc: BaseException) -> str:
-    # FFmpeg/OS errors carry a clean reason; their str() repeats errno and file name
-    reason = getattr(exc, "strerror", None)
-    if isinstance(reason, str) and reason:
-        return reason.strip().lower()
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -106,7 +97,7 @@ class VideoInfo:
         except InputError:
             raise
         except Exception as exc:  # PyAV raises FFmpegError subclasses and OSError
-            raise InputError(f"{path}: cannot read video ({_first_line(exc)})") from exc
+            raise InputError(f"{path}: cannot read video ({first_line(exc)})") from exc
         width, height = first.width, first.height
         if rotation % 180:
             width, height = height, width
@@ -184,7 +175,7 @@ def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
         raise
     except (IndexError, av.error.FFmpegError, OSError) as exc:
         where = f"frame {index}" if index else "the start"
-        raise InputError(f"{path}: cannot decode at {where} ({_first_line(exc)})") from exc
+        raise InputError(f"{path}: cannot decode at {where} ({first_line(exc)})") from exc
 
 
 def pick_video_codec(width: int, height: int, preferred: str | None = None) -> tuple[str, str]:
@@ -321,10 +312,10 @@ class VideoSink:
         metadata: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
-        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+        if self.path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
             raise SaliencyCamError(
                 f"{self.path}: unsupported video file type {self.path.suffix!r}: "
-                f"use one of {', '.join(VIDEO_SUFFIXES)}"
+                f"use one of {', '.join(VIDEO_OUTPUT_SUFFIXES)}"
             )
         self.width = int(width or info.width)
         self.height = int(height or info.height)
@@ -437,7 +428,7 @@ def open_video_source(path: str | os.PathLike[str], info: VideoInfo | None = Non
     with PyAV (every frame, in order, rotation applied), for the threaded pipeline.
 
     >>> with open_video_source("clip.mp4") as source:   # doctest: +SKIP
-    ...     for packet in Pipeline(source, session.predict_frame): ...
+    ...     for packet in Pipeline(source, session.predict): ...
     """
     from saliency_cam.realtime.io.sources import OrderedSource, SourceInfo
 

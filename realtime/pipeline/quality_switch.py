@@ -146,7 +146,7 @@ class SaliencyEngine:
             box = session.letterbox_for(image.shape)
             network_input = box.apply(image)
         with timed(timings, "infer"):
-            small = session.predict(network_input)
+            small = session.infer(network_input)
         with timed(timings, "postprocess"):
             full = box.undo(small)
         return Saliency(full, session.variant.preset, session.trained)

@@ -15,14 +15,14 @@ Per-stage timings, capture-to-output latency, FPS and drop counts go to
 Files (no drops, in order; decode, inference and encode overlap)::
 
     with open_source("in.mp4") as source, VideoSink("out.mp4", ...) as sink:
-        pipeline = Pipeline(source, session.predict_frame)
+        pipeline = Pipeline(source, session.predict)
         for packet in pipeline:               # the output stage runs here
             sink.write_frame(render(packet.frame.image, packet.result))
     print(pipeline.stats.summary()["fps"])
 
 Live (poll so the window stays responsive while paused)::
 
-    with open_source(0) as camera, Pipeline(camera, session.predict_frame) as pipeline:
+    with open_source(0) as camera, Pipeline(camera, session.predict) as pipeline:
         while (packet := pipeline.get(timeout=0.05)) is not EOS:
             if packet is not None:
                 show(render(packet.frame.image, packet.result))

@@ -2,12 +2,13 @@
 object owns provider choice, model lookup and the pre/post-processing for its model).
 
 >>> session = open_session("medium")                    # doctest: +SKIP
->>> saliency = session.predict_frame(frame_bgr)         # float32 map at the frame's size
+>>> saliency = session.predict(frame_bgr)         # float32 map at the frame's size
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -104,11 +105,30 @@ class SaliencySession:
         self._output = self._session.get_outputs()[0].name
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
         for _ in range(warmup):
-            self.predict(np.full((*self.size, 3), 126, np.uint8))
+            self.infer(np.full((*self.size, 3), 126, np.uint8))
 
     @property
     def trained(self) -> bool:
+        """False for seeded random weights (tests and speed only)."""
         return self.variant.trained
+
+    @property
+    def note(self) -> str:
+        """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
+        return f"saliency-cam MSI-Net {self.variant.label()}"
+
+    def describe(self) -> dict[str, object]:
+        """What this session runs, for reports and result metadata."""
+        variant = self.variant
+        return {
+            "preset": variant.preset,
+            "precision": variant.precision,
+            "input": f"{variant.height}x{variant.width}",
+            "weights": variant.weights.get("source"),
+            "trained": self.trained,
+            "provider": self.providers[0] if self.providers else None,
+            "sha256": variant.sha256,
+        }
 
     def letterbox_for(self, frame_shape: tuple[int, ...]) -> Letterbox:
         """Cached letterbox geometry for frames of this height and width."""
@@ -118,7 +138,7 @@ class SaliencySession:
             box = self._letterboxes[key] = Letterbox.fit(key, self.size)
         return box
 
-    def predict(self, network_input: np.ndarray) -> np.ndarray:
+    def infer(self, network_input: np.ndarray) -> np.ndarray:
         """Run the network on a uint8 BGR image already at the preset size (H, W, 3);
         return the (H, W) float32 map in [0, 1]."""
         if network_input.shape != (*self.size, 3) or network_input.dtype != np.uint8:
@@ -128,11 +148,11 @@ class SaliencySession:
         batch = np.ascontiguousarray(network_input)[None]
         return self._session.run([self._output], {self._input: batch})[0][0, :, :, 0]
 
-    def predict_frame(self, frame: np.ndarray) -> np.ndarray:
+    def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
         frame = as_bgr_uint8(frame)
         box = self.letterbox_for(frame.shape)
-        return box.undo(self.predict(box.apply(frame)))
+        return box.undo(self.infer(box.apply(frame)))
 
 
 def as_bgr_uint8(image: np.ndarray) -> np.ndarray:
@@ -154,23 +174,51 @@ def as_bgr_uint8(image: np.ndarray) -> np.ndarray:
     return image
 
 
+#: Called as ``on_missing(preset, precision)`` when a variant is not exported; it may
+#: export it (the CLI passes the exporter in: the runtime never imports ``export``).
+MissingModelHook = Callable[[str, str], None]
+
+
 def open_session(
-    preset: str,
+    quality: str = "medium",
     precision: str = "fp32",
     device: str = "auto",
     models_dir: str | os.PathLike[str] | None = None,
-    **kwargs: object,
+    *,
+    threads: int | None = None,
+    verify: bool = True,
+    warmup: int = 1,
+    choice: ProviderChoice | None = None,
+    on_missing: MissingModelHook | None = None,
 ) -> SaliencySession:
-    """Open the exported ``preset`` variant (quality or dataset name) on ``device``.
+    """Open an exported variant: the one way every command and API call opens a model.
 
-    ``precision="auto"`` picks the fastest exported variant that passed its fidelity
-    check for the device the providers resolve to (int8 on CPU, fp16 on GPU, else fp32).
+    ``quality`` is a quality (``very_low`` … ``very_high``) or a dataset preset
+    (``salicon``, ``mit1003``, …). ``precision="auto"`` picks the fastest exported
+    variant that passed its fidelity check for the device the providers resolve to
+    (int8 on CPU, fp16 on GPU, else fp32). A missing variant raises
+    :class:`ModelNotFoundError` naming the export command, unless ``on_missing`` exports
+    it first.
+
+    >>> session = open_session("medium", device="cpu")         # doctest: +SKIP
+    >>> saliency = session.predict(frame_bgr)                   # doctest: +SKIP
     """
+    choice = choice or choose_providers(device)
     if precision.strip().lower() == "auto":
         from saliency_cam.realtime.runtime.precision import pick_precision
 
-        choice = kwargs.get("choice")
-        if not isinstance(choice, ProviderChoice):
-            choice = kwargs["choice"] = choose_providers(device)
-        precision = pick_precision(preset, choice, models_dir)
-    return SaliencySession(find_variant(preset, precision, models_dir), device, **kwargs)
+        precision = pick_precision(quality, choice, models_dir)
+    else:
+        from saliency_cam.realtime.runtime.precision import check_precision
+
+        precision = check_precision(precision)
+    try:
+        variant = find_variant(quality, precision, models_dir)
+    except ModelNotFoundError:
+        if on_missing is None:
+            raise
+        on_missing(resolve_preset(quality).name, precision)
+        variant = find_variant(quality, precision, models_dir)
+    return SaliencySession(
+        variant, device, threads=threads, verify=verify, warmup=warmup, choice=choice
+    )
