@@ -4,11 +4,15 @@ separate and marked."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Test helpers (media makers, local servers, published-format writers) live in one place,
+# tests/support, importable from every test folder as plain modules.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
 # --- export fixtures (export/onnx_export.py) -------------------------------------------

@@ -46,7 +46,7 @@ from saliency_cam.models.registry import resolve_dataset, resolve_quality  # noq
 from saliency_cam.realtime.runtime.letterbox import Letterbox  # noqa: E402
 from saliency_cam.realtime.runtime.session import open_session  # noqa: E402
 
-ASSETS = Path(__file__).resolve().parents[1] / "models" / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "models" / "assets"
 
 
 def linked_copy(src: Path, dst: Path) -> Path:
