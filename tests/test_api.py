@@ -86,3 +86,14 @@ def test_process_video_writes_every_frame(tmp_path: Path, tiny_models_dir: Path)
     assert (tmp_path / "out.mp4").stat().st_size > 0
     with pytest.raises(saliency_cam.SaliencyCamError):
         saliency_cam.process_video(clip, clip, quality="very_low", models_dir=tiny_models_dir)
+
+
+def test_infer_batch_matches_frame_by_frame(tiny_models_dir: Path) -> None:
+    session = saliency_cam.open_session("very_low", device="cpu", models_dir=tiny_models_dir)
+    inputs = np.random.default_rng(1).integers(0, 255, (3, 48, 64, 3), dtype=np.uint8)
+    batched = session.infer_batch(inputs)
+    assert batched.shape == (3, 48, 64)
+    for item, got in zip(inputs, batched, strict=True):
+        np.testing.assert_allclose(got, session.infer(item), atol=1e-6)
+    with pytest.raises(ValueError):
+        session.infer_batch(inputs[:, :40])

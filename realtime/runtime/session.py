@@ -102,6 +102,9 @@ class SaliencySession:
                 )
             self.fallback_note = problem
         self._input = self._session.get_inputs()[0].name
+        batch_dim = self._session.get_inputs()[0].shape[0]
+        #: True when the graph takes several frames per run (a symbolic batch dimension).
+        self.batchable = not isinstance(batch_dim, int) or batch_dim != 1
         self._output = self._session.get_outputs()[0].name
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
         for _ in range(warmup):
@@ -147,6 +150,18 @@ class SaliencySession:
             )
         batch = np.ascontiguousarray(network_input)[None]
         return self._session.run([self._output], {self._input: batch})[0][0, :, :, 0]
+
+    def infer_batch(self, network_inputs: np.ndarray) -> np.ndarray:
+        """:meth:`infer` for a stack (N, H, W, 3) of preset-size uint8 BGR inputs; returns
+        (N, H, W) maps. One run when the model has a batch dimension, else one per frame."""
+        if network_inputs.ndim != 4 or network_inputs.shape[1:] != (*self.size, 3):
+            raise ValueError(
+                f"expected (N, {self.size[0]}, {self.size[1]}, 3), got {network_inputs.shape}"
+            )
+        if not self.batchable:
+            return np.stack([self.infer(item) for item in network_inputs])
+        batch = np.ascontiguousarray(network_inputs, dtype=np.uint8)
+        return self._session.run([self._output], {self._input: batch})[0][..., 0]
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
