@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from saliency_cam.models.errors import SaliencyCamError
 
@@ -64,3 +66,19 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_output`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> Path:
+    """Write ``data`` as indented JSON, atomically (temp file, then rename). NumPy scalars
+    and paths are written as plain numbers and strings."""
+    target = Path(path)
+    atomic_write_text(target, json.dumps(data, indent=2, default=_json_default) + "\n")
+    return target
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalars, without importing it
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

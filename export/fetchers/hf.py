@@ -11,11 +11,11 @@ from saliency_cam.export.fetchers.http_download import (
     CHUNK,
     MANUAL_HINT,
     one_line,
-    sha256_file,
 )
 from saliency_cam.models import registry
 from saliency_cam.models.atomic import atomic_write_text
 from saliency_cam.models.errors import DownloadError
+from saliency_cam.models.manifest import sha256_file
 from saliency_cam.models.paths import weights_cache_dir
 
 #: Files of the Hugging Face repository that make up the SavedModel (not the sample jpgs).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from saliency_cam.models.errors import DownloadError
+from saliency_cam.models.manifest import sha256_file
 
 #: Read/write block size for downloads and hashing.
 CHUNK = 1 << 20
@@ -174,14 +174,6 @@ def _verify(path: Path, url: str, *, size: int | None, sha256: str | None) -> No
                 "the file was damaged or changed upstream: run again, or "
                 f"{MANUAL_HINT} if it persists"
             )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Progress:

@@ -14,11 +14,11 @@ from saliency_cam.export.fetchers.http_download import (
     MANUAL_HINT,
     download_file,
     one_line,
-    sha256_file,
 )
 from saliency_cam.models import registry
 from saliency_cam.models.atomic import atomic_write_text
 from saliency_cam.models.errors import DownloadError
+from saliency_cam.models.manifest import sha256_file
 from saliency_cam.models.paths import weights_cache_dir
 
 #: Overrides :data:`registry.TFJS_BASE_URL` (mirrors, tests).

@@ -25,14 +25,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_output
+from saliency_cam.models.atomic import atomic_output, write_json
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.io.recorder import Recorder
 from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source
 from saliency_cam.realtime.pipeline.quality_switch import Saliency, SaliencyEngine, SessionPool
 from saliency_cam.realtime.pipeline.stages import EOS, Packet, Pipeline
-from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed, write_json
+from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed
 from saliency_cam.realtime.render.blend import (
     VIEWS,
     TemporalSmoother,

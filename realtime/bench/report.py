@@ -251,12 +251,6 @@ def markdown(merged: Result) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_json(result: Result, path: Path) -> Path:
-    """Write a result (or merged comparison) as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
-    return path
-
-
 def write_markdown(merged: Result, path: Path) -> Path:
     atomic_write_text(path, markdown(merged))
     return path

@@ -237,7 +237,7 @@ def _measure_quality(
         for _ in range(3):
             started = _now()
             sessions["fp32"].infer(frame)
-            probe.samples.append(_now() - started)
+            probe.add(_now() - started)
         seconds = config.pipeline_seconds or 3 * config.round_seconds
         frames = int(min(600, max(24, seconds * probe.fps)))
         clip = make_clip(workdir / f"clip_{preset.name}.mp4", frames)

@@ -15,27 +15,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from saliency_cam.models.samples import Samples
 
 if TYPE_CHECKING:
     from saliency_cam.realtime.runtime.session import SaliencySession
 
 
-@dataclass
-class Timing:
-    """Per-call wall times of one benchmark case, in seconds."""
+class Timing(Samples):
+    """Per-call wall times of one benchmark case (every sample kept), with the figures
+    the benchmark reports."""
 
-    samples: list[float] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__(limit=None)
 
     @property
     def iterations(self) -> int:
-        return len(self.samples)
-
-    def percentile_ms(self, q: float) -> float:
-        return float(np.percentile(self.samples, q) * 1e3) if self.samples else float("nan")
+        return len(self)
 
     @property
     def median_ms(self) -> float:
@@ -44,10 +44,6 @@ class Timing:
     @property
     def p90_ms(self) -> float:
         return self.percentile_ms(90)
-
-    @property
-    def mean_ms(self) -> float:
-        return float(np.mean(self.samples) * 1e3) if self.samples else float("nan")
 
     @property
     def fps(self) -> float:
@@ -60,7 +56,7 @@ class Timing:
             "iterations": self.iterations,
             "median_ms": round(self.median_ms, 4),
             "p90_ms": round(self.p90_ms, 4),
-            "mean_ms": round(self.mean_ms, 4),
+            "mean_ms": round(self.mean_ms(), 4),
             "fps": round(self.fps, 3),
         }
 
@@ -100,7 +96,7 @@ def measure_interleaved(
     timings = {name: Timing() for name in cases}
     for _ in range(rounds):
         for name, case in cases.items():
-            samples = timings[name].samples
+            timing = timings[name]
             started = clock()
             count = 0
             while count < (1 if case.whole_run else per_round) or (
@@ -108,7 +104,7 @@ def measure_interleaved(
             ):
                 t0 = clock()
                 case.run()
-                samples.append((clock() - t0) / case.frames)
+                timing.add((clock() - t0) / case.frames)
                 count += 1
     return timings
 

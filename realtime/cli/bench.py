@@ -104,6 +104,7 @@ def bench_command(
     """
     from rich.console import Console
 
+    from saliency_cam.models.atomic import write_json
     from saliency_cam.realtime.bench import report
 
     err = Console(stderr=True)
@@ -124,7 +125,7 @@ def bench_command(
         merged = report.merge_results([("this run", result)])
     report.print_table(merged)
     for path, write, what in (
-        (json_path, lambda p: report.write_json(result, p), "JSON"),
+        (json_path, lambda p: write_json(p, result), "JSON"),
         (markdown_path, lambda p: report.write_markdown(merged, p), "Markdown"),
         (plot_path, lambda p: report.write_plot(merged, p), "plot"),
     ):

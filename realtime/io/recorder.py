@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from saliency_cam.models.samples import Samples
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink
-from saliency_cam.realtime.pipeline.stats import Samples
 
 
 def fit_into(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -12,19 +12,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_write_text
+from saliency_cam.models.samples import Samples
 
 
 class FPSMonitor:
@@ -54,47 +52,6 @@ class FPSMonitor:
 
     def reset(self) -> None:
         self._times.clear()
-
-
-class Samples:
-    """A bounded store of durations (seconds) with mean and percentiles in milliseconds.
-
-    Keeps the most recent ``limit`` values, so a run of hours stays small in memory.
-    """
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self._values: deque[float] = deque(maxlen=limit)
-        self.count = 0
-        self.total = 0.0
-
-    def add(self, seconds: float) -> None:
-        self._values.append(seconds)
-        self.count += 1
-        self.total += seconds
-
-    def __len__(self) -> int:
-        return self.count
-
-    def percentile_ms(self, q: float) -> float:
-        """The ``q``-th percentile (0..100) of the kept values, in milliseconds."""
-        if not self._values:
-            return float("nan")
-        return float(np.percentile(np.fromiter(self._values, float), q)) * 1e3
-
-    def summary(self) -> dict[str, float | int]:
-        """``count``, ``mean``, ``p50``, ``p95``, ``p99``, ``max`` (milliseconds)."""
-        if not self._values:
-            return {"count": 0}
-        values = np.fromiter(self._values, float) * 1e3
-        p50, p95, p99 = np.percentile(values, [50, 95, 99])
-        return {
-            "count": self.count,
-            "mean": _r(self.total / self.count * 1e3),
-            "p50": _r(p50),
-            "p95": _r(p95),
-            "p99": _r(p99),
-            "max": _r(values.max()),
-        }
 
 
 def _r(value: float) -> float:
@@ -244,18 +201,3 @@ def _gpu_name() -> str | None:
         return None
     names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
     return ", ".join(names) or None
-
-
-def write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> Path:
-    """Write ``data`` as indented JSON, atomically (temp file, then rename)."""
-    target = Path(path)
-    atomic_write_text(target, json.dumps(data, indent=2, default=_json_default) + "\n")
-    return target
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

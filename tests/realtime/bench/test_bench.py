@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from saliency_cam.models.atomic import write_json
 from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.bench import report
 from saliency_cam.realtime.bench.runner import SCHEMA, BenchConfig, run_bench
@@ -153,8 +154,8 @@ def _other_machine(result: dict[str, Any]) -> dict[str, Any]:
 def test_compare_merges_machines_via_the_cli(
     result: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    a = report.write_json(result, tmp_path / "a.json")
-    b = report.write_json(_other_machine(result), tmp_path / "b.json")
+    a = write_json(tmp_path / "a.json", result)
+    b = write_json(tmp_path / "b.json", _other_machine(result))
     out_md, out_png, out_json = tmp_path / "c.md", tmp_path / "c.png", tmp_path / "c.json"
     args = ["bench", "--compare", str(a), str(b), "--markdown", str(out_md)]
     main([*args, "--plot", str(out_png), "--json", str(out_json)])

@@ -11,7 +11,9 @@ import time
 import numpy as np
 import pytest
 
+from saliency_cam.models.atomic import write_json
 from saliency_cam.models.errors import InputError
+from saliency_cam.models.samples import Samples
 from saliency_cam.realtime.io.sources import (
     Frame,
     LiveSource,
@@ -20,7 +22,7 @@ from saliency_cam.realtime.io.sources import (
     synthetic_source,
 )
 from saliency_cam.realtime.pipeline.stages import EOS, Pipeline
-from saliency_cam.realtime.pipeline.stats import FPSMonitor, RunStats, Samples, write_json
+from saliency_cam.realtime.pipeline.stats import FPSMonitor, RunStats
 
 
 def test_live_source_faster_than_processing_drops_instead_of_queueing() -> None:
