@@ -161,42 +161,24 @@ def evaluate_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from saliency_cam.models.atomic import atomic_write_text
     from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
-    if (predictions is None) == (stimuli is None):
-        raise SaliencyCamError(
-            "give exactly one of --predictions DIR (maps to score) or --stimuli DIR "
-            "(images to run the model on)"
-        )
     if predictions is not None and (quality or dataset):
         raise SaliencyCamError("--quality/--dataset choose the model for --stimuli only")
-    if fixations is None and maps is None:
-        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
+    _check_outputs(
+        [p for p in (csv, json, markdown) if p is not None],
+        [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
+    )
+    matching = ev.match_folders(
+        predictions=predictions,
+        stimuli=stimuli,
+        fixations=fixations,
+        maps=maps,
+        strip=tuple(strip_suffix) if strip_suffix else ev.DEFAULT_STRIP,
+    )
     if baseline not in ev.BASELINES:
         raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose center or uniform")
-    source_dir = predictions if predictions is not None else stimuli
-    assert source_dir is not None
-    inputs = [p.resolve() for p in (source_dir, fixations, maps) if p is not None]
-    _check_outputs([p for p in (csv, json, markdown) if p is not None], inputs)
-
-    strip = tuple(strip_suffix) if strip_suffix else ev.DEFAULT_STRIP
-    source_suffixes = ev.MAP_SUFFIXES if predictions is not None else ev.IMAGE_SUFFIXES
-    sources = ev.index_folder(source_dir, source_suffixes, strip)
-    fix_index = ev.index_folder(fixations, ev.FIXATION_SUFFIXES, strip) if fixations else None
-    map_index = ev.index_folder(maps, ev.MAP_SUFFIXES, strip) if maps else None
-    matching = ev.match(sources, fix_index, map_index)
-    if not matching.items:
-        example = ""
-        if sources.files and (fix_index or map_index):
-            truth = next(iter((fix_index or map_index).files), None)  # type: ignore[union-attr]
-            example = f" (e.g. {next(iter(sources.files))!r} vs {truth!r})"
-        raise SaliencyCamError(
-            f"nothing to evaluate: none of the {len(sources.files)} files in {source_dir} "
-            f"matches a ground-truth file by name{example}; names must agree without "
-            "extension (use --strip-suffix for endings like _fixMap)"
-        )
     wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
 
     console = Console()
@@ -239,16 +221,10 @@ def evaluate_command(
             progress=lambda done, total, key: bar.update(task, completed=done, image=key),
         )
     report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
-    if csv is not None:
-        atomic_write_text(csv, rep.to_csv(report))
-    if json is not None:
-        atomic_write_text(json, rep.to_json(report))
-    if markdown is not None:
-        atomic_write_text(markdown, rep.to_markdown(report))
+    written = rep.write_reports(report, csv=csv, json=json, markdown=markdown)
     rep.print_report(report, console)
-    for path in (csv, json, markdown):
-        if path is not None:
-            console.print(f"wrote {path}")
+    for path in written:
+        console.print(f"wrote {path}")
     if not report.scored:
         raise SaliencyCamError(
             f"no image could be scored ({len(report.failed)} failed): see the errors above"

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from saliency_cam.realtime.evaluate.scoring import (
@@ -204,3 +205,21 @@ def print_report(report: EvaluationReport, console: Any) -> None:
         console.print(f"[yellow]{headline} ({len(names)}):[/] {shown}{tail}")
     if untrained:
         console.print("[bold red]UNTRAINED: scores above come from random weights.[/]")
+
+
+def write_reports(
+    report: EvaluationReport,
+    *,
+    csv: Path | None = None,
+    json: Path | None = None,
+    markdown: Path | None = None,
+) -> list[Path]:
+    """Write the wanted report files atomically; return the paths written, in order."""
+    from saliency_cam.models.atomic import atomic_write_text
+
+    written = []
+    for path, render in ((csv, to_csv), (json, to_json), (markdown, to_markdown)):
+        if path is not None:
+            atomic_write_text(path, render(report))
+            written.append(path)
+    return written

@@ -645,3 +645,48 @@ def model_predictor(session: Any) -> Predictor:
         return session.predict(read_image(path))
 
     return predict
+
+
+def match_folders(
+    *,
+    predictions: Path | None = None,
+    stimuli: Path | None = None,
+    fixations: Path | None = None,
+    maps: Path | None = None,
+    strip: Sequence[str] = DEFAULT_STRIP,
+) -> Matching:
+    """Pair the files of ``predictions`` (maps to score) or ``stimuli`` (images to run a
+    model on) with ground truth in ``fixations`` and/or ``maps`` by name. Raises
+    :class:`SaliencyCamError` with what to do when the folders do not fit together.
+
+    >>> m = match_folders(predictions=Path("preds"), fixations=Path("fix"))  # doctest: +SKIP
+    >>> len(m.items)                                                          # doctest: +SKIP
+    300
+    """
+    if (predictions is None) == (stimuli is None):
+        raise SaliencyCamError(
+            "give exactly one of --predictions DIR (maps to score) or --stimuli DIR "
+            "(images to run the model on)"
+        )
+    if fixations is None and maps is None:
+        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
+    source_dir = predictions if predictions is not None else stimuli
+    assert source_dir is not None
+    strip = tuple(strip)
+    suffixes = MAP_SUFFIXES if predictions is not None else IMAGE_SUFFIXES
+    sources = index_folder(source_dir, suffixes, strip)
+    fix_index = index_folder(fixations, FIXATION_SUFFIXES, strip) if fixations else None
+    map_index = index_folder(maps, MAP_SUFFIXES, strip) if maps else None
+    matching = match(sources, fix_index, map_index)
+    if not matching.items:
+        example = ""
+        truth_index = fix_index or map_index
+        if sources.files and truth_index is not None:
+            truth = next(iter(truth_index.files), None)
+            example = f" (e.g. {next(iter(sources.files))!r} vs {truth!r})"
+        raise SaliencyCamError(
+            f"nothing to evaluate: none of the {len(sources.files)} files in {source_dir} "
+            f"matches a ground-truth file by name{example}; names must agree without "
+            "extension (use --strip-suffix for endings like _fixMap)"
+        )
+    return matching
