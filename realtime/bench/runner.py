@@ -35,6 +35,7 @@ from saliency_cam.realtime.runtime.providers import (
     available_providers,
     choose_providers,
 )
+from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 SCHEMA = "saliency-cam-bench/1"
 MODES: tuple[str, ...] = ("inference", "pipeline")
@@ -193,59 +194,29 @@ def _measure_quality(
     progress: Progress,
 ) -> list[dict[str, Any]]:
     """Every contender at one quality on one device, in interleaved rounds."""
-    import numpy as np
-
     from saliency_cam.realtime.bench.gemm import gemm_runner
-    from saliency_cam.realtime.runtime.session import SaliencySession
 
     preset = resolve_quality(quality)
-    manifest = Manifest.load(models_dir)
     frame = _test_frame(preset.size)
-    sessions: dict[str, SaliencySession] = {}
-    for precision in precisions:
-        variant = manifest.find(preset.name, precision)
-        if variant is None:
-            raise SaliencyCamError(f"no {preset.name} {precision} variant in {models_dir}")
-        sessions[precision] = SaliencySession(
-            variant, choice.device, threads=config.threads, warmup=1, choice=choice
-        )
+    sessions = _open_sessions(preset.name, precisions, choice, models_dir, config.threads)
     cases: dict[str, Callable[[], object] | Case] = {
         f"ort/{p}": (lambda s=s: s.infer(frame)) for p, s in sessions.items()
     }
     gemm = gemm_runner(choice, config.threads, gemm_shape) if gemm_shape else None
     if gemm is not None:
         cases["gemm"] = gemm.run
-    tf_runner = None
+    baseline = None
     if config.tensorflow and not choice.is_gpu:
-        from saliency_cam.realtime.bench.tf_baseline import tensorflow_runner
-
         progress(f"{preset.name}: building the TensorFlow baseline")
-        tf_runner = tensorflow_runner(sessions["fp32"].variant)
-        tf_diff = float(np.abs(tf_runner.run(frame) - sessions["fp32"].infer(frame)).max())
-        if tf_diff > 1e-3:
-            raise SaliencyCamError(
-                f"TensorFlow baseline differs from the ONNX model by {tf_diff:.2e}: "
-                "not the same network, so no fair comparison (run with --no-tf)"
-            )
-        cases["tensorflow"] = lambda r=tf_runner: r.run(frame)
-    pipelines: dict[str, Any] = {}
-    if "pipeline" in config.modes:
-        from saliency_cam.realtime.bench.pipeline import PipelineCase, make_clip
-
-        # Clip long enough for ~pipeline_seconds at the inference speed seen so far.
-        probe = Timing()
-        for _ in range(3):
-            started = _now()
-            sessions["fp32"].infer(frame)
-            probe.add(_now() - started)
-        seconds = config.pipeline_seconds or 3 * config.round_seconds
-        frames = int(min(600, max(24, seconds * probe.fps)))
-        clip = make_clip(workdir / f"clip_{preset.name}.mp4", frames)
-        for precision, session in sessions.items():
-            output = workdir / f"out_{preset.name}_{precision}.mp4"
-            case = PipelineCase(session, clip, frames, output)
-            pipelines[precision] = case
-            cases[f"pipeline/{precision}"] = Case(case.run, frames=frames, whole_run=True)
+        baseline = _tensorflow_baseline(sessions["fp32"], frame)
+        cases["tensorflow"] = lambda r=baseline[0]: r.run(frame)
+    pipelines = (
+        _pipeline_cases(config, sessions, frame, workdir / f"clip_{preset.name}.mp4")
+        if "pipeline" in config.modes
+        else {}
+    )
+    for precision, case in pipelines.items():
+        cases[f"pipeline/{precision}"] = Case(case.run, frames=case.frames, whole_run=True)
 
     progress(f"{preset.name} on {choice.device}: timing {', '.join(cases)}")
     timings = measure_interleaved(
@@ -258,34 +229,9 @@ def _measure_quality(
     gemm_gflops = gemm.gflops(timings["gemm"].median_ms / 1e3) if gemm else None
     rows = []
     for precision, session in sessions.items():
-        variant = session.variant
-        # what every row of this variant shares, inference or pipeline
-        common: dict[str, Any] = {
-            "runtime": "onnxruntime",
-            "variant": variant,
-            "choice": choice,
-            "provider": session.providers[0],
-            "precision": precision,
-            "gemm_gflops": gemm_gflops,
-            "trained": variant.trained,
-        }
-        if precision != "fp32":
-            common["fidelity_cc"] = variant.fidelity.get("cc")
-            common["default_ok"] = variant.default_ok
-        rows.append(_row(timings[f"ort/{precision}"], mode="inference", **common))
-        if precision in pipelines:
-            case = pipelines[precision]
-            rows.append(
-                _row(
-                    timings[f"pipeline/{precision}"],
-                    mode="pipeline",
-                    clip={"height": 480, "width": 640, "frames": case.frames},
-                    latency_ms=case.stats.get("latency_ms"),
-                    stages_ms=case.stats.get("stages_ms"),
-                    **common,
-                )
-            )
-    if tf_runner is not None:
+        rows.extend(_session_rows(session, choice, timings, pipelines.get(precision), gemm_gflops))
+    if baseline is not None:
+        runner, diff = baseline
         rows.append(
             _row(
                 timings["tensorflow"],
@@ -296,12 +242,106 @@ def _measure_quality(
                 provider="tensorflow-cpu",
                 precision="fp32",
                 gemm_gflops=gemm_gflops,
-                tensorflow=tf_runner.version,
-                parity_max_abs=tf_diff,
+                tensorflow=runner.version,
+                parity_max_abs=diff,
             )
         )
-    del sessions, cases, tf_runner, pipelines
+    del sessions, cases, baseline, pipelines
     gc.collect()
+    return rows
+
+
+def _open_sessions(
+    preset: str,
+    precisions: list[str],
+    choice: ProviderChoice,
+    models_dir: Path,
+    threads: int | None,
+) -> dict[str, SaliencySession]:
+    """One session per precision, through the one model opener."""
+    return {
+        precision: open_session(
+            preset, precision, choice.device, models_dir, threads=threads, choice=choice
+        )
+        for precision in precisions
+    }
+
+
+def _tensorflow_baseline(fp32: SaliencySession, frame: Any) -> tuple[Any, float]:
+    """The TensorFlow runner for the same weights and its max difference from ONNX; a
+    different network is refused (the comparison would not be fair)."""
+    import numpy as np
+
+    from saliency_cam.realtime.bench.tf_baseline import tensorflow_runner
+
+    runner = tensorflow_runner(fp32.variant)
+    diff = float(np.abs(runner.run(frame) - fp32.infer(frame)).max())
+    if diff > 1e-3:
+        raise SaliencyCamError(
+            f"TensorFlow baseline differs from the ONNX model by {diff:.2e}: "
+            "not the same network, so no fair comparison (run with --no-tf)"
+        )
+    return runner, diff
+
+
+def _pipeline_cases(
+    config: BenchConfig, sessions: dict[str, SaliencySession], frame: Any, clip_path: Path
+) -> dict[str, Any]:
+    """The full video job per precision, on a clip long enough for ~pipeline_seconds at
+    the inference speed seen so far."""
+    from saliency_cam.realtime.bench.pipeline import PipelineCase, make_clip
+
+    probe = Timing()
+    for _ in range(3):
+        started = _now()
+        sessions["fp32"].infer(frame)
+        probe.add(_now() - started)
+    seconds = config.pipeline_seconds or 3 * config.round_seconds
+    frames = int(min(600, max(24, seconds * probe.fps)))
+    clip = make_clip(clip_path, frames)
+    return {
+        precision: PipelineCase(
+            session, clip, frames, clip_path.with_name(f"out_{clip_path.stem}_{precision}.mp4")
+        )
+        for precision, session in sessions.items()
+    }
+
+
+def _session_rows(
+    session: SaliencySession,
+    choice: ProviderChoice,
+    timings: dict[str, Timing],
+    pipeline: Any,
+    gemm_gflops: float | None,
+) -> list[dict[str, Any]]:
+    """The inference row of one variant, and its pipeline row when measured."""
+    variant = session.variant
+    precision = variant.precision
+    # what every row of this variant shares, inference or pipeline
+    common: dict[str, Any] = {
+        "runtime": "onnxruntime",
+        "variant": variant,
+        "choice": choice,
+        "provider": session.providers[0],
+        "precision": precision,
+        "gemm_gflops": gemm_gflops,
+        "trained": variant.trained,
+    }
+    if precision != "fp32":
+        common["fidelity_cc"] = variant.fidelity.get("cc")
+        common["default_ok"] = variant.default_ok
+    rows = [_row(timings[f"ort/{precision}"], mode="inference", **common)]
+    if pipeline is not None:
+        rows.append(
+            _row(
+                timings[f"pipeline/{precision}"],
+                mode="pipeline",
+                clip={"height": 480, "width": 640, "frames": pipeline.frames},
+                latency_ms=pipeline.stats.get("latency_ms"),
+                stages_ms=pipeline.stats.get("stages_ms"),
+                **common,
+            )
+        )
     return rows
 
 
