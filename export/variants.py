@@ -233,27 +233,12 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+
+            from saliency_cam.models.progress import progress_bar
 
             console = self.console or Console(stderr=True)
             self._console = console
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-                disable=not console.is_terminal,  # logs and pipes get the lines only
-            )
+            self._progress = progress_bar("items", console=console)  # logs get the lines only
             self._progress.__enter__()
             self._task = self._progress.add_task("export", total=self.total)
         return self

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,23 +198,10 @@ class _Progress:
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[_Progress]:
-    if not sys.stderr.isatty():
-        yield _Progress(None, label)
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
+    from saliency_cam.models.progress import progress_bar
 
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(
-        *columns, TransferSpeedColumn(), console=Console(stderr=True), transient=True
-    ) as bar:
-        yield _Progress(bar, label)
+    with progress_bar("bytes") as bar:
+        yield _Progress(None if bar.disable else bar, label)
 
 
 def one_line(exc: BaseException, limit: int = 240) -> str:

@@ -159,8 +159,8 @@ def evaluate_command(
       saliency-cam evaluate -s images/ -q very_high -f fixations/ -m maps/
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from saliency_cam.models.progress import progress_bar
     from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
@@ -200,14 +200,7 @@ def evaluate_command(
             console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
         predict = ev.model_predictor(session)
 
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[image]}"),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    with progress_bar("items", detail="image") as bar:
         task = bar.add_task("evaluating", total=len(matching.items), image="")
         report = ev.evaluate(
             matching,
