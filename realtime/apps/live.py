@@ -41,9 +41,13 @@ from saliency_cam.realtime.render.blend import (
     resolve_view,
 )
 from saliency_cam.realtime.render.display import Display, NoDisplay, OpenCVWindow, display_available
-from saliency_cam.realtime.render.hud import HudInfo, device_label, draw_hud
+from saliency_cam.realtime.render.hud import HudInfo, draw_hud
 from saliency_cam.realtime.runtime.precision import check_precision
-from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers
+from saliency_cam.realtime.runtime.providers import (
+    ProviderChoice,
+    choose_providers,
+    provider_label,
+)
 from saliency_cam.realtime.runtime.session import (
     MissingModelHook,
     SaliencySession,
@@ -381,7 +385,7 @@ def _loop(
         status = engine.status if engine.switching or engine.error else ""
         return HudInfo(
             quality=result.preset,
-            device=device_label(engine.current.providers[0]),
+            device=provider_label(engine.current.providers[0]),
             fps=stats.current_fps,
             latency_ms=latency_ema,
             trained=result.trained,
@@ -519,7 +523,7 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     if not result.trained:
         model.append(" (maps are not real saliency)")
     table.add_row("model", model)
-    device = device_label(result.providers[0]) if result.providers else "?"
+    device = provider_label(result.providers[0]) if result.providers else "?"
     note = f" — {result.choice.note}" if result.choice.note else ""
     table.add_row("device", f"{device} ({', '.join(result.providers)}){note}")
     elapsed = summary["elapsed_s"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from saliency_cam.realtime.bench.timing import measure_interleaved
-from saliency_cam.realtime.runtime.providers import ProviderChoice
+from saliency_cam.realtime.runtime.providers import ProviderChoice, provider_device
 
 #: (M, K, N): two square sizes and one shaped like MSI-Net's 3×3 conv lowering
 #: (pixels × 9·C_in × C_out at medium's 1/8 scale).
@@ -76,10 +76,6 @@ def matmul_model(m: int, k: int, n: int, seed: int = 0) -> bytes:
     return model.SerializeToString()
 
 
-def _device_type(provider: str) -> str:
-    return "cpu" if provider == "CPUExecutionProvider" else "cuda"
-
-
 @dataclass
 class GemmRunner:
     """A ready MatMul session: ``run()`` does one multiply of ``flops`` operations."""
@@ -104,7 +100,7 @@ def gemm_runner(
         options.intra_op_num_threads = threads
     # TensorRT would build an engine per shape (slow, and not a plain GEMM): time CUDA.
     providers = [p for p in choice.providers if p != "TensorrtExecutionProvider"]
-    device = _device_type(providers[0])
+    device = provider_device(providers[0])
     m, k, n = shape
     session = ort.InferenceSession(matmul_model(m, k, n), options, providers=providers)
     a = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)

@@ -30,9 +30,10 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS, Manifest, VariantInfo
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
 from saliency_cam.realtime.bench.timing import Case, Timing, measure_interleaved
+from saliency_cam.realtime.runtime.precision import precision_order
 from saliency_cam.realtime.runtime.providers import (
     ProviderChoice,
-    available_providers,
+    available_devices,
     choose_providers,
 )
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session
@@ -43,16 +44,14 @@ UNTRAINED_NOTE = (
     "UNTRAINED random weights: speed does not depend on weight values; the maps mean nothing"
 )
 #: Precisions measured when none are asked for: what each device kind is fast at.
-DEFAULT_PRECISIONS = {"cpu": ("fp32", "int8"), "gpu": ("fp32", "fp16")}
 
 Progress = Callable[[str], None]
-_GPU_DEVICES = (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
 
 
 @dataclass
 class BenchConfig:
     """What to measure and how long. ``devices`` empty: every device whose provider
-    this onnxruntime has; ``precisions`` empty: :data:`DEFAULT_PRECISIONS` per device.
+    this onnxruntime has; ``precisions`` empty: those ``--precision auto`` picks from.
     ``round_seconds`` sets the pace: the GEMM probe takes twice that, and each full
     pipeline run lasts about three times that (``pipeline_seconds`` overrides)."""
 
@@ -88,9 +87,7 @@ def bench_models_dir() -> Path:
 
 def resolve_devices(names: list[str]) -> list[ProviderChoice]:
     """Provider choices for ``names``; empty means CPU plus every GPU provider present."""
-    if not names:
-        have = available_providers()
-        names = ["cpu"] + [d for d, p in _GPU_DEVICES if p in have]
+    names = names or available_devices()
     choices = [choose_providers(name) for name in dict.fromkeys(n.lower() for n in names)]
     return list({c.device: c for c in choices}.values())
 
@@ -102,7 +99,7 @@ def precisions_for(choice: ProviderChoice, asked: list[str]) -> list[str]:
             raise SaliencyCamError(
                 f"unknown precision {precision!r}: choose from {', '.join(PRECISIONS)}"
             )
-    wanted = asked or list(DEFAULT_PRECISIONS["gpu" if choice.is_gpu else "cpu"])
+    wanted = asked or list(precision_order(choice))  # what --precision auto would choose from
     return list(dict.fromkeys(["fp32", *wanted]))
 
 

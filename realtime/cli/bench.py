@@ -13,15 +13,20 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli.options import Debug
+from saliency_cam.realtime.cli.options import (
+    DEFAULT_PRECISIONS,
+    GPU_AND_CPU,
+    PRECISION_NAMES,
+    QUALITY_NAMES,
+    Debug,
+)
 
 Qualities = Annotated[
     list[str] | None,
     typer.Option(
         "--quality",
         "-q",
-        help="very_low | low | medium | high | very_high | all; repeatable or comma-separated "
-        "[default: all]",
+        help=f"{QUALITY_NAMES} | all; repeatable or comma-separated [default: all]",
         show_default=False,
     ),
 ]
@@ -30,7 +35,7 @@ Devices = Annotated[
     typer.Option(
         "--device",
         "-d",
-        help="cpu | cuda | tensorrt; repeatable [default: every device this onnxruntime has]",
+        help=f"{GPU_AND_CPU}; repeatable [default: every device this onnxruntime has]",
         show_default=False,
     ),
 ]
@@ -38,7 +43,7 @@ Precisions = Annotated[
     list[str] | None,
     typer.Option(
         "--precision",
-        help="fp32 | fp16 | int8 | all; repeatable [default: fp32+int8 on CPU, fp32+fp16 on GPU]",
+        help=f"{PRECISION_NAMES} | all; repeatable [default: {DEFAULT_PRECISIONS}]",
         show_default=False,
     ),
 ]

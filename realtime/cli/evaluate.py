@@ -11,7 +11,13 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli.options import Debug, Device, ModelsDir, open_model
+from saliency_cam.realtime.cli.options import (
+    PRECISION_NAMES,
+    Debug,
+    Device,
+    ModelsDir,
+    open_model,
+)
 
 Predictions = Annotated[
     Path | None,
@@ -69,7 +75,7 @@ DatasetOpt = Annotated[
 PrecisionOpt = Annotated[
     str,
     typer.Option(
-        "--precision", help="model for --stimuli: fp32 | fp16 | int8 (auto means fp32 here)"
+        "--precision", help=f"model for --stimuli: {PRECISION_NAMES} (auto means fp32 here)"
     ),
 ]
 MetricsOpt = Annotated[

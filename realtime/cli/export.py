@@ -13,15 +13,14 @@ import typer
 
 from saliency_cam.export import require_export_extra
 from saliency_cam.models.manifest import VariantInfo
-from saliency_cam.realtime.cli.options import Debug, ModelsDir
+from saliency_cam.realtime.cli.options import PRECISION_NAMES, QUALITY_NAMES, Debug, ModelsDir
 
 Qualities = Annotated[
     list[str] | None,
     typer.Option(
         "--quality",
         "-q",
-        help="very_low | low | medium | high | very_high | all; repeatable "
-        "[default: all five, unless --dataset is given]",
+        help=f"{QUALITY_NAMES} | all; repeatable [default: all five, unless --dataset is given]",
         show_default=False,
     ),
 ]
@@ -52,7 +51,7 @@ WeightsPath = Annotated[
     ),
 ]
 Precisions = Annotated[
-    list[str], typer.Option("--precision", help="fp32 | fp16 | int8; repeatable")
+    list[str], typer.Option("--precision", help=f"{PRECISION_NAMES}; repeatable")
 ]
 Force = Annotated[bool, typer.Option("--force", help="re-export even if up to date")]
 Seed = Annotated[int, typer.Option("--seed", help="seed for --weights random")]

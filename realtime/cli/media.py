@@ -17,6 +17,7 @@ import typer
 
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.options import (
+    QUALITY_NAMES,
     Alpha,
     Colormap,
     Dataset,
@@ -37,7 +38,7 @@ QualityOrDefault = Annotated[
     typer.Option(
         "--quality",
         "-q",
-        help="very_low | low | medium | high | very_high [default: see above]",
+        help=f"{QUALITY_NAMES} [default: see above]",
         show_default=False,
     ),
 ]

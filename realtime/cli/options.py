@@ -10,6 +10,7 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS
 from saliency_cam.models.registry import DATASET_PRESETS, QUALITY_ORDER
+from saliency_cam.realtime.runtime.precision import CPU_ORDER, GPU_ORDER
 from saliency_cam.realtime.runtime.providers import DEVICES
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 QUALITY_NAMES = " | ".join(QUALITY_ORDER)
 DATASET_NAMES = " | ".join(DATASET_PRESETS)
 PRECISION_NAMES = " | ".join(PRECISIONS)
+GPU_AND_CPU = " | ".join(d for d in DEVICES if d != "auto")
+DEFAULT_PRECISIONS = ", ".join(
+    f"{'+'.join(order)} on {kind}" for kind, order in (("CPU", CPU_ORDER), ("GPU", GPU_ORDER))
+)
 
 Quality = Annotated[
     str,

@@ -20,17 +20,6 @@ _YELLOW = (60, 220, 255)
 
 KEY_HELP = "q/Esc quit  1-5 quality  v view  m mirror  space pause  s snapshot  h help"
 
-_DEVICE_NAMES = {
-    "TensorrtExecutionProvider": "TensorRT",
-    "CUDAExecutionProvider": "CUDA",
-    "CPUExecutionProvider": "CPU",
-}
-
-
-def device_label(provider: str) -> str:
-    """Short name of an onnxruntime provider (``CUDAExecutionProvider`` → ``CUDA``)."""
-    return _DEVICE_NAMES.get(provider, provider.removesuffix("ExecutionProvider"))
-
 
 @dataclass
 class HudInfo:

@@ -96,3 +96,27 @@ def choose_providers(
         ["CPUExecutionProvider"],
         "auto: no GPU provider in this onnxruntime (TensorRT, CUDA) — running on CPU",
     )
+
+
+#: Short names shown to people (HUD, tables) for onnxruntime's provider names.
+PROVIDER_LABELS: dict[str, str] = {
+    "TensorrtExecutionProvider": "TensorRT",
+    "CUDAExecutionProvider": "CUDA",
+    "CPUExecutionProvider": "CPU",
+}
+
+
+def provider_label(provider: str) -> str:
+    """Short name of an onnxruntime provider (``CUDAExecutionProvider`` → ``CUDA``)."""
+    return PROVIDER_LABELS.get(provider, provider.removesuffix("ExecutionProvider"))
+
+
+def provider_device(provider: str) -> str:
+    """Where a provider's tensors live for IO binding: ``cpu`` or ``cuda``."""
+    return "cpu" if provider == _PROVIDER_FOR["cpu"] else "cuda"
+
+
+def available_devices(available: Sequence[str] | None = None) -> list[str]:
+    """``cpu`` plus every GPU device this onnxruntime can run (``cuda``, ``tensorrt``)."""
+    have = list(available if available is not None else available_providers())
+    return ["cpu"] + [d for d in ("cuda", "tensorrt") if _PROVIDER_FOR[d] in have]
