@@ -152,8 +152,11 @@ def plan_outputs(
     return plan
 
 
-def refuse_overwriting_inputs(inputs: Iterable[Path], outputs: Iterable[Path]) -> None:
-    """Raise :class:`InputError` if any output is (or links to) one of the inputs."""
+def refuse_overwriting_inputs(
+    inputs: Iterable[Path], outputs: Iterable[Path], *, hint: str = "choose another -o"
+) -> None:
+    """Raise :class:`InputError` if any output is (or links to) one of the inputs;
+    ``hint`` says what to change."""
     resolved = {p.resolve(): p for p in inputs}
     for out in outputs:
         clash = resolved.get(out.resolve())
@@ -161,8 +164,7 @@ def refuse_overwriting_inputs(inputs: Iterable[Path], outputs: Iterable[Path]) -
             clash = next((p for p in resolved.values() if _same_file(p, out)), None)
         if clash is not None:
             raise InputError(
-                f"output {out} is the input {clash}: choose another -o (inputs are never "
-                "overwritten)"
+                f"output {out} is the input {clash}: {hint} (inputs are never overwritten)"
             )
 
 

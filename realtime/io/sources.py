@@ -463,6 +463,26 @@ def open_arrays(images: np.ndarray | Sequence[np.ndarray]) -> OrderedSource:
 SourceSpec = str | int | os.PathLike[str] | np.ndarray | Sequence[np.ndarray]
 
 
+def source_files(spec: SourceSpec) -> list[Path]:
+    """The local files a ``--source`` reads (a video file, or the images of a folder or
+    glob); empty for cameras, streams, the test pattern and arrays. Outputs are checked
+    against these so a run never writes over its own input."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return []
+    text = str(spec).strip()
+    if not text or text.isdigit() or text.startswith(("/dev/video", "synthetic")):
+        return []
+    if urlparse(text).scheme.lower() in LIVE_SCHEMES | {"http", "https"}:
+        return []
+    path = Path(text).expanduser()
+    if path.is_file():
+        return [path]
+    from saliency_cam.realtime.io.inputs import expand_inputs
+
+    globbed = any(ch in text for ch in "*?[")
+    return expand_inputs([text], IMAGE_SUFFIXES).paths if path.is_dir() or globbed else []
+
+
 def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
     """Open whatever ``spec`` names, as users write it (Ultralytics-style ``source=``):
 
