@@ -17,7 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,3 +173,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def skip_own_outputs(
+    inputs: Sequence[Path],
+    outputs_of: Callable[[Sequence[Path]], Iterable[Path]],
+    *,
+    named: Iterable[str | os.PathLike[str]] = (),
+) -> tuple[list[Path], list[Path]]:
+    """Split ``inputs`` into ``(to process, skipped)``: an input that is one of the
+    outputs the command would write for the *other* inputs (``outputs_of(inputs)``)
+    is the command's own earlier result, found again when a folder is rerun. Files
+    given by name in ``named`` (the command's arguments) are always processed.
+
+    >>> skip_own_outputs([Path("a.jpg"), Path("a_saliency.png")], image_outputs)  # doctest: +SKIP
+    ([PosixPath('a.jpg')], [PosixPath('a_saliency.png')])
+    """
+    own = {p.resolve() for p in outputs_of(inputs)}
+    own -= {Path(os.path.expanduser(str(n))).resolve() for n in named}
+    skipped = [p for p in inputs if p.resolve() in own]
+    if not skipped:
+        return list(inputs), []
+    return [p for p in inputs if p not in skipped], skipped
