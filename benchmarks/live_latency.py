@@ -46,7 +46,7 @@ from saliency_cam.models.atomic import write_json
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
 from saliency_cam.realtime.apps.live import LiveOptions, run_live
 from saliency_cam.realtime.bench.timing import inference_fps
-from saliency_cam.realtime.io.sources import synthetic_source
+from saliency_cam.realtime.io.pattern import synthetic_source
 from saliency_cam.realtime.pipeline.stats import hardware_info
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 

@@ -40,7 +40,7 @@ from saliency_cam.models.atomic import write_json
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
 from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
 from saliency_cam.realtime.bench.timing import inference_fps
-from saliency_cam.realtime.io.sources import TestPattern
+from saliency_cam.realtime.io.pattern import TestPattern
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink
 from saliency_cam.realtime.pipeline.stats import hardware_info
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session

@@ -82,3 +82,32 @@ def _json_default(value: object) -> object:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a hidden temporary folder next to ``path``; on success it takes the name
+    ``path`` (replacing a folder already there), on any error it is deleted with what
+    it holds, so a folder under the final name is always complete.
+
+    >>> with atomic_folder("clip_maps") as tmp:  # doctest: +SKIP
+    ...     write_frames(tmp)
+    """
+    import shutil
+
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    os.chmod(tmp, 0o777 & ~_current_umask())
+    try:
+        yield tmp
+        old = None
+        if final.exists():  # a folder cannot be replaced in one step: move it aside first
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old / final.name)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

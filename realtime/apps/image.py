@@ -20,7 +20,15 @@ import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.media import IMAGE_SUFFIXES
+from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
 from saliency_cam.realtime.io.images import load_image
+from saliency_cam.realtime.io.inputs import (
+    expand_inputs,
+    plan_outputs,
+    refuse_overwriting_inputs,
+    skip_own_outputs,
+)
 from saliency_cam.realtime.render.blend import render, to_uint8
 from saliency_cam.realtime.runtime.session import SaliencySession
 
@@ -48,6 +56,63 @@ class ImageOutputs:
 
     def paths(self) -> list[Path]:
         return [p for p in (self.saliency, self.overlay, self.npy) if p is not None]
+
+
+#: One input and where its results go.
+ImageJob = tuple[Path, ImageOutputs]
+
+
+@dataclass
+class ImagePlan:
+    """What ``saliency-cam image`` will do: ``(input, outputs)`` pairs in order, the
+    arguments that named nothing usable (``(argument, message)``) and the files skipped
+    as this command's own earlier outputs (``*_saliency.png`` found again on a rerun)."""
+
+    jobs: list[ImageJob]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Inputs asked for (the failures count against this)."""
+        return len(self.jobs) + len(self.problems)
+
+
+def plan_image_jobs(
+    inputs: Sequence[str | Path],
+    output: Path | None = None,
+    *,
+    overlay: bool = False,
+    npy: bool = False,
+) -> ImagePlan:
+    """Expand ``inputs`` (files, folders, globs) and name every output, before any work.
+    ``output`` is a folder (None: next to each input). Files this command writes
+    (``<name>_saliency.png``, ``_overlay.png``, ``_saliency.npy`` of another input) are
+    skipped, so rerunning on a folder does not take its own results as new pictures;
+    a file named explicitly is always taken. Raises :class:`SaliencyCamError` when an
+    output would overwrite an input.
+
+    >>> plan = plan_image_jobs(["photos"])            # doctest: +SKIP
+    >>> len(plan.jobs), len(plan.skipped)             # doctest: +SKIP
+    (12, 12)
+    """
+    found = expand_inputs(inputs, IMAGE_SUFFIXES | {".gif"})
+
+    def outputs_of(paths: Sequence[Path], *, every: bool = False) -> list[ImageJob]:
+        bases = plan_outputs(paths, output, "", "", allow_file=False)
+        return [
+            (src, ImageOutputs.beside(base, overlay=overlay or every, npy=npy or every))
+            for src, base in bases.items()
+        ]
+
+    paths, skipped = skip_own_outputs(
+        found.paths,
+        lambda ps: [p for _, o in outputs_of(ps, every=True) for p in o.paths()],
+        named=inputs,
+    )
+    jobs = outputs_of(paths)
+    refuse_overwriting_inputs(paths, [p for _, o in jobs for p in o.paths()])
+    return ImagePlan(jobs, list(found.problems), skipped)
 
 
 @dataclass
@@ -136,20 +201,41 @@ def process_images(
     *,
     note: str = "",
     on_done: Callable[[Path, ImageResult | None, str | None], None] | None = None,
+    stop: StopRequest = STOP,
 ) -> BatchReport:
     """Run :func:`process_image` over ``plan``; a bad file is recorded as a failure and
-    the rest still run. ``on_done(source, result, error)`` is called after each file."""
+    the rest still run. ``on_done(source, result, error)`` is called after each file.
+    Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the image in hand, then raise
+    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` carrying the report
+    (``.report``) of what was written."""
     report = BatchReport()
-    for source, outputs in plan:
-        try:
-            result = process_image(session, source, outputs, style, note=note)
-        except (SaliencyCamError, OSError) as exc:
-            message = str(exc) if isinstance(exc, SaliencyCamError) else f"{source}: {exc}"
-            report.failures.append((str(source), message))
-            if on_done is not None:
-                on_done(source, None, message)
-            continue
-        report.results.append(result)
-        if on_done is not None:
-            on_done(source, result, None)
+    with stop.armed():
+        for source, outputs in plan:
+            if stop.requested:
+                interrupted = Interrupted(stop.signum or 0)
+                interrupted.report = report  # type: ignore[attr-defined]
+                raise interrupted
+            _process_one(session, source, outputs, style, note, report, on_done)
     return report
+
+
+def _process_one(
+    session: SaliencySession,
+    source: Path,
+    outputs: ImageOutputs,
+    style: ImageStyle | None,
+    note: str,
+    report: BatchReport,
+    on_done: Callable[[Path, ImageResult | None, str | None], None] | None,
+) -> None:
+    try:
+        result = process_image(session, source, outputs, style, note=note)
+    except (SaliencyCamError, OSError) as exc:
+        message = str(exc) if isinstance(exc, SaliencyCamError) else f"{source}: {exc}"
+        report.failures.append((str(source), message))
+        if on_done is not None:
+            on_done(source, None, message)
+        return
+    report.results.append(result)
+    if on_done is not None:
+        on_done(source, result, None)

@@ -14,9 +14,10 @@ the output stage plus the controls. Everything here works without a window (the
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +29,10 @@ import numpy as np
 from saliency_cam.models.atomic import atomic_output, write_json
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
+from saliency_cam.realtime.apps.interrupt import STOP, StopRequest, signal_name
+from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
 from saliency_cam.realtime.io.recorder import Recorder
-from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source
+from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source, source_files
 from saliency_cam.realtime.pipeline.quality_switch import Saliency, SaliencyEngine, SessionPool
 from saliency_cam.realtime.pipeline.stages import EOS, Packet, Pipeline
 from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed
@@ -173,6 +176,27 @@ class LiveResult:
     source_dropped: int = 0
     notes: list[str] = field(default_factory=list)
     failure: BaseException | None = field(default=None, repr=False)
+    #: The signal that stopped the run (SIGINT for Ctrl-C), None if it ended otherwise.
+    interrupted: int | None = None
+
+    def kept(self) -> list[str]:
+        """What the run left on disk: the recording, the stats file, snapshots."""
+        kept = []
+        if self.recorded:
+            kept.append(f"{self.recorded} ({self.recorded_frames} frames)")
+        if self.options.stats is not None:
+            kept.append(str(self.options.stats))
+        if self.snapshots:
+            kept.append(f"{len(self.snapshots)} snapshot(s) in {self.snapshots[0].parent}")
+        return kept
+
+    def interrupted_line(self) -> str:
+        """``interrupted (SIGTERM): kept rec.mp4 (87 frames), s.json`` ("" if not)."""
+        if self.interrupted is None:
+            return ""
+        kept = self.kept()
+        what = f"kept {', '.join(kept)}" if kept else "nothing to keep"
+        return f"interrupted ({signal_name(self.interrupted)}): {what}"
 
     @property
     def trained(self) -> bool:
@@ -218,6 +242,9 @@ class LiveResult:
             "inference_only_fps": round(infer_fps, 3),
             "fps_vs_inference": round(self.stats.fps / infer_fps, 3) if infer_fps else None,
             "ended": self.ended,
+            "interrupted_by": (
+                signal_name(self.interrupted) if self.interrupted is not None else None
+            ),
             "error": self.error,
             "record": (
                 {"path": str(self.recorded), "frames": self.recorded_frames}
@@ -264,14 +291,19 @@ def compose(
     return render(image, saliency, controls.view, alpha, colormap)
 
 
-def save_snapshot(picture: np.ndarray, saliency: np.ndarray, directory: Path) -> Path:
+def save_snapshot(
+    picture: np.ndarray, saliency: np.ndarray, directory: Path, *, inputs: Sequence[Path] = ()
+) -> Path:
     """Save the shown picture and the raw map (8-bit grey) as PNGs; return the picture's
-    path. Written under temporary names, then renamed."""
+    path. Written under temporary names, then renamed; never over one of ``inputs``
+    (the files the run reads)."""
     from saliency_cam.realtime.render.blend import to_uint8
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     target = Path(directory) / f"saliency-cam-{stamp}.png"
-    for path, image in ((target, picture), (target.with_name(f"{target.stem}-map.png"), None)):
+    pair = ((target, picture), (target.with_name(f"{target.stem}-map.png"), None))
+    refuse_overwriting_inputs(inputs, [p for p, _ in pair], hint="choose another --snapshot-dir")
+    for path, image in pair:
         data = to_uint8(saliency) if image is None else image
         with atomic_output(path) as tmp:
             if not cv2.imwrite(str(tmp), data):
@@ -282,6 +314,15 @@ def save_snapshot(picture: np.ndarray, saliency: np.ndarray, directory: Path) ->
 # --------------------------------------------------------------------------- the run
 
 
+def check_live_outputs(options: LiveOptions, inputs: Sequence[Path]) -> None:
+    """Refuse ``--record``/``--stats`` paths that are one of the run's input files or
+    each other (resolved: symlinks, ``./x`` and ``x`` are the same file)."""
+    outputs = [p for p in (options.record, options.stats) if p is not None]
+    refuse_overwriting_inputs(inputs, outputs, hint="choose another --record/--stats path")
+    if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():
+        raise SaliencyCamError(f"--record and --stats are the same file {outputs[0]}")
+
+
 def run_live(
     options: LiveOptions,
     *,
@@ -289,11 +330,15 @@ def run_live(
     source: FrameSource | None = None,
     say: Callable[[str], None] | None = None,
     on_frame: Callable[[Packet[Saliency], Controls, SaliencyEngine], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> LiveResult:
     """Run the live loop until the source ends, ``max_frames``, a quit key, the window
-    closes or Ctrl-C. Returns what happened. An input failure mid-run (camera gone) is
-    raised after the recording is finished (playable) and the stats are written; the
-    exception carries the :class:`LiveResult` as ``.result`` (for the summary).
+    closes, Ctrl-C, SIGTERM or SIGHUP (``stop``, default: the process's
+    :data:`~saliency_cam.realtime.apps.interrupt.STOP`; the frame in hand is finished
+    first). Returns what happened (``result.interrupted`` names the signal). An input
+    failure mid-run (camera gone) is raised after the recording is finished (playable)
+    and the stats are written; the exception carries the :class:`LiveResult` as
+    ``.result`` (for the summary).
 
     ``display`` defaults to an OpenCV window (or nothing with ``options.display``
     False); ``source`` overrides ``options.source``; ``say`` prints one-line notes
@@ -305,6 +350,9 @@ def run_live(
     first = resolve_preset(options.quality).name
     if options.max_frames is not None and options.max_frames < 1:
         raise SaliencyCamError("--max-frames must be at least 1")
+    # before anything is opened or written: outputs must not land on what is read
+    inputs = source_files(options.source) if source is None else []
+    check_live_outputs(options, inputs)
     if display is None and options.display:
         reason = display_available()
         if reason:  # before loading models or opening the camera
@@ -336,7 +384,20 @@ def run_live(
                 paced=src.live,
                 metadata={"comment": f"saliency-cam live, {engine.current.variant.label()}"},
             )
-        result = _loop(options, src, engine, window, controls, colormap, recorder, say, on_frame)
+        loop = LiveLoop(
+            options,
+            src,
+            engine,
+            window,
+            controls,
+            colormap,
+            recorder,
+            say=say,
+            on_frame=on_frame,
+            stop=stop or STOP,
+            inputs=inputs,
+        )
+        result = loop.run()
     finally:
         if window is not None:
             window.close()
@@ -355,146 +416,224 @@ def run_live(
     return result
 
 
-def _loop(
-    options: LiveOptions,
-    source: FrameSource,
-    engine: SaliencyEngine,
-    window: Display,
-    controls: Controls,
-    colormap: int,
-    recorder: Recorder | None,
-    say: Callable[[str], None],
-    on_frame: Callable[[Packet[Saliency], Controls, SaliencyEngine], None] | None,
-) -> LiveResult:
-    stats = RunStats()
-    pipeline: Pipeline[Saliency] = Pipeline(
-        source, engine, max_frames=options.max_frames, stats=stats, label=lambda r: r.preset
-    )
-    smoother = TemporalSmoother(options.smooth)
-    started = time.perf_counter()
-    latency_ema = float("nan")
-    last: tuple[np.ndarray, np.ndarray, Saliency] | None = None  # image, smoothed map, result
-    picture: np.ndarray | None = None
-    snapshots: list[Path] = []
-    notes: list[str] = []
-    ended, error = "end of source", None
-    failure: BaseException | None = None
-    poll = 0.005 if options.display else 0.1
+class LiveLoop:
+    """The output stage and the controls of one live run, one method per event
+    (Ultralytics-predictor style): :meth:`on_packet` when a processed frame arrives,
+    :meth:`on_key` for a key press, :meth:`on_quality`, :meth:`on_pause`,
+    :meth:`on_snapshot`, and :meth:`end` with the reason the run stops. :meth:`run`
+    drives them until the source ends, ``max_frames``, a quit key, the window closes,
+    Ctrl-C/SIGTERM/SIGHUP (``stop``) or an input error, and returns the
+    :class:`LiveResult`. The recording is always closed (renamed, playable) at the end.
+    """
 
-    def hud_info(result: Saliency) -> HudInfo:
-        status = engine.status if engine.switching or engine.error else ""
+    def __init__(
+        self,
+        options: LiveOptions,
+        source: FrameSource,
+        engine: SaliencyEngine,
+        window: Display,
+        controls: Controls,
+        colormap: int,
+        recorder: Recorder | None,
+        *,
+        say: Callable[[str], None] = print,
+        on_frame: Callable[[Packet[Saliency], Controls, SaliencyEngine], None] | None = None,
+        stop: StopRequest = STOP,
+        inputs: Sequence[Path] = (),
+    ) -> None:
+        self.options, self.source, self.engine = options, source, engine
+        self.window, self.controls, self.colormap = window, controls, colormap
+        self.recorder, self.say, self.on_frame, self.stop = recorder, say, on_frame, stop
+        self.inputs = list(inputs)
+        self.stats = RunStats()
+        self.pipeline: Pipeline[Saliency] = Pipeline(
+            source, engine, max_frames=options.max_frames, stats=self.stats, label=_preset_of
+        )
+        self.smoother = TemporalSmoother(options.smooth)
+        self.started = time.perf_counter()
+        self.latency_ema = float("nan")
+        self.last: tuple[np.ndarray, np.ndarray, Saliency] | None = None  # image, map, result
+        self.picture: np.ndarray | None = None
+        self.snapshots: list[Path] = []
+        self.notes: list[str] = []
+        self.ended: str | None = None
+        self.error: str | None = None
+        self.failure: BaseException | None = None
+        self.interrupted: int | None = None
+        self.poll = 0.005 if options.display else 0.1
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self) -> LiveResult:
+        """Process frames until the run ends; return what happened."""
+        try:
+            with self.pipeline, self.stop.armed():
+                while self.ended is None:
+                    self.step()
+        except KeyboardInterrupt as exc:  # no handler installed, or a second signal
+            self.interrupted = getattr(exc, "signum", signal.SIGINT)
+            self.end(f"interrupted ({signal_name(self.interrupted)})")
+        except SaliencyCamError as exc:
+            self.error, self.failure = str(exc), exc
+            self.end("error")
+        finally:
+            self.close_recorder()
+        return self.result()
+
+    def step(self) -> None:
+        """One turn: a stop request, then the next processed frame (if any), then a key."""
+        if self.stop.requested:  # the frame in hand was finished on the previous turn
+            self.interrupted = self.stop.signum
+            self.end(self.stop.reason)
+            return
+        packet = self.pipeline.get(timeout=self.poll)
+        if packet is EOS:
+            self.on_source_end()
+            return
+        if packet is not None:
+            self.on_packet(packet)
+        self.on_key(self.window.poll_key(30 if self.controls.paused else 1))
+        if self.ended is None and self.window.closed:
+            self.end("window closed")
+
+    def end(self, reason: str) -> None:
+        """Stop the run (the first reason given is kept)."""
+        if self.ended is None:
+            self.ended = reason
+
+    # ------------------------------------------------------------------ events
+
+    def on_source_end(self) -> None:
+        maxed = self.options.max_frames and self.stats.frames >= self.options.max_frames
+        self.end("max frames reached" if maxed else "end of source")
+
+    def on_packet(self, packet: Packet[Saliency]) -> None:
+        """A processed frame: smooth, render with the HUD, record, show."""
+        timings = packet.frame.timings
+        with timed(timings, "render"):
+            smoothed = self.smoother(packet.result.map)
+            self.last = (packet.frame.image, smoothed, packet.result)
+            now = time.perf_counter()
+            age = (now - packet.frame.captured) * 1e3
+            ema = self.latency_ema
+            self.latency_ema = age if math.isnan(ema) else 0.9 * ema + 0.1 * age
+            help_over = now - self.started > HELP_SECONDS
+            if self.controls.show_help and help_over and self.options.display:
+                self.controls.show_help = False
+            self.picture = self.redraw()
+        if self.recorder is not None and self.picture is not None:
+            with timed(timings, "record"):
+                self.recorder.write(self.picture, packet.frame.stamp)
+        with timed(timings, "display"):
+            self.window.show(self.picture)  # type: ignore[arg-type]
+        self.pipeline.done(packet)
+        error = self.engine.error
+        if error and (not self.notes or self.notes[-1] != error):
+            self.notes.append(error)  # a quality that could not be loaded
+            self.say(f"quality switch failed: {error}")
+        if self.on_frame is not None:
+            self.on_frame(packet, self.controls, self.engine)
+
+    def on_key(self, key: int | None) -> None:
+        """Apply a key press (None: no key)."""
+        action = self.controls.handle(key)
+        if action == "quit":
+            self.end("quit key")
+        elif action == "quality":
+            self.on_quality()
+        elif action == "pause":
+            self.on_pause()
+        elif action == "snapshot":
+            self.on_snapshot()
+        if action in ("view", "mirror", "pause", "help") and self.last is not None:
+            self.picture = self.redraw()  # show the change at once, even while paused
+            if self.picture is not None:
+                self.window.show(self.picture)
+
+    def on_quality(self) -> None:
+        """Switch quality in the background; frames keep coming at the old one."""
+        self.engine.request(self.controls.quality)
+
+    def on_pause(self) -> None:
+        if self.controls.paused:
+            self.pipeline.pause()
+            return
+        self.pipeline.resume()
+        if self.recorder is not None:
+            self.recorder.restart_clock()
+
+    def on_snapshot(self) -> None:
+        """Save the shown picture and its map; a failure is a note, the run goes on."""
+        if self.last is None or self.picture is None:
+            return
+        try:
+            path = save_snapshot(
+                self.picture, self.last[1], self.options.snapshot_dir, inputs=self.inputs
+            )
+        except (SaliencyCamError, OSError) as exc:
+            self.notes.append(f"snapshot failed: {exc}")
+            self.say(self.notes[-1])
+        else:
+            self.snapshots.append(path)
+            self.say(f"snapshot saved: {path}")
+
+    # ------------------------------------------------------------------ pieces
+
+    def hud_info(self, result: Saliency) -> HudInfo:
+        engine = self.engine
         return HudInfo(
             quality=result.preset,
             device=provider_label(engine.current.providers[0]),
-            fps=stats.current_fps,
-            latency_ms=latency_ema,
+            fps=self.stats.current_fps,
+            latency_ms=self.latency_ema,
             trained=result.trained,
-            view=controls.view,
-            status=status,
-            paused=controls.paused,
-            show_help=controls.show_help,
+            view=self.controls.view,
+            status=engine.status if engine.switching or engine.error else "",
+            paused=self.controls.paused,
+            show_help=self.controls.show_help,
         )
 
-    def redraw() -> np.ndarray | None:
-        if last is None:
+    def redraw(self) -> np.ndarray | None:
+        """The current picture for the current view and HUD (None before any frame)."""
+        if self.last is None:
             return None
-        image, smoothed, result = last
-        shown = compose(image, smoothed, controls, alpha=options.alpha, colormap=colormap)
-        return draw_hud(shown, hud_info(result))
+        image, smoothed, result = self.last
+        options = self.options
+        shown = compose(image, smoothed, self.controls, alpha=options.alpha, colormap=self.colormap)
+        return draw_hud(shown, self.hud_info(result))
 
-    try:
-        with pipeline:
-            while True:
-                packet = pipeline.get(timeout=poll)
-                if packet is EOS:
-                    ended = (
-                        "max frames reached"
-                        if options.max_frames and stats.frames >= options.max_frames
-                        else "end of source"
-                    )
-                    break
-                if packet is not None:
-                    timings = packet.frame.timings
-                    with timed(timings, "render"):
-                        smoothed = smoother(packet.result.map)
-                        last = (packet.frame.image, smoothed, packet.result)
-                        now = time.perf_counter()
-                        age = (now - packet.frame.captured) * 1e3
-                        latency_ema = (
-                            age if math.isnan(latency_ema) else 0.9 * latency_ema + 0.1 * age
-                        )
-                        if controls.show_help and now - started > HELP_SECONDS and options.display:
-                            controls.show_help = False
-                        picture = redraw()
-                    if recorder is not None and picture is not None:
-                        with timed(timings, "record"):
-                            recorder.write(picture, packet.frame.stamp)
-                    with timed(timings, "display"):
-                        window.show(picture)  # type: ignore[arg-type]
-                    pipeline.done(packet)
-                    if engine.error and (not notes or notes[-1] != engine.error):
-                        notes.append(engine.error)  # a quality that could not be loaded
-                        say(f"quality switch failed: {engine.error}")
-                    if on_frame is not None:
-                        on_frame(packet, controls, engine)
-                key = window.poll_key(30 if controls.paused else 1)
-                action = controls.handle(key)
-                if action == "quit":
-                    ended = "quit key"
-                    break
-                if window.closed:
-                    ended = "window closed"
-                    break
-                if action == "quality":
-                    engine.request(controls.quality)
-                elif action == "pause":
-                    if controls.paused:
-                        pipeline.pause()
-                    else:
-                        pipeline.resume()
-                        if recorder is not None:
-                            recorder.restart_clock()
-                elif action == "snapshot" and last is not None and picture is not None:
-                    try:
-                        path = save_snapshot(picture, last[1], options.snapshot_dir)
-                    except (SaliencyCamError, OSError) as exc:  # keep running: only a snapshot
-                        notes.append(f"snapshot failed: {exc}")
-                        say(notes[-1])
-                    else:
-                        snapshots.append(path)
-                        say(f"snapshot saved: {path}")
-                if action in ("view", "mirror", "pause", "help") and last is not None:
-                    picture = redraw()  # show the change at once, even while paused
-                    if picture is not None:
-                        window.show(picture)
-    except KeyboardInterrupt:
-        ended = "interrupted (Ctrl-C)"
-    except SaliencyCamError as exc:
-        ended, error, failure = "error", str(exc), exc
-    finally:
-        # Close the recording normally even after an error: what was recorded so far is
-        # renamed to its final name and plays.
-        if recorder is not None:
-            recorder.close()
-            if recorder.encode_times.count:  # encoding ran in its own thread
-                stats.stages["encode"] = recorder.encode_times
+    def close_recorder(self) -> None:
+        # Close the recording normally even after an error or a signal: what was recorded
+        # so far is renamed to its final name and plays.
+        if self.recorder is not None:
+            self.recorder.close()
+            if self.recorder.encode_times.count:  # encoding ran in its own thread
+                self.stats.stages["encode"] = self.recorder.encode_times
 
-    return LiveResult(
-        options=options,
-        source=source.info,
-        stats=stats,
-        providers=list(engine.current.providers),
-        choice=engine.current.choice,
-        sessions=engine.pool.sessions,
-        final_quality=engine.preset,
-        ended=ended,
-        error=error,
-        recorded=options.record if recorder is not None and recorder.frames_written else None,
-        recorded_frames=recorder.frames_written if recorder is not None else 0,
-        snapshots=snapshots,
-        notes=notes,
-        failure=failure,
-    )
+    def result(self) -> LiveResult:
+        recorder, engine = self.recorder, self.engine
+        frames = recorder.frames_written if recorder is not None else 0
+        return LiveResult(
+            options=self.options,
+            source=self.source.info,
+            stats=self.stats,
+            providers=list(engine.current.providers),
+            choice=engine.current.choice,
+            sessions=engine.pool.sessions,
+            final_quality=engine.preset,
+            ended=self.ended or "end of source",
+            error=self.error,
+            recorded=self.options.record if frames else None,
+            recorded_frames=frames,
+            snapshots=self.snapshots,
+            notes=self.notes,
+            failure=self.failure,
+            interrupted=self.interrupted,
+        )
+
+
+def _preset_of(result: Saliency) -> str:
+    return result.preset
 
 
 def _say(message: str) -> None:

@@ -15,15 +15,24 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from saliency_cam.models.atomic import atomic_folder
 from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
 from saliency_cam.realtime.apps.image import write_npy, write_png
+from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.io.inputs import (
+    expand_inputs,
+    plan_outputs,
+    refuse_overwriting_inputs,
+    skip_own_outputs,
+)
 from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
 from saliency_cam.realtime.pipeline.stages import Pipeline
@@ -92,7 +101,8 @@ class VideoStyle:
 
 @dataclass
 class VideoResult:
-    """What one video produced and how fast."""
+    """What one video produced and how fast. ``ended_early`` says when the input held
+    fewer frames than it declares (a truncated file), else None."""
 
     source: Path
     info: VideoInfo
@@ -100,15 +110,81 @@ class VideoResult:
     frames: int
     seconds: float
     stats: dict[str, Any] = field(default_factory=dict)
+    ended_early: str | None = None
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.ndarray], None]:
-    folder.mkdir(parents=True, exist_ok=True)
+@dataclass
+class VideoPlan:
+    """What ``saliency-cam video`` will do: one :class:`VideoOutputs` per input, the
+    arguments that named nothing usable (``(argument, message)``) and the files skipped
+    as this command's own earlier outputs."""
 
+    jobs: dict[Path, VideoOutputs]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Inputs asked for (the failures count against this)."""
+        return len(self.jobs) + len(self.problems)
+
+
+def plan_video_jobs(
+    inputs: Sequence[str | Path],
+    output: Path | None = None,
+    *,
+    blend: bool = True,
+    maps: str | None = None,
+) -> VideoPlan:
+    """Expand ``inputs`` (files, folders, globs) and name every output, before any work.
+
+    ``output``: None (next to each input, ``<name>_saliency.mp4``), one video file
+    (one input only) or a folder. Files this command wrote earlier (found again when a
+    folder is rerun) are skipped. Raises :class:`SaliencyCamError` for a usage error
+    (an ``-o`` that is not a video type, one file for several inputs, an output that
+    would overwrite an input).
+
+    >>> plan = plan_video_jobs(["clips"], Path("out"))      # doctest: +SKIP
+    >>> [str(o.blend) for o in plan.jobs.values()]          # doctest: +SKIP
+    ['out/a_saliency.mp4', 'out/b_saliency.mp4']
+    """
+    resolve_maps(maps)
+    suffix = output.suffix.lower() if output is not None else ""
+    if output is not None and suffix not in ("", *VIDEO_OUTPUT_SUFFIXES) and not output.is_dir():
+        raise SaliencyCamError(
+            f"-o {output}: not a video file type ({', '.join(VIDEO_OUTPUT_SUFFIXES)}) "
+            "nor an existing folder"
+        )
+    found = expand_inputs(inputs, VIDEO_SUFFIXES - {".gif"})
+
+    def outputs_of(paths: Sequence[Path], *, every: bool = False) -> dict[Path, VideoOutputs]:
+        plan = plan_outputs(paths, output, "_saliency", ".mp4")
+        kind = "video" if every else maps
+        return {
+            src: VideoOutputs.for_main(main, blend=blend or every, maps=kind)
+            for src, main in plan.items()
+        }
+
+    paths, skipped = skip_own_outputs(
+        found.paths,
+        lambda ps: [p for o in outputs_of(ps, every=True).values() for p in o.paths()],
+        named=inputs,
+    )
+    is_file = suffix in VIDEO_OUTPUT_SUFFIXES and output is not None and not output.is_dir()
+    if is_file and len(paths) > 1:
+        raise SaliencyCamError(
+            f"-o {output} is one file but there are {len(paths)} inputs: give a folder with -o"
+        )
+    jobs = outputs_of(paths)
+    refuse_overwriting_inputs(paths, [p for o in jobs.values() for p in o.paths()])
+    return VideoPlan(jobs, list(found.problems), skipped)
+
+
+def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.ndarray], None]:
     def write(index: int, saliency: np.ndarray) -> None:
         name = folder / f"{index:06d}"
         if fmt == "npy":
@@ -134,15 +210,21 @@ def run_video_job(
     on_start: Callable[[VideoInfo], None] | None = None,
     on_frame: Callable[[int], None] | None = None,
     queue_size: int = 4,
+    stop: StopRequest = STOP,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
-    ``keep_audio`` copies the input's audio track into the blended video. ``note`` (the
-    model label, saying UNTRAINED for random weights) goes into the files' metadata.
-    ``on_start(info)`` runs once the input is probed, ``on_frame(n)`` after each written
-    frame (for a progress bar). Any failure removes the partly written videos (they
-    only ever carry a temporary name); per-frame map files each appear only once
-    complete, so an interrupted run leaves whole files for the frames done so far.
+    Each output frame keeps its input frame's timestamp, so variable-frame-rate videos
+    keep their timing and ``keep_audio`` (the input's audio copied into the blended
+    video) stays in sync. ``note`` (the model label, saying UNTRAINED for random
+    weights) goes into the files' metadata. ``on_start(info)`` runs once the input is
+    probed, ``on_frame(n)`` after each written frame (for a progress bar).
+
+    Any failure removes what this input was writing: videos only ever carry a
+    temporary name and the per-frame maps go into a temporary folder, renamed when
+    complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, then raise
+    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` the same way. A file
+    that ends before the frames it declares gives ``result.ended_early``.
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
@@ -161,6 +243,7 @@ def run_video_job(
     written = 0
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(stop.armed())
         blend_sink = map_sink = None
         if outputs.blend is not None:
             audio = source if keep_audio and info.has_audio else None
@@ -169,11 +252,10 @@ def run_video_job(
             )
         if outputs.map_video is not None:
             map_sink = stack.enter_context(VideoSink(outputs.map_video, info, metadata=metadata))
-        write_map_file = (
-            _map_file_writer(outputs.frames_dir, outputs.frames_format or "png8", note)
-            if outputs.frames_dir is not None
-            else None
-        )
+        write_map_file = None
+        if outputs.frames_dir is not None:
+            folder = stack.enter_context(atomic_folder(outputs.frames_dir))
+            write_map_file = _map_file_writer(folder, outputs.frames_format or "png8", note)
         video = stack.enter_context(open_video_source(source, info))
         pipeline: Pipeline[np.ndarray] = Pipeline(video, infer, queue_size=queue_size)
         for packet in pipeline:
@@ -184,16 +266,19 @@ def run_video_job(
                     f"{packet.frame.image.shape[1]}×{packet.frame.image.shape[0]}, not "
                     f"{info.width}×{info.height}: videos that change size are not supported"
                 )
+            stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
-                blend_sink.write_frame(picture)
+                blend_sink.write_frame(picture, stamp)
             if map_sink is not None:
-                map_sink.write_frame(to_uint8(saliency))
+                map_sink.write_frame(to_uint8(saliency), stamp)
             if write_map_file is not None:
                 write_map_file(packet.frame.index, saliency)
             written += 1
             if on_frame is not None:
                 on_frame(written)
+            if stop.requested:  # this frame is finished; unwinding removes the partials
+                raise Interrupted(stop.signum or 0)
     seconds = time.perf_counter() - started
     return VideoResult(
         source=source,
@@ -202,4 +287,5 @@ def run_video_job(
         frames=written,
         seconds=seconds,
         stats=pipeline.stats.summary(),
+        ended_early=info.ended_early(written),
     )

@@ -27,7 +27,7 @@ def make_clip(
     path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE, fps: int = CLIP_FPS
 ) -> Path:
     """Encode ``frames`` frames of a moving test pattern (H.264) at ``path``."""
-    from saliency_cam.realtime.io.sources import TestPattern
+    from saliency_cam.realtime.io.pattern import TestPattern
     from saliency_cam.realtime.io.video import VideoInfo, VideoSink
 
     pattern = TestPattern(size)

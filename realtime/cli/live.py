@@ -56,7 +56,8 @@ def live(
         typer.Option("--stats", help="write timings, FPS, latency, drops, hardware (JSON)"),
     ] = None,
     no_display: Annotated[
-        bool, typer.Option("--no-display", help="no window (headless; Ctrl-C stops)")
+        bool,
+        typer.Option("--no-display", help="no window (headless; Ctrl-C or SIGTERM stops)"),
     ] = False,
     max_frames: Annotated[
         int | None, typer.Option("--max-frames", min=1, help="stop after N frames")
@@ -108,3 +109,8 @@ def live(
             print_summary(partial)
         raise
     print_summary(result)
+    if result.interrupted is not None:  # Ctrl-C, SIGTERM, SIGHUP: say what was kept
+        from saliency_cam.realtime.apps.interrupt import exit_code_for
+
+        typer.echo(result.interrupted_line(), err=True)
+        raise typer.Exit(exit_code_for(result.interrupted))

@@ -51,8 +51,11 @@ def _click_exception() -> type[Exception]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, map failures to exit codes and one-line errors."""
+    from saliency_cam.realtime.apps.interrupt import install_signal_handlers
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    install_signal_handlers()  # SIGTERM and SIGHUP stop a run as cleanly as Ctrl-C
     try:
         # standalone_mode=False: click returns typer.Exit's code instead of exiting
         code = app(args=args, prog_name="saliency-cam", standalone_mode=False)
@@ -66,9 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     except _click_exception() as exc:  # usage errors: click prints usage + one line
         exc.show()  # type: ignore[attr-defined]
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-    except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, typer.Abort) as exc:  # Ctrl-C, SIGTERM, SIGHUP: one line
+        reason = str(exc) if isinstance(exc, KeyboardInterrupt) and str(exc) else "Ctrl-C"
+        typer.echo(f"interrupted ({reason}): finished files kept, none half-written", err=True)
+        sys.exit(getattr(exc, "exit_code", 130))
     except Exception as exc:  # last resort: one line, not a traceback
         if debug:
             raise

@@ -75,17 +75,31 @@ def _report_problems(console, problems: list[tuple[str, str]]) -> None:
         console.print(f"[red]error[/]: {name}: {message}", markup=True)
 
 
-def _check_plan(err, found, outputs: list[Path], kind: str) -> int:
-    """Refuse outputs that would overwrite an input, list the inputs that cannot be
-    used, stop (exit 1) when nothing is left; return the number of inputs asked for."""
-    from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
-
-    refuse_overwriting_inputs(found.paths, outputs)
-    _report_problems(err, found.problems)
-    if not found.paths:
+def _check_plan(err, plan, kind: str) -> int:
+    """List the inputs that cannot be used and the skipped earlier outputs, stop (exit 1)
+    when nothing is left; return the number of inputs asked for."""
+    _report_problems(err, plan.problems)
+    if plan.skipped:
+        more = " …" if len(plan.skipped) > 3 else ""
+        names = ", ".join(p.name for p in plan.skipped[:3]) + more
+        err.print(
+            f"skipped {len(plan.skipped)} file(s) this command wrote earlier: {names}",
+            markup=False,
+        )
+    if not plan.jobs:
         err.print(f"[red]no {kind} to process[/]")
         raise typer.Exit(1)
-    return len(found.paths) + len(found.problems)
+    return plan.total
+
+
+def _interrupted(err, exc: KeyboardInterrupt, kept: list[Path], unfinished: str) -> typer.Exit:
+    """Say in one line that the run was interrupted and what it kept; the exit to raise."""
+    from saliency_cam.realtime.apps.interrupt import exit_code_for, signal_name
+
+    signum = getattr(exc, "signum", 2)
+    what = f"kept {', '.join(str(p) for p in kept)}" if kept else "nothing was finished"
+    err.print(f"interrupted ({signal_name(signum)}): {what}{unfinished}", markup=False)
+    return typer.Exit(exit_code_for(signum))
 
 
 def _finish(console, failures: int, total: int, session) -> None:
@@ -167,6 +181,13 @@ def video(
     keep_audio: Annotated[
         bool, typer.Option("--keep-audio", help="copy the input's audio track into the output")
     ] = False,
+    allow_truncated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-truncated",
+            help="accept inputs that end before the frames they declare (default: a failure)",
+        ),
+    ] = False,
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
@@ -177,37 +198,14 @@ def video(
     Default quality: medium. Outputs H.264 .mp4 (4:4:4 for odd sizes, to keep the exact
     size). A folder or several inputs write one output each into -o (a folder).
     """
-    from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
-    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
-    from saliency_cam.realtime.io.inputs import (
-        expand_inputs,
-        plan_outputs,
-    )
+    from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs, run_video_job
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
     out, err = _console(), _console(stderr=True)
     view = resolve_view(view)
     resolve_colormap(colormap)
-    suffix = output.suffix.lower() if output is not None else ""
-    if (
-        output is not None
-        and suffix
-        and suffix not in VIDEO_OUTPUT_SUFFIXES
-        and not output.is_dir()
-    ):
-        raise SaliencyCamError(
-            f"-o {output}: not a video file type ({', '.join(VIDEO_OUTPUT_SUFFIXES)}) "
-            "nor an existing folder"
-        )
-    found = expand_inputs(inputs, VIDEO_SUFFIXES - {".gif"})
-    if suffix in VIDEO_OUTPUT_SUFFIXES and len(found.paths) > 1 and output and not output.is_dir():
-        raise SaliencyCamError(
-            f"-o {output} is one file but there are {len(found.paths)} inputs: "
-            "give a folder with -o"
-        )
-    plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
-    jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
-    total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
+    plan = plan_video_jobs(inputs, output, blend=blend, maps=maps)
+    total = _check_plan(err, plan, "video")
 
     session = open_model(
         quality,
@@ -221,10 +219,10 @@ def video(
     _print_model(err, session)
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
     note = session.note
-    failures = len(found.problems)
+    failures = len(plan.problems)
     results = []
     with _progress(err, progress) as bar:
-        for src, outputs in jobs.items():
+        for src, outputs in plan.jobs.items():
             task = bar.add_task(src.name, total=None)
 
             def started(info, task=task) -> None:
@@ -244,6 +242,11 @@ def video(
                     on_start=started,
                     on_frame=advanced,
                 )
+            except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+                bar.stop()
+                kept = [p for r in results for p in r.outputs]
+                unfinished = f"; removed the unfinished {src.name} outputs"
+                raise _interrupted(err, exc, kept, unfinished) from None
             except (SaliencyCamError, OSError) as exc:
                 failures += 1
                 bar.update(task, description=f"[red]{src.name} failed")
@@ -254,16 +257,31 @@ def video(
             results.append(result)
             for line in _video_lines(result, keep_audio):
                 bar.console.print(line, markup=False)
+            if result.ended_early and not allow_truncated:
+                failures += 1
+                bar.console.print(
+                    f"[red]error[/]: {src}: {result.ended_early}; its {result.frames} frames "
+                    "were written (--allow-truncated accepts such files)",
+                    markup=True,
+                    highlight=False,
+                )
     if results:
         frames = sum(r.frames for r in results)
         seconds = sum(r.seconds for r in results)
-        folders = sorted({str(p.parent) for r in results for p in r.outputs})
+        written = [p for r in results for p in r.outputs]
+        where = str(written[0]) if len(written) == 1 else _folders(written)
         out.print(
             f"{len(results)} video(s), {frames} frames in {seconds:.1f} s "
-            f"({frames / seconds if seconds else 0.0:.1f} FPS) → {', '.join(folders)}",
+            f"({frames / seconds if seconds else 0.0:.1f} FPS) → {where}",
             markup=False,
         )
     _finish(err, failures, total, session)
+
+
+def _folders(paths: list[Path]) -> str:
+    """``N files in out/`` for a summary line (each folder named once)."""
+    folders = sorted({str(p.parent) for p in paths})
+    return f"{len(paths)} files in {', '.join(folders)}"
 
 
 def _video_lines(result, keep_audio: bool) -> list[str]:
@@ -282,10 +300,8 @@ def _video_lines(result, keep_audio: bool) -> list[str]:
     means = [f"{names.get(k, k)} {v['mean']:.1f}" for k, v in stages.items() if "mean" in v]
     if means:
         lines.append(f"  mean ms per frame: {', '.join(means)} (stages overlap)")
-    if info.total_frames is not None and info.total_frames != result.frames:
-        lines.append(
-            f"  note: the file states {info.total_frames} frames; {result.frames} were decodable"
-        )
+    if result.ended_early:
+        lines.append(f"  note: {result.ended_early}")
     return lines
 
 
@@ -327,22 +343,13 @@ def image(
     Default quality: very_high (the SALICON training size); --dataset picks an original
     dataset model (salicon, mit1003, cat2000, …) if exported. EXIF orientation is applied.
     """
-    from saliency_cam.models.media import IMAGE_SUFFIXES
-    from saliency_cam.realtime.apps.image import ImageOutputs, ImageStyle, process_images
-    from saliency_cam.realtime.io.inputs import (
-        expand_inputs,
-        plan_outputs,
-    )
+    from saliency_cam.realtime.apps.image import ImageStyle, plan_image_jobs, process_images
     from saliency_cam.realtime.render.blend import resolve_colormap
 
     out, err = _console(), _console(stderr=True)
     resolve_colormap(colormap)
-    found = expand_inputs(inputs, IMAGE_SUFFIXES | {".gif"})
-    bases = plan_outputs(found.paths, output, "", "", allow_file=False)
-    plan = [
-        (src, ImageOutputs.beside(base, overlay=overlay, npy=npy)) for src, base in bases.items()
-    ]
-    total = _check_plan(err, found, [p for _, o in plan for p in o.paths()], "image")
+    plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy)
+    total = _check_plan(err, plan, "image")
 
     session = open_model(
         quality,
@@ -355,20 +362,28 @@ def image(
     )
     _print_model(err, session)
     note = session.note
-    with _progress(err, progress and len(plan) > 1) as bar:
-        task = bar.add_task("images", total=len(plan))
+    with _progress(err, progress and len(plan.jobs) > 1) as bar:
+        task = bar.add_task("images", total=len(plan.jobs))
 
         def done(source: Path, result, error: str | None) -> None:
             if error is not None:
                 bar.console.print(f"[red]error[/]: {error}")
             bar.advance(task)
 
-        report = process_images(
-            session, plan, ImageStyle(alpha=alpha, colormap=colormap), note=note, on_done=done
-        )
-    folders = sorted({str(p.parent) for r in report.results for p in r.outputs})
+        style = ImageStyle(alpha=alpha, colormap=colormap)
+        try:
+            report = process_images(session, plan.jobs, style, note=note, on_done=done)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the image in hand finished
+            bar.stop()
+            partial = getattr(exc, "report", None)
+            kept = [p for r in partial.results for p in r.outputs] if partial else []
+            shown = [_folders(kept)] if len(kept) > 1 else kept
+            raise _interrupted(err, exc, shown, "") from None
+    written = [p for r in report.results for p in r.outputs]
+    where = str(written[0]) if len(written) == 1 else (_folders(written) if written else "-")
     out.print(
-        f"{len(report.results)} image(s) → {', '.join(folders) or '-'}"
-        + (f"; {len(report.failures)} failed" if report.failures else "")
+        f"{len(report.results)} image(s) → {where}"
+        + (f"; {len(report.failures)} failed" if report.failures else ""),
+        markup=False,
     )
-    _finish(err, len(report.failures) + len(found.problems), total, session)
+    _finish(err, len(report.failures) + len(plan.problems), total, session)

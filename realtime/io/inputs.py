@@ -17,7 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,8 +152,11 @@ def plan_outputs(
     return plan
 
 
-def refuse_overwriting_inputs(inputs: Iterable[Path], outputs: Iterable[Path]) -> None:
-    """Raise :class:`InputError` if any output is (or links to) one of the inputs."""
+def refuse_overwriting_inputs(
+    inputs: Iterable[Path], outputs: Iterable[Path], *, hint: str = "choose another -o"
+) -> None:
+    """Raise :class:`InputError` if any output is (or links to) one of the inputs;
+    ``hint`` says what to change."""
     resolved = {p.resolve(): p for p in inputs}
     for out in outputs:
         clash = resolved.get(out.resolve())
@@ -161,8 +164,7 @@ def refuse_overwriting_inputs(inputs: Iterable[Path], outputs: Iterable[Path]) -
             clash = next((p for p in resolved.values() if _same_file(p, out)), None)
         if clash is not None:
             raise InputError(
-                f"output {out} is the input {clash}: choose another -o (inputs are never "
-                "overwritten)"
+                f"output {out} is the input {clash}: {hint} (inputs are never overwritten)"
             )
 
 
@@ -171,3 +173,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def skip_own_outputs(
+    inputs: Sequence[Path],
+    outputs_of: Callable[[Sequence[Path]], Iterable[Path]],
+    *,
+    named: Iterable[str | os.PathLike[str]] = (),
+) -> tuple[list[Path], list[Path]]:
+    """Split ``inputs`` into ``(to process, skipped)``: an input that is one of the
+    outputs the command would write for the *other* inputs (``outputs_of(inputs)``)
+    is the command's own earlier result, found again when a folder is rerun. Files
+    given by name in ``named`` (the command's arguments) are always processed.
+
+    >>> skip_own_outputs([Path("a.jpg"), Path("a_saliency.png")], image_outputs)  # doctest: +SKIP
+    ([PosixPath('a.jpg')], [PosixPath('a_saliency.png')])
+    """
+    own = {p.resolve() for p in outputs_of(inputs)}
+    own -= {Path(os.path.expanduser(str(n))).resolve() for n in named}
+    skipped = [p for p in inputs if p.resolve() in own]
+    if not skipped:
+        return list(inputs), []
+    return [p for p in inputs if p not in skipped], skipped

@@ -440,86 +440,6 @@ def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
     return source
 
 
-# --------------------------------------------------------------------------- synthetic
-
-
-def stamp_index(image: np.ndarray, index: int, bits: int = 16, cell: int = 8) -> None:
-    """Write ``index`` into the bottom-left corner of ``image`` as ``bits`` black/white
-    cells, in place, so a frame can be identified after resizing or lossy encoding (the
-    HUD sits top-left, so the stamp survives in the side-by-side view)."""
-    rows = image[image.shape[0] - cell :]
-    for bit in range(bits):
-        rows[:, bit * cell : (bit + 1) * cell] = 255 if (index >> bit) & 1 else 0
-
-
-def read_index(image: np.ndarray, bits: int = 16, cell: int = 8) -> int:
-    """Read back an index written by :func:`stamp_index` (centre of each cell)."""
-    inset = max(1, cell // 4)
-    rows = image[image.shape[0] - cell + inset : image.shape[0] - inset]
-    value = 0
-    for bit in range(bits):
-        if float(rows[:, bit * cell + inset : (bit + 1) * cell - inset].mean()) > 127.5:
-            value |= 1 << bit
-    return value
-
-
-class TestPattern:
-    """Frames of a moving bright disc over a gradient, each stamped with its index."""
-
-    __test__ = False  # not a pytest class
-
-    def __init__(self, size: tuple[int, int] = (480, 640)) -> None:
-        h, w = size
-        ramp = np.linspace(40, 200, w, dtype=np.float32)[None, :]
-        shade = np.linspace(0.6, 1.0, h, dtype=np.float32)[:, None]
-        base = ramp * shade
-        self.base = np.dstack([base, base[:, ::-1], np.full_like(base, 90)]).astype(np.uint8)
-        self.size = size
-
-    def frame(self, index: int) -> np.ndarray:
-        h, w = self.size
-        image = self.base.copy()
-        angle = index * 0.15
-        centre = (int(w / 2 + w / 3 * np.cos(angle)), int(h / 2 + h / 3 * np.sin(angle)))
-        cv2.circle(image, centre, max(4, min(h, w) // 10), (255, 255, 255), -1)
-        stamp_index(image, index)
-        return image
-
-
-def synthetic_source(
-    fps: float = 30.0,
-    size: tuple[int, int] = (480, 640),
-    frames: int | None = None,
-    *,
-    live: bool = True,
-) -> FrameSource:
-    """A test pattern at ``fps`` frames per second, each frame stamped with its index
-    (:func:`read_index`). Live: produced on its own clock whether read or not, the
-    stand-in for a camera; ordered (``live=False``): ``frames`` frames, none dropped."""
-    pattern = TestPattern(size)
-    h, w = size
-    info = SourceInfo(f"synthetic {fps:g} FPS", "synthetic", live, w, h, fps, frames)
-    if not live:
-        count = frames if frames is not None else 0
-        items = ((pattern.frame(i), i / fps, None) for i in range(count))
-        return OrderedSource(items, info)
-    period = 1.0 / fps
-    state = {"n": 0, "start": time.perf_counter()}
-
-    def grab() -> np.ndarray | None:
-        n = state["n"]
-        if frames is not None and n >= frames:
-            return None
-        # absolute schedule: no drift however long each frame took to make
-        delay = state["start"] + n * period - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        state["n"] = n + 1
-        return pattern.frame(n)
-
-    return LiveSource(grab, info)
-
-
 # --------------------------------------------------------------------------- dispatch
 
 
@@ -541,6 +461,26 @@ def open_arrays(images: np.ndarray | Sequence[np.ndarray]) -> OrderedSource:
 
 
 SourceSpec = str | int | os.PathLike[str] | np.ndarray | Sequence[np.ndarray]
+
+
+def source_files(spec: SourceSpec) -> list[Path]:
+    """The local files a ``--source`` reads (a video file, or the images of a folder or
+    glob); empty for cameras, streams, the test pattern and arrays. Outputs are checked
+    against these so a run never writes over its own input."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return []
+    text = str(spec).strip()
+    if not text or text.isdigit() or text.startswith(("/dev/video", "synthetic")):
+        return []
+    if urlparse(text).scheme.lower() in LIVE_SCHEMES | {"http", "https"}:
+        return []
+    path = Path(text).expanduser()
+    if path.is_file():
+        return [path]
+    from saliency_cam.realtime.io.inputs import expand_inputs
+
+    globbed = any(ch in text for ch in "*?[")
+    return expand_inputs([text], IMAGE_SUFFIXES).paths if path.is_dir() or globbed else []
 
 
 def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
@@ -581,6 +521,8 @@ def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
             fps = float(rate)
         except ValueError:
             raise InputError(f"bad synthetic rate {rate!r}: use synthetic:30") from None
+        from saliency_cam.realtime.io.pattern import synthetic_source
+
         return synthetic_source(fps, live=True if live is None else live)
     scheme = urlparse(text).scheme.lower()
     if scheme in LIVE_SCHEMES:

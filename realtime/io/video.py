@@ -61,6 +61,11 @@ class VideoInfo:
     has_audio: bool = False
     rotation: int = 0
     codec: str = ""
+    #: The video stream's time base (units of its timestamps); None: ``1/fps``.
+    time_base: Fraction | None = None
+    #: Frames the file says it has (its frame count, or its stated duration × rate),
+    #: which a truncated file no longer holds; None when it says nothing.
+    declared_frames: int | None = None
 
     @property
     def resolution_wh(self) -> tuple[int, int]:
@@ -92,6 +97,8 @@ class VideoInfo:
                     raise InputError(f"{path}: no decodable video frame (file truncated?)")
                 rotation = _rotation(first)
                 total = int(stream.frames) or None
+                time_base = Fraction(stream.time_base) if stream.time_base else None
+                declared = total or _frames_from_duration(container, stream, fps)
             if total is None:
                 total = _count_packets(path)
         except InputError:
@@ -109,6 +116,23 @@ class VideoInfo:
             has_audio=has_audio,
             rotation=rotation,
             codec=stream.codec_context.name,
+            time_base=time_base,
+            declared_frames=declared,
+        )
+
+    def ended_early(self, frames_read: int) -> str | None:
+        """A note if ``frames_read`` falls short of what the file declares (a truncated
+        file), else None. A count stored in the file must be met exactly; one worked
+        out from the stated duration may be a frame off."""
+        declared = self.declared_frames
+        if declared is None or frames_read >= declared:
+            return None
+        slack = 0 if self.total_frames == declared else 1
+        if declared - frames_read <= slack:
+            return None
+        return (
+            f"the input ended early: {frames_read} of the {declared} frames it declares "
+            "were read (truncated file?)"
         )
 
 
@@ -128,6 +152,17 @@ def _frame_rate(stream) -> Fraction:
         if rate and rate > 0:
             return Fraction(rate)
     raise InputError("video stream states no frame rate")
+
+
+def _frames_from_duration(container, stream, fps: Fraction) -> int | None:
+    """Frames implied by the stated duration (Matroska and others store no count)."""
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / 1_000_000  # AV_TIME_BASE
+    else:
+        return None
+    return round(seconds * float(fps)) or None
 
 
 def _rotation(frame) -> int:
@@ -157,6 +192,18 @@ def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
     >>> for frame in iter_frames("clip.mp4"):   # doctest: +SKIP
     ...     print(frame.shape)
     """
+    for image, _ in iter_stamped_frames(path):
+        yield image
+
+
+def iter_stamped_frames(path: str | os.PathLike[str]) -> Iterator[tuple[np.ndarray, float]]:
+    """Like :func:`iter_frames`, with each frame's presentation time in seconds from the
+    start of the video stream (from its timestamps, so variable frame rates are kept;
+    a frame without a timestamp follows the previous one by ``1/fps``).
+
+    >>> [round(t, 3) for _, t in iter_stamped_frames("vfr.mp4")][:3]   # doctest: +SKIP
+    [0.0, 0.033, 0.133]
+    """
     av = _av()
     path = _check_readable(path)
     index = 0
@@ -164,12 +211,20 @@ def iter_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            start = stream.start_time or 0
+            period = 1.0 / float(_frame_rate(stream))
+            previous = -period
             for frame in container.decode(stream):
                 image = frame.to_ndarray(format="bgr24")
                 rotation = _rotation(frame)
                 if rotation:
                     image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
-                yield image
+                if frame.pts is None or frame.time_base is None:
+                    stamp = previous + period
+                else:
+                    stamp = float((frame.pts - start) * frame.time_base)
+                previous = stamp
+                yield image, stamp
                 index += 1
     except InputError:
         raise
@@ -291,8 +346,11 @@ class VideoSink:
     ``info`` gives size and frame rate (usually the input's :class:`VideoInfo`; pass
     ``width``/``height`` to override the size, e.g. for a side-by-side view).
     ``audio_from`` names a file whose first audio track is copied into the output.
-    ``metadata`` goes into the container (e.g. which model made the video). Frames are
-    numbered 0, 1, 2 … at the constant rate ``info.fps``.
+    ``metadata`` goes into the container (e.g. which model made the video). Frames
+    written with a ``stamp`` (seconds from the start, e.g. the input frame's) keep that
+    time, so a variable-frame-rate input keeps its timing and its audio stays in sync;
+    frames without one follow at the constant rate ``info.fps``. Timestamps count in
+    ``info.time_base`` (the input's) when given, else in ``1/fps``.
 
     >>> with VideoSink("out.mp4", info) as sink:      # doctest: +SKIP
     ...     sink.write_frame(frame_bgr)
@@ -320,6 +378,8 @@ class VideoSink:
         self.width = int(width or info.width)
         self.height = int(height or info.height)
         self.fps = Fraction(info.fps).limit_denominator(1_000_000)
+        self.time_base = Fraction(info.time_base) if info.time_base else 1 / self.fps
+        self._last_pts = -1
         self.codec, self.pix_fmt = pick_video_codec(self.width, self.height, codec)
         self._crf = crf
         self._preset = preset
@@ -342,7 +402,8 @@ class VideoSink:
                 container.metadata[key] = value
             stream = container.add_stream(self.codec, rate=self.fps)
             stream.width, stream.height, stream.pix_fmt = self.width, self.height, self.pix_fmt
-            stream.time_base = 1 / self.fps
+            stream.time_base = self.time_base
+            stream.codec_context.time_base = self.time_base
             if self.codec == "libx264":
                 stream.options = {"crf": str(self._crf), "preset": self._preset}
             else:
@@ -358,8 +419,9 @@ class VideoSink:
         self._stack, self._container, self._stream = stack, container, stream
         return self
 
-    def write_frame(self, frame: np.ndarray) -> None:
-        """Encode one BGR uint8 (H, W, 3) or grayscale (H, W) frame of the sink's size."""
+    def write_frame(self, frame: np.ndarray, stamp: float | None = None) -> None:
+        """Encode one BGR uint8 (H, W, 3) or grayscale (H, W) frame of the sink's size,
+        shown at ``stamp`` seconds (None: ``1/fps`` after the previous frame)."""
         if self._container is None:
             raise RuntimeError("VideoSink used outside its 'with' block")
         if frame.shape[:2] != (self.height, self.width) or frame.dtype != np.uint8:
@@ -376,9 +438,18 @@ class VideoSink:
         else:
             fmt = "gray" if frame.ndim == 2 else "bgr24"
             video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=fmt)
-        video_frame.pts = self.frames_written
+        if stamp is None:  # constant rate, counted exactly (no rounding drift)
+            at = self.frames_written / self.fps
+        else:
+            at = Fraction(stamp).limit_denominator(10**9)
+        # timestamps must increase: a repeated or backward stamp moves one tick on
+        pts = max(round(at / self.time_base), self._last_pts + 1, 0)
+        self._last_pts = pts
+        seconds = float(pts * self.time_base)
+        video_frame.pts = pts
+        video_frame.time_base = self.time_base
         if self._audio is not None:
-            self._audio.mux_until(self.frames_written / float(self.fps))
+            self._audio.mux_until(seconds)
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
         self.frames_written += 1
@@ -434,8 +505,8 @@ def open_video_source(path: str | os.PathLike[str], info: VideoInfo | None = Non
 
     info = info or VideoInfo.from_path(path)
     rate = float(info.fps)
-    frames = iter_frames(path)
-    items = ((image, index / rate, None) for index, image in enumerate(frames))
+    frames = iter_stamped_frames(path)
+    items = ((image, stamp, None) for image, stamp in frames)
     source_info = SourceInfo(
         Path(path).name, "video", False, info.width, info.height, rate, info.total_frames
     )

@@ -23,7 +23,8 @@ from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_provi
 def export_hint(preset: str, precision: str = "fp32") -> str:
     """The command that exports a missing variant."""
     extra = "" if precision == "fp32" else f" --precision {precision}"
-    return f"saliency-cam export --quality {preset}{extra}"
+    option = "--dataset" if resolve_preset(preset).kind == "dataset" else "--quality"
+    return f"saliency-cam export {option} {preset}{extra}"
 
 
 def find_variant(

@@ -98,6 +98,64 @@ def make_clip(
     return path
 
 
+def make_vfr_clip(
+    path: Path,
+    width: int,
+    height: int,
+    gaps_ms: list[int],
+    *,
+    audio: bool = False,
+) -> Path:
+    """Write a variable-frame-rate H.264 clip: frame 0 at 0 ms, frame i+1 ``gaps_ms[i]``
+    ms after frame i (timestamps in milliseconds), frame ``i`` showing index ``i``;
+    ``audio`` adds a sine track lasting as long as the video (last frame included)."""
+    import av
+
+    stamps = [0, *np.cumsum(gaps_ms).tolist()]
+    last_gap = gaps_ms[-1] if gaps_ms else 40
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=Fraction(1000, max(1, int(np.mean(gaps_ms)))))
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.time_base = Fraction(1, 1000)
+        video.codec_context.time_base = Fraction(1, 1000)
+        video.options = {"crf": "12", "preset": "ultrafast"}
+        sound = None
+        if audio:
+            sample_rate = 22050
+            sound = container.add_stream("aac", rate=sample_rate)
+            sound.layout = "mono"
+            total = int(round((stamps[-1] + last_gap) / 1000 * sample_rate))
+            wave = 0.3 * np.sin(2 * np.pi * 440.0 * np.arange(total) / sample_rate)
+            fmt = sound.codec_context.format.name
+            for start in range(0, total, 1024):
+                data = wave[start : start + 1024].astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(data[None], format=fmt, layout="mono")
+                frame.sample_rate, frame.pts = sample_rate, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+        for i, stamp in enumerate(stamps):
+            picture = av.VideoFrame.from_ndarray(index_frame(i, width, height), format="bgr24")
+            picture.pts, picture.time_base = int(stamp), Fraction(1, 1000)
+            for packet in video.encode(picture):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+        if sound is not None:
+            for packet in sound.encode(None):
+                container.mux(packet)
+    return path
+
+
+def frame_times(path: Path) -> list[float]:
+    """Presentation time in seconds of every video frame (read with PyAV directly)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        start = stream.start_time or 0
+        return [float((f.pts - start) * f.time_base) for f in container.decode(stream)]
+
+
 def read_clip(path: Path) -> tuple[list[np.ndarray], Fraction, bool]:
     """All frames of ``path`` as stored (no rotation applied), its average frame rate
     and whether it has an audio stream (read with PyAV, independent of the code under

@@ -10,13 +10,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from synthetic_media import write_clip
+from synthetic_media import read_index, synthetic_source, write_clip
 
 from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
 from saliency_cam.realtime.apps.live import Controls, LiveOptions, compose, run_live
 from saliency_cam.realtime.cli.main import main
 from saliency_cam.realtime.io.recorder import Recorder, fit_into
-from saliency_cam.realtime.io.sources import LiveSource, SourceInfo, read_index, synthetic_source
+from saliency_cam.realtime.io.sources import LiveSource, SourceInfo
 from saliency_cam.realtime.io.video import VideoInfo, iter_frames
 from saliency_cam.realtime.render.hud import HudInfo, draw_hud
 

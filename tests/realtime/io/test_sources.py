@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from synthetic_media import stamped_frames, write_clip
+from synthetic_media import read_index, stamp_index, stamped_frames, synthetic_source, write_clip
 
 from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.io.images import load_image
@@ -26,8 +26,6 @@ from saliency_cam.realtime.io.sources import (
     SourceInfo,
     image_paths,
     open_source,
-    read_index,
-    stamp_index,
 )
 from saliency_cam.realtime.pipeline.stages import Pipeline
 
@@ -182,8 +180,9 @@ def test_http_video_is_ordered_and_http_stream_is_live(clip: Path, tmp_path: Pat
 
 
 def test_live_source_returns_the_newest_frame_once_and_counts_the_rest() -> None:
-    with open_source("synthetic:200") as source:
-        assert source.live and source.info.kind == "synthetic"
+    with open_source("synthetic:200") as app_source:  # the user feature: plain pattern
+        assert app_source.live and app_source.info.kind == "synthetic"
+    with synthetic_source(200) as source:  # the same source, frames stamped for the test
         first = source.read(timeout=2)
         time.sleep(0.1)  # ~20 frames go by unread
         second = source.read(timeout=2)

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from synthetic_media import read_index, synthetic_source
 
 from saliency_cam.models.atomic import write_json
 from saliency_cam.models.errors import InputError
@@ -18,8 +19,6 @@ from saliency_cam.realtime.io.sources import (
     Frame,
     LiveSource,
     SourceInfo,
-    read_index,
-    synthetic_source,
 )
 from saliency_cam.realtime.pipeline.stages import EOS, Pipeline
 from saliency_cam.realtime.pipeline.stats import FPSMonitor, RunStats

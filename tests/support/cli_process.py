@@ -1,0 +1,61 @@
+"""Run ``saliency-cam`` as a real child process (for signal tests): start it, wait for
+a file or a line, send a signal, collect exit code and output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MAIN = "saliency_cam.realtime.cli.main"
+
+
+def start_cli(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``python -m saliency_cam.realtime.cli.main ARGS`` in ``cwd``, output captured."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+    return subprocess.Popen(
+        [sys.executable, "-m", MAIN, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], timeout: float) -> None:
+    """Poll ``condition`` until true; fail early (with the child's output) if the child
+    exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"exited {process.returncode} too early:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate()
+            raise AssertionError(f"timed out waiting:\n{out}\n{err}")
+        time.sleep(0.05)
+
+
+def stop_cli(
+    process: subprocess.Popen[str], signum: int = signal.SIGTERM, timeout: float = 60
+) -> tuple[int, str, str]:
+    """Send ``signum``, wait for the exit; return ``(exit code, stdout, stderr)``."""
+    process.send_signal(signum)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"did not stop on {signum}:\n{out}\n{err}") from None
+    return process.returncode, out, err
+
+
+def partials(folder: Path) -> list[Path]:
+    """Write-then-rename temporaries (``.name.XXXX.partial.ext``) anywhere under ``folder``."""
+    return [p for p in folder.rglob(".*") if ".partial" in p.name]
