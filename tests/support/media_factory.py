@@ -4,6 +4,7 @@ files. Written with PyAV and Pillow directly (not with the code under test)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,52 +51,29 @@ def make_clip(
     audio: bool = False,
     audio_codec: str = "aac",
     rotation: int = 0,
+    picture: Callable[[int], np.ndarray] | None = None,
 ) -> Path:
-    """Write an H.264 clip whose frame ``i`` shows index ``i`` (see :func:`index_frame`).
+    """Write an H.264 clip whose frame ``i`` shows index ``i`` (see :func:`index_frame`;
+    ``picture(i)`` draws frames otherwise, e.g. :func:`stamped_frame`).
 
     ``audio`` adds a 440 Hz sine track as long as the video (``audio_codec`` aac for
     .mp4, pcm_s16le for .mov/.mkv); ``rotation`` stores a display rotation
     (degrees counter-clockwise), as phones do.
     """
-    import av
-
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=rate)
-        video.width, video.height = width, height
-        video.pix_fmt = "yuv444p" if width % 2 or height % 2 else "yuv420p"
-        video.options = {"crf": "12", "preset": "ultrafast"}
-        if rotation:
-            video.set_display_rotation(rotation)
-        sound = None
-        if audio:
-            sample_rate = 22050
-            sound = container.add_stream(audio_codec, rate=sample_rate)
-            sound.layout = "mono"
-            total = int(round(frames / float(rate) * sample_rate))
-            t = np.arange(total) / sample_rate
-            wave = 0.3 * np.sin(2 * np.pi * 440.0 * t)
-            fmt = sound.codec_context.format.name
-            for start in range(0, total, 1024):
-                chunk = wave[start : start + 1024]
-                data = (
-                    (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
-                )
-                frame = av.AudioFrame.from_ndarray(data[None], format=fmt, layout="mono")
-                frame.sample_rate, frame.pts = sample_rate, start
-                for packet in sound.encode(frame):
-                    container.mux(packet)
-        for i in range(frames):
-            picture = av.VideoFrame.from_ndarray(index_frame(i, width, height), format="bgr24")
-            picture.pts = i
-            for packet in video.encode(picture):
-                container.mux(packet)
-        for packet in video.encode(None):
-            container.mux(packet)
-        if sound is not None:
-            for packet in sound.encode(None):
-                container.mux(packet)
-    return path
+    stamps = [Fraction(i) / rate for i in range(frames)]
+    return _write_clip(
+        path,
+        width,
+        height,
+        stamps,
+        rate,
+        audio,
+        audio_codec,
+        rotation,
+        picture=picture,
+        time_base=1 / rate,
+    )
 
 
 def make_vfr_clip(
@@ -107,36 +85,51 @@ def make_vfr_clip(
     audio: bool = False,
 ) -> Path:
     """Write a variable-frame-rate H.264 clip: frame 0 at 0 ms, frame i+1 ``gaps_ms[i]``
-    ms after frame i (timestamps in milliseconds), frame ``i`` showing index ``i``;
-    ``audio`` adds a sine track lasting as long as the video (last frame included)."""
+    ms after frame i, frame ``i`` showing index ``i``; ``audio`` adds a sine track lasting
+    as long as the video (last frame included)."""
+    stamps = [Fraction(int(ms), 1000) for ms in [0, *np.cumsum(gaps_ms).tolist()]]
+    rate = Fraction(1000, max(1, int(np.mean(gaps_ms))))
+    last = Fraction(gaps_ms[-1] if gaps_ms else 40, 1000)
+    return _write_clip(
+        path, width, height, stamps, rate, audio, "aac", 0, tail=last, time_base=Fraction(1, 1000)
+    )
+
+
+def _write_clip(
+    path: Path,
+    width: int,
+    height: int,
+    stamps: list[Fraction],
+    rate: Fraction,
+    audio: bool,
+    audio_codec: str,
+    rotation: int,
+    *,
+    picture: Callable[[int], np.ndarray] | None = None,
+    tail: Fraction | None = None,
+    time_base: Fraction,
+) -> Path:
+    """The one clip writer: frame ``i`` at ``stamps[i]`` seconds in ``time_base`` units,
+    plus a sine track as long as the video when ``audio``."""
     import av
 
-    stamps = [0, *np.cumsum(gaps_ms).tolist()]
-    last_gap = gaps_ms[-1] if gaps_ms else 40
+    draw = picture or (lambda i: index_frame(i, width, height))
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=Fraction(1000, max(1, int(np.mean(gaps_ms)))))
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.time_base = Fraction(1, 1000)
-        video.codec_context.time_base = Fraction(1, 1000)
+        video = container.add_stream("libx264", rate=rate)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv444p" if width % 2 or height % 2 else "yuv420p"
+        video.time_base = video.codec_context.time_base = time_base
         video.options = {"crf": "12", "preset": "ultrafast"}
+        if rotation:
+            video.set_display_rotation(rotation)
         sound = None
         if audio:
-            sample_rate = 22050
-            sound = container.add_stream("aac", rate=sample_rate)
-            sound.layout = "mono"
-            total = int(round((stamps[-1] + last_gap) / 1000 * sample_rate))
-            wave = 0.3 * np.sin(2 * np.pi * 440.0 * np.arange(total) / sample_rate)
-            fmt = sound.codec_context.format.name
-            for start in range(0, total, 1024):
-                data = wave[start : start + 1024].astype(np.float32)
-                frame = av.AudioFrame.from_ndarray(data[None], format=fmt, layout="mono")
-                frame.sample_rate, frame.pts = sample_rate, start
-                for packet in sound.encode(frame):
-                    container.mux(packet)
+            seconds = float(stamps[-1] + (tail if tail is not None else 1 / rate))
+            sound = _add_sine(container, audio_codec, seconds)
         for i, stamp in enumerate(stamps):
-            picture = av.VideoFrame.from_ndarray(index_frame(i, width, height), format="bgr24")
-            picture.pts, picture.time_base = int(stamp), Fraction(1, 1000)
-            for packet in video.encode(picture):
+            frame = av.VideoFrame.from_ndarray(draw(i), format="bgr24")
+            frame.pts, frame.time_base = int(round(stamp / time_base)), time_base
+            for packet in video.encode(frame):
                 container.mux(packet)
         for packet in video.encode(None):
             container.mux(packet)
@@ -144,6 +137,26 @@ def make_vfr_clip(
             for packet in sound.encode(None):
                 container.mux(packet)
     return path
+
+
+def _add_sine(container: object, codec: str, seconds: float) -> object:
+    """Add a mono 440 Hz sine audio stream of ``seconds`` to an open output container."""
+    import av
+
+    sample_rate = 22050
+    sound = container.add_stream(codec, rate=sample_rate)  # type: ignore[attr-defined]
+    sound.layout = "mono"
+    total = int(round(seconds * sample_rate))
+    wave = 0.3 * np.sin(2 * np.pi * 440.0 * np.arange(total) / sample_rate)
+    fmt = sound.codec_context.format.name
+    for start in range(0, total, 1024):
+        chunk = wave[start : start + 1024]
+        data = (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(data[None], format=fmt, layout="mono")
+        frame.sample_rate, frame.pts = sample_rate, start
+        for packet in sound.encode(frame):
+            container.mux(packet)  # type: ignore[attr-defined]
+    return sound
 
 
 def frame_times(path: Path) -> list[float]:

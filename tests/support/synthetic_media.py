@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
+from media_factory import make_clip
 
 from saliency_cam.realtime.io.pattern import TestPattern
 from saliency_cam.realtime.io.pattern import synthetic_source as _synthetic_source
@@ -52,17 +52,13 @@ def stamped_frames(count: int, size: tuple[int, int] = (240, 320)) -> list[np.nd
     return [pattern.frame(i) for i in range(count)]
 
 
+def stamped_frame(index: int, size: tuple[int, int] = (240, 320)) -> np.ndarray:
+    """Test-pattern frame ``index`` stamped with its index."""
+    return TestPattern(size, stamp_index).frame(index)
+
+
 def write_clip(path: Path, count: int, size: tuple[int, int] = (240, 320), fps: int = 25) -> Path:
-    """Write an H.264 MP4 of ``count`` stamped frames (near-lossless, so stamps survive)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.height, stream.width = size
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "12", "preset": "ultrafast"}
-        for image in stamped_frames(count, size):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    """Write an H.264 MP4 of ``count`` stamped test-pattern frames (near-lossless, so the
+    stamps survive), with the one clip writer of :mod:`media_factory`."""
+    pattern = TestPattern(size, stamp_index)
+    return make_clip(path, size[1], size[0], count, fps, picture=pattern.frame)
