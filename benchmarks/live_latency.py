@@ -45,22 +45,13 @@ import numpy as np
 from saliency_cam.models.atomic import write_json
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
 from saliency_cam.realtime.apps.live import LiveOptions, run_live
-from saliency_cam.realtime.bench.timing import inference_fps
+from saliency_cam.realtime.bench.timing import export_random_models, inference_fps
 from saliency_cam.realtime.io.pattern import synthetic_source
 from saliency_cam.realtime.pipeline.stats import hardware_info
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAME_SIZE = (480, 640)
-
-
-def export_random_models(qualities: list[str], directory: Path) -> Path:
-    """Export seeded random-weight (UNTRAINED) variants for speed measurements."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from saliency_cam.export.variants import export_presets
-
-    export_presets(qualities, "random", models_dir=directory, progress=True)
-    return directory
 
 
 def live_run(quality: str, models: Path, args: argparse.Namespace, frames: int) -> dict[str, Any]:

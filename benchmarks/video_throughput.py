@@ -30,7 +30,6 @@ import os
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -39,33 +38,15 @@ import numpy as np
 from saliency_cam.models.atomic import write_json
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
 from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
-from saliency_cam.realtime.bench.timing import inference_fps
+from saliency_cam.realtime.bench.pipeline import make_clip
+from saliency_cam.realtime.bench.timing import export_random_models, inference_fps
 from saliency_cam.realtime.io.pattern import TestPattern
-from saliency_cam.realtime.io.video import VideoInfo, VideoSink
+from saliency_cam.realtime.io.video import VideoInfo
 from saliency_cam.realtime.pipeline.stats import hardware_info
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720))
 RESULTS = Path(__file__).resolve().parent / "results" / "video_throughput.json"
-
-
-def make_clip(path: Path, width: int, height: int, seconds: float, fps: int) -> Path:
-    """A moving test pattern encoded as H.264, like a camera clip."""
-    pattern = TestPattern((height, width))
-    info = VideoInfo(width=width, height=height, fps=Fraction(fps))
-    with VideoSink(path, info) as sink:
-        for index in range(int(round(seconds * fps))):
-            sink.write_frame(pattern.frame(index))
-    return path
-
-
-def export_random_models(qualities: list[str], directory: Path) -> Path:
-    """Export seeded random-weight (UNTRAINED) variants for speed measurements."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from saliency_cam.export.variants import export_presets
-
-    export_presets(qualities, "random", models_dir=directory, progress=True)
-    return directory
 
 
 def frame_fps(session: SaliencySession, clip_frame: np.ndarray, frames: int) -> float:
@@ -119,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         models = args.models_dir or export_random_models(qualities, work / "models")
         clips = [
-            make_clip(work / f"clip_{w}x{h}.mp4", w, h, args.seconds, args.fps) for w, h in SIZES
+            make_clip(work / f"clip_{w}x{h}.mp4", round(args.seconds * args.fps), (h, w), args.fps)
+            for w, h in SIZES
         ]
         rows: list[dict[str, Any]] = []
         providers: list[str] = []

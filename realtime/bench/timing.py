@@ -13,9 +13,11 @@ True
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -119,3 +121,13 @@ def inference_fps(session: SaliencySession, seconds: float, min_frames: int = 10
         session.infer(frame)
         count += 1
     return count / (time.perf_counter() - start)
+
+
+def export_random_models(qualities: list[str], directory: Path) -> Path:
+    """Export seeded random-weight (UNTRAINED) variants into ``directory`` for speed
+    measurements (needs the export extra). Shared by the benchmark scripts."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from saliency_cam.export.variants import export_presets
+
+    export_presets(qualities, "random", models_dir=directory, progress=True)
+    return directory
