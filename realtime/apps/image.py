@@ -30,6 +30,7 @@ from saliency_cam.realtime.io.inputs import (
     skip_own_outputs,
 )
 from saliency_cam.realtime.render.blend import render, to_uint8
+from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
 
 MAP_TAG = "_saliency"
@@ -155,6 +156,8 @@ def process_image(
     written = [write_png(outputs.saliency, to_uint8(saliency), note=note)]
     if outputs.overlay is not None:
         picture = render(image, saliency, "overlay", style.alpha, style.colormap)
+        if not session.trained:  # the label travels with the pixels, not only the metadata
+            mark_untrained(picture)
         written.append(write_png(outputs.overlay, picture, note=note))
     if outputs.npy is not None:
         written.append(write_npy(outputs.npy, saliency.astype(np.float32)))

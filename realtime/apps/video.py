@@ -37,6 +37,7 @@ from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
 from saliency_cam.realtime.pipeline.stages import Pipeline
 from saliency_cam.realtime.render.blend import TemporalSmoother, render, resolve_colormap, to_uint8
+from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
 
 #: ``--maps`` choices: a grayscale video, or one file per frame.
@@ -238,6 +239,7 @@ def run_video_job(
         # the smoother updates its state in place: hand the writer its own copy
         return saliency.copy() if style.smooth > 0 else saliency
 
+    untrained = not session.trained
     metadata = {"comment": note} if note else {}
     width = info.width * (2 if style.view == "side" else 1)
     written = 0
@@ -269,6 +271,8 @@ def run_video_job(
             stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
+                if untrained:  # the label travels with the pixels, not only the metadata
+                    mark_untrained(picture)
                 blend_sink.write_frame(picture, stamp)
             if map_sink is not None:
                 map_sink.write_frame(to_uint8(saliency), stamp)
