@@ -66,11 +66,22 @@ class Samples:
         self._values: deque[float] = deque(maxlen=limit)
         self.count = 0
         self.total = 0.0
+        self.first: float | None = None  # the first value (often a cold start)
 
     def add(self, seconds: float) -> None:
+        if self.first is None:
+            self.first = seconds
         self._values.append(seconds)
         self.count += 1
         self.total += seconds
+
+    def rate_after_first(self) -> float:
+        """Items per second from the mean of every value but the first (the same frames
+        :attr:`RunStats.fps` counts, which starts at the first output); 0 if unknown."""
+        if self.count < 2 or self.first is None:
+            return 0.0
+        rest = self.total - self.first
+        return (self.count - 1) / rest if rest > 0 else 0.0
 
     def __len__(self) -> int:
         return self.count
@@ -118,6 +129,10 @@ def timed(timings: dict[str, float], name: str) -> Iterator[None]:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
+#: Stage names that are waiting, not work (left out of the per-frame processing time).
+WAIT_STAGES: frozenset[str] = frozenset({"wait"})
+
+
 class RunStats:
     """Everything measured during one run. Fed from one thread (the output stage).
 
@@ -128,6 +143,8 @@ class RunStats:
     def __init__(self, fps_window: int = 30) -> None:
         self.stages: dict[str, Samples] = {}
         self.latency = Samples()
+        #: per frame, the time spent working on it (its stage times, queue waits excluded)
+        self.processing = Samples()
         self.monitor = FPSMonitor(fps_window)
         self.frames = 0
         self.dropped = 0
@@ -155,8 +172,10 @@ class RunStats:
         self.frames += 1
         self.dropped += dropped
         self.latency.add(done - captured)
-        for name, seconds in dict(timings).items():
+        timings = dict(timings)
+        for name, seconds in timings.items():
             self.stage(name, seconds)
+        self.processing.add(sum(v for k, v in timings.items() if k not in WAIT_STAGES))
         if label is not None:
             self.counts[label] = self.counts.get(label, 0) + 1
         self.monitor.tick(done)
@@ -185,6 +204,7 @@ class RunStats:
             "elapsed_s": _r(time.perf_counter() - self.started),
             "fps": _r(self.fps),
             "latency_ms": self.latency.summary(),
+            "processing_ms": self.processing.summary(),
             "stages_ms": {name: s.summary() for name, s in self.stages.items()},
             "frames_by": dict(self.counts),
         }
