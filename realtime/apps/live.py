@@ -42,9 +42,10 @@ from saliency_cam.realtime.render.blend import (
     render,
     resolve_colormap,
     resolve_view,
+    to_uint8,
 )
 from saliency_cam.realtime.render.display import Display, NoDisplay, OpenCVWindow, display_available
-from saliency_cam.realtime.render.hud import HudInfo, device_label, draw_hud
+from saliency_cam.realtime.render.hud import HudInfo, device_label, draw_hud, mark_untrained
 from saliency_cam.realtime.runtime.precision import check_precision
 from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers
 from saliency_cam.realtime.runtime.session import (
@@ -54,6 +55,21 @@ from saliency_cam.realtime.runtime.session import (
 )
 
 HELP_SECONDS = 4.0  # the key help shows this long at start (h toggles it)
+
+#: ``--record-view`` choices: the views, the camera picture alone, the map alone.
+RECORD_VIEWS: tuple[str, ...] = (*VIEWS, "clean", "map")
+
+
+def resolve_record_view(name: str | None) -> str | None:
+    """Validate a ``--record-view`` (None: record what the window shows)."""
+    if name is None:
+        return None
+    key = name.strip().lower()
+    if key not in RECORD_VIEWS:
+        choices = ", ".join(RECORD_VIEWS)
+        raise SaliencyCamError(f"unknown --record-view {name!r}: choose one of {choices}")
+    return key
+
 
 #: What each figure of the summary and the --stats file means, so none contradicts another.
 FIGURES: dict[str, str] = {
@@ -82,6 +98,10 @@ class LiveOptions:
     mirror: bool = False
     smooth: float = 0.0
     record: Path | None = None
+    #: What --record writes: None (what the window shows), or one of RECORD_VIEWS.
+    record_view: str | None = None
+    #: Draw the HUD on recorded overlay/heatmap/side pictures (clean and map never get it).
+    record_hud: bool = True
     stats: Path | None = None
     display: bool = True
     max_frames: int | None = None
@@ -308,8 +328,6 @@ def save_snapshot(
     """Save the shown picture and the raw map (8-bit grey) as PNGs; return the picture's
     path. Written under temporary names, then renamed; never over one of ``inputs``
     (the files the run reads)."""
-    from saliency_cam.realtime.render.blend import to_uint8
-
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     target = Path(directory) / f"saliency-cam-{stamp}.png"
     pair = ((target, picture), (target.with_name(f"{target.stem}-map.png"), None))
@@ -357,6 +375,7 @@ def run_live(
     """
     say = say or _say
     view = resolve_view(options.view)
+    resolve_record_view(options.record_view)
     colormap = resolve_colormap(options.colormap)
     first = resolve_preset(options.quality).name
     if options.max_frames is not None and options.max_frames < 1:
@@ -415,10 +434,12 @@ def run_live(
         if own_source:
             src.close()
     result.source_dropped = src.dropped
-    unreadable = getattr(src, "unreadable", [])
-    if unreadable:
-        names = ", ".join(p.name for p in unreadable[:3]) + (" …" if len(unreadable) > 3 else "")
-        result.notes.append(f"skipped {len(unreadable)} unreadable image(s): {names}")
+    problems = getattr(src, "problems", [])
+    for _, message in problems:  # one line per file, as 'saliency-cam image' reports them
+        say(f"error: {message}")
+    if problems:
+        names = ", ".join(p.name for p, _ in problems[:3]) + (" …" if len(problems) > 3 else "")
+        result.notes.append(f"skipped {len(problems)} unreadable image(s): {names}")
     if options.stats is not None:
         write_json(options.stats, result.to_json())
     if result.failure is not None:
@@ -534,7 +555,7 @@ class LiveLoop:
             self.picture = self.redraw()
         if self.recorder is not None and self.picture is not None:
             with timed(timings, "record"):
-                self.recorder.write(self.picture, packet.frame.stamp)
+                self.recorder.write(self.recorded_picture(), packet.frame.stamp)
         with timed(timings, "display"):
             self.window.show(self.picture)  # type: ignore[arg-type]
         self.pipeline.done(packet)
@@ -612,6 +633,26 @@ class LiveLoop:
         options = self.options
         shown = compose(image, smoothed, self.controls, alpha=options.alpha, colormap=self.colormap)
         return draw_hud(shown, self.hud_info(result))
+
+    def recorded_picture(self) -> np.ndarray:
+        """What ``--record`` writes for the current frame: the shown picture, or the
+        ``record_view`` (a view with or without HUD, the clean picture, the map)."""
+        mode, options = self.options.record_view, self.options
+        if mode is None or self.last is None:
+            return self.picture  # type: ignore[return-value]
+        image, smoothed, result = self.last
+        if mode == "clean":
+            return cv2.flip(image, 1) if self.controls.mirror else image
+        if mode == "map":
+            picture = cv2.cvtColor(to_uint8(smoothed), cv2.COLOR_GRAY2BGR)
+            return cv2.flip(picture, 1) if self.controls.mirror else picture
+        controls = Controls(self.controls.quality, mode, self.controls.mirror)
+        picture = compose(image, smoothed, controls, alpha=options.alpha, colormap=self.colormap)
+        if options.record_hud:
+            info = self.hud_info(result)
+            info.view, info.show_help, info.paused = mode, False, False
+            return draw_hud(picture, info)
+        return mark_untrained(picture) if not result.trained else picture
 
     def close_recorder(self) -> None:
         # Close the recording normally even after an error or a signal: what was recorded

@@ -51,6 +51,19 @@ def live(
         Path | None,
         typer.Option("--record", help="write the annotated stream to this video file"),
     ] = None,
+    record_view: Annotated[
+        str | None,
+        typer.Option(
+            "--record-view",
+            help="what --record writes: overlay | heatmap | side | clean (the picture alone) | "
+            "map (the map alone) [default: what the window shows]",
+            show_default=False,
+        ),
+    ] = None,
+    hud: Annotated[
+        bool,
+        typer.Option("--hud/--no-hud", help="draw the HUD on recorded overlay/heatmap/side"),
+    ] = True,
     stats: Annotated[
         Path | None,
         typer.Option("--stats", help="write timings, FPS, latency, drops, hardware (JSON)"),
@@ -93,6 +106,8 @@ def live(
         mirror=mirror,
         smooth=smooth,
         record=record,
+        record_view=record_view,
+        record_hud=hud,
         stats=stats,
         display=not no_display,
         max_frames=max_frames,

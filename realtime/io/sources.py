@@ -130,6 +130,8 @@ class OrderedSource(FrameSource):
         self._next_index = 0
         self._closed = False
         self.unreadable: list[Path] = []
+        #: ``(path, reason)`` for each skipped file, worded as ``saliency-cam image`` does
+        self.problems: list[tuple[Path, str]] = []
 
     def read(self, timeout: float | None = None) -> Frame | None:
         if self._closed:
@@ -424,19 +426,22 @@ def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
 
     paths = list(spec) if isinstance(spec, (list, tuple)) else image_paths(spec)  # type: ignore[arg-type]
     unreadable: list[Path] = []
+    problems: list[tuple[Path, str]] = []
 
     def frames() -> Iterator[tuple[np.ndarray, float, str | None]]:
         for path in paths:
             try:  # the same loader as 'saliency-cam image': EXIF orientation, alpha
                 image = load_image(path)
-            except InputError:
+            except InputError as exc:  # the same one-line reason 'image' prints
                 unreadable.append(Path(path))
+                problems.append((Path(path), str(exc)))
                 continue
             yield image, 0.0, Path(path).name
 
     label = str(spec) if not isinstance(spec, (list, tuple)) else f"{len(paths)} images"
     source = OrderedSource(frames(), SourceInfo(label, "images", False, frames=len(paths)))
     source.unreadable = unreadable
+    source.problems = problems
     return source
 
 

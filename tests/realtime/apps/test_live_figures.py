@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from media_factory import make_image
 
+from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.apps.live import FIGURES, LiveOptions, run_live, summary_table
+from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.pipeline.stats import RunStats
 
 
@@ -35,6 +37,8 @@ def test_folder_run_reports_processing_time_and_consistent_rates(
     photos.mkdir()
     for i in range(8):
         make_image(photos / f"{i}.png", 96, 72)
+    bad = photos / "9.png"
+    bad.write_bytes(b"not a picture")
     stats_path = tmp_path / "s.json"
     options = LiveOptions(
         source=str(photos),
@@ -43,7 +47,13 @@ def test_folder_run_reports_processing_time_and_consistent_rates(
         display=False,
         stats=stats_path,
     )
-    result = run_live(options)
+    said: list[str] = []
+    result = run_live(options, say=said.append)
+    # the unreadable file is reported in the same words as 'saliency-cam image' uses
+    with pytest.raises(InputError) as caught:
+        load_image(bad)
+    assert f"error: {caught.value}" in said
+    assert any("skipped 1 unreadable image(s): 9.png" in note for note in result.notes)
     console = Console(record=True, width=200)
     console.print(summary_table(result))
     text = console.export_text()
