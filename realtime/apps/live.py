@@ -32,7 +32,13 @@ from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.apps.interrupt import STOP, StopRequest, signal_name
 from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
 from saliency_cam.realtime.io.recorder import Recorder
-from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source, source_files
+from saliency_cam.realtime.io.sources import (
+    CameraSettings,
+    FrameSource,
+    SourceInfo,
+    open_source,
+    source_files,
+)
 from saliency_cam.realtime.pipeline.quality_switch import Saliency, SaliencyEngine, SessionPool
 from saliency_cam.realtime.pipeline.stages import EOS, Packet, Pipeline
 from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed, write_json
@@ -108,6 +114,8 @@ class LiveOptions:
     models_dir: Path | None = None
     snapshot_dir: Path = field(default_factory=Path)
     threads: int | None = None
+    #: What to ask a camera for (--width/--height/--fps/--fourcc); None: its defaults.
+    camera: CameraSettings | None = None
     #: Exports a variant that is missing (the CLI passes the exporter; None: fail clearly).
     on_missing: MissingModelHook | None = None
 
@@ -399,7 +407,9 @@ def run_live(
         say(f"{engine.current.variant.label()}: maps are NOT real saliency (tests/speed only)")
 
     own_source = source is None
-    src = open_source(options.source) if source is None else source
+    src = open_source(options.source, camera=options.camera) if source is None else source
+    if src.info.note:  # e.g. the camera gave another size than asked for
+        say(src.info.note)
     window: Display | None = display
     try:
         if window is None:
@@ -708,6 +718,10 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     table.add_column()
     info = result.source
     size = f" ({info.width}×{info.height})" if info.width and info.height else ""
+    if info.live and info.fps:
+        size += f" at {info.fps:g} FPS"
+    if info.note:
+        size += f"; {info.note}"
     table.add_row("source", f"{info.name}{size}")
     labels = [s.variant.label() for s in result.sessions.values()]
     model = Text(", ".join(labels), style="" if result.trained else "bold red")

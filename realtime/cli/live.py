@@ -39,6 +39,23 @@ def live(
             "or synthetic:FPS (test pattern)",
         ),
     ] = "0",
+    width: Annotated[
+        int | None, typer.Option("--width", min=1, help="camera: ask for this frame width")
+    ] = None,
+    height: Annotated[
+        int | None, typer.Option("--height", min=1, help="camera: ask for this frame height")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option("--fps", min=0.1, help="camera: ask for this frame rate")
+    ] = None,
+    fourcc: Annotated[
+        str | None,
+        typer.Option(
+            "--fourcc",
+            help="camera: pixel format code, e.g. MJPG (many webcams need it for HD at full "
+            "rate); what the camera gave is reported",
+        ),
+    ] = None,
     quality: Quality = "medium",
     device: Device = "auto",
     precision: Precision = "auto",
@@ -94,6 +111,9 @@ def live(
         return
     from saliency_cam.export.variants import missing_model_exporter
     from saliency_cam.realtime.apps.live import LiveOptions, print_summary, run_live
+    from saliency_cam.realtime.io.sources import CameraSettings
+
+    camera = CameraSettings(width=width, height=height, fps=fps, fourcc=fourcc)
 
     options = LiveOptions(
         source=source,
@@ -114,6 +134,7 @@ def live(
         models_dir=models_dir,
         snapshot_dir=snapshot_dir,
         threads=threads,
+        camera=None if camera.empty else camera,
         on_missing=missing_model_exporter(models_dir, say=lambda line: typer.echo(line, err=True)),
     )
     try:
