@@ -30,6 +30,7 @@ from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.apps.interrupt import STOP, StopRequest, signal_name
+from saliency_cam.realtime.apps.points import fixation_points
 from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
 from saliency_cam.realtime.io.recorder import Recorder
 from saliency_cam.realtime.io.sources import (
@@ -114,6 +115,8 @@ class LiveOptions:
     models_dir: Path | None = None
     snapshot_dir: Path = field(default_factory=Path)
     threads: int | None = None
+    #: Top fixation points per frame written into --stats (0: none).
+    points: int = 0
     #: What to ask a camera for (--width/--height/--fps/--fourcc); None: its defaults.
     camera: CameraSettings | None = None
     #: Exports a variant that is missing (the CLI passes the exporter; None: fail clearly).
@@ -214,6 +217,8 @@ class LiveResult:
     failure: BaseException | None = field(default=None, repr=False)
     #: The signal that stopped the run (SIGINT for Ctrl-C), None if it ended otherwise.
     interrupted: int | None = None
+    #: Per frame: ``{"frame", "time_s", "points": [...], "centroid": {...}}`` (--points).
+    points: list[dict[str, Any]] = field(default_factory=list)
 
     def kept(self) -> list[str]:
         """What the run left on disk: the recording, the stats file, snapshots."""
@@ -291,6 +296,7 @@ class LiveResult:
                 else None
             ),
             "snapshots": [str(p) for p in self.snapshots],
+            **({"points": self.points} if self.options.points else {}),
             "notes": list(self.notes),
             "options": {
                 "view": self.options.view,
@@ -384,6 +390,8 @@ def run_live(
     say = say or _say
     view = resolve_view(options.view)
     resolve_record_view(options.record_view)
+    if options.points and options.stats is None:
+        raise SaliencyCamError("--points goes into the --stats file: add --stats FILE.json")
     colormap = resolve_colormap(options.colormap)
     first = resolve_preset(options.quality).name
     if options.max_frames is not None and options.max_frames < 1:
@@ -497,6 +505,7 @@ class LiveLoop:
         self.last: tuple[np.ndarray, np.ndarray, Saliency] | None = None  # image, map, result
         self.picture: np.ndarray | None = None
         self.snapshots: list[Path] = []
+        self.points: list[dict[str, Any]] = []  # per frame, with --points K and --stats
         self.notes: list[str] = []
         self.ended: str | None = None
         self.error: str | None = None
@@ -563,6 +572,11 @@ class LiveLoop:
             if self.controls.show_help and help_over and self.options.display:
                 self.controls.show_help = False
             self.picture = self.redraw()
+        if self.options.points and self.options.stats is not None:
+            found = fixation_points(smoothed, self.options.points)
+            frame = packet.frame
+            self.points.append({"frame": frame.index, "time_s": round(frame.stamp, 6)})
+            self.points[-1].update(found.to_json())
         if self.recorder is not None and self.picture is not None:
             with timed(timings, "record"):
                 self.recorder.write(self.recorded_picture(), packet.frame.stamp)
@@ -691,6 +705,7 @@ class LiveLoop:
             notes=self.notes,
             failure=self.failure,
             interrupted=self.interrupted,
+            points=self.points,
         )
 
 

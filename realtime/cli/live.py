@@ -85,6 +85,14 @@ def live(
         Path | None,
         typer.Option("--stats", help="write timings, FPS, latency, drops, hardware (JSON)"),
     ] = None,
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points",
+            min=0,
+            help="with --stats: the top K fixation points and the map's centroid per frame",
+        ),
+    ] = 0,
     no_display: Annotated[
         bool,
         typer.Option("--no-display", help="no window (headless; Ctrl-C or SIGTERM stops)"),
@@ -128,6 +136,7 @@ def live(
         record=record,
         record_view=record_view,
         record_hud=hud,
+        points=points,
         stats=stats,
         display=not no_display,
         max_frames=max_frames,
