@@ -25,11 +25,22 @@ class Samples:
         self._values: deque[float] = deque(maxlen=limit)
         self.count = 0
         self.total = 0.0
+        self.first: float | None = None  # the first value (often a cold start)
 
     def add(self, seconds: float) -> None:
+        if self.first is None:
+            self.first = seconds
         self._values.append(seconds)
         self.count += 1
         self.total += seconds
+
+    def rate_after_first(self) -> float:
+        """Items per second from the mean of every value but the first (the same frames
+        a pipeline's FPS counts, which starts at the first output); 0 if unknown."""
+        if self.count < 2 or self.first is None:
+            return 0.0
+        rest = self.total - self.first
+        return (self.count - 1) / rest if rest > 0 else 0.0
 
     def __len__(self) -> int:
         return self.count

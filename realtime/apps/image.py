@@ -12,16 +12,18 @@ grayscale PNG; optionally the blend (``--overlay``) and the float map (``--npy``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_output
+from saliency_cam.models.atomic import atomic_output, atomic_write_text
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.media import IMAGE_SUFFIXES
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.apps.points import fixation_points
 from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
@@ -30,10 +32,12 @@ from saliency_cam.realtime.io.inputs import (
     skip_own_outputs,
 )
 from saliency_cam.realtime.render.blend import render, to_uint8
+from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
 
 MAP_TAG = "_saliency"
 OVERLAY_TAG = "_overlay"
+POINTS_TAG = "_points"
 
 
 @dataclass(frozen=True)
@@ -43,19 +47,28 @@ class ImageOutputs:
     saliency: Path
     overlay: Path | None = None
     npy: Path | None = None
+    #: ``<name>_points.json``: the top ``points_k`` fixation points and the centroid.
+    points: Path | None = None
+    points_k: int = 0
 
     @classmethod
-    def beside(cls, base: Path, *, overlay: bool = False, npy: bool = False) -> ImageOutputs:
+    def beside(
+        cls, base: Path, *, overlay: bool = False, npy: bool = False, points: int = 0
+    ) -> ImageOutputs:
         """Names from ``base`` (folder + stem): ``<base>_saliency.png``, and when asked
-        ``<base>_overlay.png`` and ``<base>_saliency.npy``."""
+        ``<base>_overlay.png``, ``<base>_saliency.npy`` and ``<base>_points.json``
+        (``points`` > 0: that many fixation points)."""
         return cls(
             saliency=base.with_name(f"{base.name}{MAP_TAG}.png"),
             overlay=base.with_name(f"{base.name}{OVERLAY_TAG}.png") if overlay else None,
             npy=base.with_name(f"{base.name}{MAP_TAG}.npy") if npy else None,
+            points=base.with_name(f"{base.name}{POINTS_TAG}.json") if points else None,
+            points_k=points,
         )
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.saliency, self.overlay, self.npy) if p is not None]
+        outputs = (self.saliency, self.overlay, self.npy, self.points)
+        return [p for p in outputs if p is not None]
 
 
 #: One input and where its results go.
@@ -84,6 +97,7 @@ def plan_image_jobs(
     *,
     overlay: bool = False,
     npy: bool = False,
+    points: int = 0,
 ) -> ImagePlan:
     """Expand ``inputs`` (files, folders, globs) and name every output, before any work.
     ``output`` is a folder (None: next to each input). Files this command writes
@@ -101,7 +115,12 @@ def plan_image_jobs(
     def outputs_of(paths: Sequence[Path], *, every: bool = False) -> list[ImageJob]:
         bases = plan_outputs(paths, output, "", "", allow_file=False)
         return [
-            (src, ImageOutputs.beside(base, overlay=overlay or every, npy=npy or every))
+            (
+                src,
+                ImageOutputs.beside(
+                    base, overlay=overlay or every, npy=npy or every, points=points
+                ),
+            )
             for src, base in bases.items()
         ]
 
@@ -155,9 +174,18 @@ def process_image(
     written = [write_png(outputs.saliency, to_uint8(saliency), note=note)]
     if outputs.overlay is not None:
         picture = render(image, saliency, "overlay", style.alpha, style.colormap)
+        if not session.trained:  # the label travels with the pixels, not only the metadata
+            mark_untrained(picture)
         written.append(write_png(outputs.overlay, picture, note=note))
     if outputs.npy is not None:
         written.append(write_npy(outputs.npy, saliency.astype(np.float32)))
+    if outputs.points is not None:
+        found = fixation_points(saliency, outputs.points_k)
+        document = {"image": str(source), "width": width, "height": height, **found.to_json()}
+        if note:
+            document["model"] = note
+        atomic_write_text(outputs.points, json.dumps(document, indent=2) + "\n")
+        written.append(outputs.points)
     return ImageResult(source, written, width, height)
 
 

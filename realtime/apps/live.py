@@ -30,9 +30,16 @@ from saliency_cam.models.atomic import atomic_output, write_json
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.apps.interrupt import STOP, StopRequest, signal_name
+from saliency_cam.realtime.apps.points import fixation_points
 from saliency_cam.realtime.io.inputs import refuse_overwriting_inputs
 from saliency_cam.realtime.io.recorder import Recorder
-from saliency_cam.realtime.io.sources import FrameSource, SourceInfo, open_source, source_files
+from saliency_cam.realtime.io.sources import (
+    CameraSettings,
+    FrameSource,
+    SourceInfo,
+    open_source,
+    source_files,
+)
 from saliency_cam.realtime.pipeline.quality_switch import Saliency, SaliencyEngine, SessionPool
 from saliency_cam.realtime.pipeline.stages import EOS, Packet, Pipeline
 from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed
@@ -42,9 +49,10 @@ from saliency_cam.realtime.render.blend import (
     render,
     resolve_colormap,
     resolve_view,
+    to_uint8,
 )
 from saliency_cam.realtime.render.display import Display, NoDisplay, OpenCVWindow, display_available
-from saliency_cam.realtime.render.hud import HudInfo, draw_hud
+from saliency_cam.realtime.render.hud import HudInfo, draw_hud, mark_untrained
 from saliency_cam.realtime.runtime.precision import check_precision
 from saliency_cam.realtime.runtime.providers import (
     ProviderChoice,
@@ -58,6 +66,33 @@ from saliency_cam.realtime.runtime.session import (
 )
 
 HELP_SECONDS = 4.0  # the key help shows this long at start (h toggles it)
+
+#: ``--record-view`` choices: the views, the camera picture alone, the map alone.
+RECORD_VIEWS: tuple[str, ...] = (*VIEWS, "clean", "map")
+
+
+def resolve_record_view(name: str | None) -> str | None:
+    """Validate a ``--record-view`` (None: record what the window shows)."""
+    if name is None:
+        return None
+    key = name.strip().lower()
+    if key not in RECORD_VIEWS:
+        choices = ", ".join(RECORD_VIEWS)
+        raise SaliencyCamError(f"unknown --record-view {name!r}: choose one of {choices}")
+    return key
+
+
+#: What each figure of the summary and the --stats file means, so none contradicts another.
+FIGURES: dict[str, str] = {
+    "fps": "frames shown per second, from the first shown frame to the last",
+    "inference_only_fps": "1 / mean network time on the same frames (the first, a cold "
+    "start, left out): the most the pipeline could reach",
+    "latency_ms": "capture to shown, per frame; for files and folders it includes the time a "
+    "frame waits in the read-ahead queue, so processing_ms is the figure to read there",
+    "processing_ms": "time spent working on each frame (decode, pre/post-processing, network, "
+    "render, record, display), queue waits left out",
+    "stages_ms": "time per frame in each stage; stages run concurrently, so they overlap",
+}
 
 
 @dataclass
@@ -74,12 +109,20 @@ class LiveOptions:
     mirror: bool = False
     smooth: float = 0.0
     record: Path | None = None
+    #: What --record writes: None (what the window shows), or one of RECORD_VIEWS.
+    record_view: str | None = None
+    #: Draw the HUD on recorded overlay/heatmap/side pictures (clean and map never get it).
+    record_hud: bool = True
     stats: Path | None = None
     display: bool = True
     max_frames: int | None = None
     models_dir: Path | None = None
     snapshot_dir: Path = field(default_factory=Path)
     threads: int | None = None
+    #: Top fixation points per frame written into --stats (0: none).
+    points: int = 0
+    #: What to ask a camera for (--width/--height/--fps/--fourcc); None: its defaults.
+    camera: CameraSettings | None = None
     #: Exports a variant that is missing (the CLI passes the exporter; None: fail clearly).
     on_missing: MissingModelHook | None = None
 
@@ -178,6 +221,8 @@ class LiveResult:
     failure: BaseException | None = field(default=None, repr=False)
     #: The signal that stopped the run (SIGINT for Ctrl-C), None if it ended otherwise.
     interrupted: int | None = None
+    #: Per frame: ``{"frame", "time_s", "points": [...], "centroid": {...}}`` (--points).
+    points: list[dict[str, Any]] = field(default_factory=list)
 
     def kept(self) -> list[str]:
         """What the run left on disk: the recording, the stats file, snapshots."""
@@ -205,11 +250,13 @@ class LiveResult:
 
     @property
     def inference_fps(self) -> float:
-        """Frames per second the network alone managed (from the mean infer time)."""
+        """Frames per second the network alone managed, from its mean time on the same
+        frames :attr:`RunStats.fps` counts (all but the first: its time includes the
+        cold start, and FPS starts at the first output)."""
         infer = self.stats.stages.get("infer")
         if infer is None or infer.count == 0 or infer.total <= 0:
             return 0.0
-        return infer.count / infer.total
+        return infer.rate_after_first() or infer.count / infer.total
 
     def to_json(self) -> dict[str, Any]:
         """The ``--stats`` document."""
@@ -241,6 +288,7 @@ class LiveResult:
             "source_dropped": self.source_dropped,
             "inference_only_fps": round(infer_fps, 3),
             "fps_vs_inference": round(self.stats.fps / infer_fps, 3) if infer_fps else None,
+            "figures": FIGURES,
             "ended": self.ended,
             "interrupted_by": (
                 signal_name(self.interrupted) if self.interrupted is not None else None
@@ -252,6 +300,7 @@ class LiveResult:
                 else None
             ),
             "snapshots": [str(p) for p in self.snapshots],
+            **({"points": self.points} if self.options.points else {}),
             "notes": list(self.notes),
             "options": {
                 "view": self.options.view,
@@ -297,8 +346,6 @@ def save_snapshot(
     """Save the shown picture and the raw map (8-bit grey) as PNGs; return the picture's
     path. Written under temporary names, then renamed; never over one of ``inputs``
     (the files the run reads)."""
-    from saliency_cam.realtime.render.blend import to_uint8
-
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     target = Path(directory) / f"saliency-cam-{stamp}.png"
     pair = ((target, picture), (target.with_name(f"{target.stem}-map.png"), None))
@@ -346,6 +393,9 @@ def run_live(
     """
     say = say or _say
     view = resolve_view(options.view)
+    resolve_record_view(options.record_view)
+    if options.points and options.stats is None:
+        raise SaliencyCamError("--points goes into the --stats file: add --stats FILE.json")
     colormap = resolve_colormap(options.colormap)
     first = resolve_preset(options.quality).name
     if options.max_frames is not None and options.max_frames < 1:
@@ -369,7 +419,9 @@ def run_live(
         say(f"{engine.current.variant.label()}: maps are NOT real saliency (tests/speed only)")
 
     own_source = source is None
-    src = open_source(options.source) if source is None else source
+    src = open_source(options.source, camera=options.camera) if source is None else source
+    if src.info.note:  # e.g. the camera gave another size than asked for
+        say(src.info.note)
     window: Display | None = display
     try:
         if window is None:
@@ -404,10 +456,12 @@ def run_live(
         if own_source:
             src.close()
     result.source_dropped = src.dropped
-    unreadable = getattr(src, "unreadable", [])
-    if unreadable:
-        names = ", ".join(p.name for p in unreadable[:3]) + (" …" if len(unreadable) > 3 else "")
-        result.notes.append(f"skipped {len(unreadable)} unreadable image(s): {names}")
+    problems = getattr(src, "problems", [])
+    for _, message in problems:  # one line per file, as 'saliency-cam image' reports them
+        say(f"error: {message}")
+    if problems:
+        names = ", ".join(p.name for p, _ in problems[:3]) + (" …" if len(problems) > 3 else "")
+        result.notes.append(f"skipped {len(problems)} unreadable image(s): {names}")
     if options.stats is not None:
         write_json(options.stats, result.to_json())
     if result.failure is not None:
@@ -455,6 +509,7 @@ class LiveLoop:
         self.last: tuple[np.ndarray, np.ndarray, Saliency] | None = None  # image, map, result
         self.picture: np.ndarray | None = None
         self.snapshots: list[Path] = []
+        self.points: list[dict[str, Any]] = []  # per frame, with --points K and --stats
         self.notes: list[str] = []
         self.ended: str | None = None
         self.error: str | None = None
@@ -521,9 +576,14 @@ class LiveLoop:
             if self.controls.show_help and help_over and self.options.display:
                 self.controls.show_help = False
             self.picture = self.redraw()
+        if self.options.points and self.options.stats is not None:
+            found = fixation_points(smoothed, self.options.points)
+            frame = packet.frame
+            self.points.append({"frame": frame.index, "time_s": round(frame.stamp, 6)})
+            self.points[-1].update(found.to_json())
         if self.recorder is not None and self.picture is not None:
             with timed(timings, "record"):
-                self.recorder.write(self.picture, packet.frame.stamp)
+                self.recorder.write(self.recorded_picture(), packet.frame.stamp)
         with timed(timings, "display"):
             self.window.show(self.picture)  # type: ignore[arg-type]
         self.pipeline.done(packet)
@@ -602,6 +662,26 @@ class LiveLoop:
         shown = compose(image, smoothed, self.controls, alpha=options.alpha, colormap=self.colormap)
         return draw_hud(shown, self.hud_info(result))
 
+    def recorded_picture(self) -> np.ndarray:
+        """What ``--record`` writes for the current frame: the shown picture, or the
+        ``record_view`` (a view with or without HUD, the clean picture, the map)."""
+        mode, options = self.options.record_view, self.options
+        if mode is None or self.last is None:
+            return self.picture  # type: ignore[return-value]
+        image, smoothed, result = self.last
+        if mode == "clean":
+            return cv2.flip(image, 1) if self.controls.mirror else image
+        if mode == "map":
+            picture = cv2.cvtColor(to_uint8(smoothed), cv2.COLOR_GRAY2BGR)
+            return cv2.flip(picture, 1) if self.controls.mirror else picture
+        controls = Controls(self.controls.quality, mode, self.controls.mirror)
+        picture = compose(image, smoothed, controls, alpha=options.alpha, colormap=self.colormap)
+        if options.record_hud:
+            info = self.hud_info(result)
+            info.view, info.show_help, info.paused = mode, False, False
+            return draw_hud(picture, info)
+        return mark_untrained(picture) if not result.trained else picture
+
     def close_recorder(self) -> None:
         # Close the recording normally even after an error or a signal: what was recorded
         # so far is renamed to its final name and plays.
@@ -629,6 +709,7 @@ class LiveLoop:
             notes=self.notes,
             failure=self.failure,
             interrupted=self.interrupted,
+            points=self.points,
         )
 
 
@@ -656,6 +737,10 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     table.add_column()
     info = result.source
     size = f" ({info.width}×{info.height})" if info.width and info.height else ""
+    if info.live and info.fps:
+        size += f" at {info.fps:g} FPS"
+    if info.note:
+        size += f"; {info.note}"
     table.add_row("source", f"{info.name}{size}")
     labels = [s.variant.label() for s in result.sessions.values()]
     model = Text(", ".join(labels), style="" if result.trained else "bold red")
@@ -669,13 +754,22 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     drops = stats.dropped
     table.add_row("frames", f"{stats.frames} shown, {drops} dropped, {elapsed:.1f} s")
     infer_fps = result.inference_fps
-    network = f" (the network alone: {infer_fps:.1f})" if infer_fps else ""
-    table.add_row("FPS", f"{stats.fps:.1f}{network}")
-    lat = summary["latency_ms"]
-    if lat.get("count"):
-        table.add_row(
-            "latency", f"p50 {lat['p50']:.0f} ms · p95 {lat['p95']:.0f} ms (capture → shown)"
-        )
+    network = f"; the network alone, same frames: {infer_fps:.1f}" if infer_fps else ""
+    table.add_row("FPS", f"{stats.fps:.1f} shown per second{network}")
+    if info.live:  # a camera or stream: how old the picture is when shown
+        lat = summary["latency_ms"]
+        if lat.get("count"):
+            table.add_row(
+                "latency", f"p50 {lat['p50']:.0f} ms · p95 {lat['p95']:.0f} ms (capture → shown)"
+            )
+    else:  # files read ahead: queue time is not latency anyone sees; report the work
+        work = summary["processing_ms"]
+        if work.get("count"):
+            table.add_row(
+                "per frame",
+                f"p50 {work['p50']:.0f} ms · p95 {work['p95']:.0f} ms processing "
+                "(read → shown, queue waits left out)",
+            )
     order = ["read", "wait", "preprocess", "infer", "postprocess", "render", "record", "encode"]
     order.append("display")
     stages = summary["stages_ms"]

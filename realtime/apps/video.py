@@ -14,6 +14,7 @@ raw maps as a grayscale video or one PNG (8/16-bit) or .npy file per frame.
 from __future__ import annotations
 
 import contextlib
+import csv
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_folder
+from saliency_cam.models.atomic import atomic_folder, atomic_output
 from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
 from saliency_cam.realtime.apps.image import write_npy, write_png
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.apps.points import csv_header, fixation_points
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
     plan_outputs,
@@ -37,6 +39,7 @@ from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
 from saliency_cam.realtime.pipeline.stages import Pipeline
 from saliency_cam.realtime.render.blend import TemporalSmoother, render, resolve_colormap, to_uint8
+from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
 
 #: ``--maps`` choices: a grayscale video, or one file per frame.
@@ -44,6 +47,7 @@ MAPS_MODES: tuple[str, ...] = ("video", "png8", "png16", "npy")
 
 MAP_VIDEO_TAG = "_map"
 FRAMES_DIR_TAG = "_maps"
+POINTS_TAG = "_points"
 
 
 def resolve_maps(name: str | None) -> str | None:
@@ -69,12 +73,19 @@ class VideoOutputs:
     map_video: Path | None = None
     frames_dir: Path | None = None
     frames_format: str | None = None
+    #: ``out/clip_saliency_points.csv``: per frame, the centroid and top ``points_k`` points
+    points: Path | None = None
+    points_k: int = 0
 
     @classmethod
-    def for_main(cls, main: Path, *, blend: bool = True, maps: str | None = None) -> VideoOutputs:
+    def for_main(
+        cls, main: Path, *, blend: bool = True, maps: str | None = None, points: int = 0
+    ) -> VideoOutputs:
         maps = resolve_maps(maps)
-        if not blend and maps is None:
-            raise SaliencyCamError("nothing to write: --no-blend needs --maps video|png8|png16|npy")
+        if not blend and maps is None and not points:
+            raise SaliencyCamError(
+                "nothing to write: --no-blend needs --maps video|png8|png16|npy or --points K"
+            )
         stem = main.with_suffix("")
         per_frame = maps in ("png8", "png16", "npy")
         return cls(
@@ -82,11 +93,14 @@ class VideoOutputs:
             map_video=Path(f"{stem}{MAP_VIDEO_TAG}{main.suffix}") if maps == "video" else None,
             frames_dir=Path(f"{stem}{FRAMES_DIR_TAG}") if per_frame else None,
             frames_format=maps if per_frame else None,
+            points=Path(f"{stem}{POINTS_TAG}.csv") if points else None,
+            points_k=points,
         )
 
     def paths(self) -> list[Path]:
         """Every output path (files and the per-frame folder)."""
-        return [p for p in (self.blend, self.map_video, self.frames_dir) if p is not None]
+        outputs = (self.blend, self.map_video, self.frames_dir, self.points)
+        return [p for p in outputs if p is not None]
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ def plan_video_jobs(
     *,
     blend: bool = True,
     maps: str | None = None,
+    points: int = 0,
 ) -> VideoPlan:
     """Expand ``inputs`` (files, folders, globs) and name every output, before any work.
 
@@ -165,7 +180,7 @@ def plan_video_jobs(
         plan = plan_outputs(paths, output, "_saliency", ".mp4")
         kind = "video" if every else maps
         return {
-            src: VideoOutputs.for_main(main, blend=blend or every, maps=kind)
+            src: VideoOutputs.for_main(main, blend=blend or every, maps=kind, points=points)
             for src, main in plan.items()
         }
 
@@ -238,6 +253,7 @@ def run_video_job(
         # the smoother updates its state in place: hand the writer its own copy
         return saliency.copy() if style.smooth > 0 else saliency
 
+    untrained = not session.trained
     metadata = {"comment": note} if note else {}
     width = info.width * (2 if style.view == "side" else 1)
     written = 0
@@ -256,6 +272,11 @@ def run_video_job(
         if outputs.frames_dir is not None:
             folder = stack.enter_context(atomic_folder(outputs.frames_dir))
             write_map_file = _map_file_writer(folder, outputs.frames_format or "png8", note)
+        points_csv = None
+        if outputs.points is not None:
+            points_file = stack.enter_context(atomic_output(outputs.points))
+            points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
+            points_csv.writerow(csv_header(outputs.points_k))
         video = stack.enter_context(open_video_source(source, info))
         pipeline: Pipeline[np.ndarray] = Pipeline(video, infer, queue_size=queue_size)
         for packet in pipeline:
@@ -269,11 +290,17 @@ def run_video_job(
             stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
+                if untrained:  # the label travels with the pixels, not only the metadata
+                    mark_untrained(picture)
                 blend_sink.write_frame(picture, stamp)
             if map_sink is not None:
                 map_sink.write_frame(to_uint8(saliency), stamp)
             if write_map_file is not None:
                 write_map_file(packet.frame.index, saliency)
+            if points_csv is not None:
+                found = fixation_points(saliency, outputs.points_k)
+                cells = [str(packet.frame.index), f"{stamp:.6f}"]
+                points_csv.writerow(cells + found.csv_cells(outputs.points_k))
             written += 1
             if on_frame is not None:
                 on_frame(written)

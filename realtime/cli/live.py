@@ -39,6 +39,23 @@ def live(
             "or synthetic:FPS (test pattern)",
         ),
     ] = "0",
+    width: Annotated[
+        int | None, typer.Option("--width", min=1, help="camera: ask for this frame width")
+    ] = None,
+    height: Annotated[
+        int | None, typer.Option("--height", min=1, help="camera: ask for this frame height")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option("--fps", min=0.1, help="camera: ask for this frame rate")
+    ] = None,
+    fourcc: Annotated[
+        str | None,
+        typer.Option(
+            "--fourcc",
+            help="camera: pixel format code, e.g. MJPG (many webcams need it for HD at full "
+            "rate); what the camera gave is reported",
+        ),
+    ] = None,
     quality: Quality = "medium",
     device: Device = "auto",
     precision: Precision = "auto",
@@ -51,10 +68,31 @@ def live(
         Path | None,
         typer.Option("--record", help="write the annotated stream to this video file"),
     ] = None,
+    record_view: Annotated[
+        str | None,
+        typer.Option(
+            "--record-view",
+            help="what --record writes: overlay | heatmap | side | clean (the picture alone) | "
+            "map (the map alone) [default: what the window shows]",
+            show_default=False,
+        ),
+    ] = None,
+    hud: Annotated[
+        bool,
+        typer.Option("--hud/--no-hud", help="draw the HUD on recorded overlay/heatmap/side"),
+    ] = True,
     stats: Annotated[
         Path | None,
         typer.Option("--stats", help="write timings, FPS, latency, drops, hardware (JSON)"),
     ] = None,
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points",
+            min=0,
+            help="with --stats: the top K fixation points and the map's centroid per frame",
+        ),
+    ] = 0,
     no_display: Annotated[
         bool,
         typer.Option("--no-display", help="no window (headless; Ctrl-C or SIGTERM stops)"),
@@ -81,6 +119,9 @@ def live(
         return
     from saliency_cam.export.variants import missing_model_exporter
     from saliency_cam.realtime.apps.live import LiveOptions, print_summary, run_live
+    from saliency_cam.realtime.io.sources import CameraSettings
+
+    camera = CameraSettings(width=width, height=height, fps=fps, fourcc=fourcc)
 
     options = LiveOptions(
         source=source,
@@ -93,12 +134,16 @@ def live(
         mirror=mirror,
         smooth=smooth,
         record=record,
+        record_view=record_view,
+        record_hud=hud,
+        points=points,
         stats=stats,
         display=not no_display,
         max_frames=max_frames,
         models_dir=models_dir,
         snapshot_dir=snapshot_dir,
         threads=threads,
+        camera=None if camera.empty else camera,
         on_missing=missing_model_exporter(models_dir, say=lambda line: typer.echo(line, err=True)),
     )
     try:

@@ -33,6 +33,17 @@ from saliency_cam.realtime.cli.options import (
 )
 
 Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
+Points = Annotated[
+    int,
+    typer.Option(
+        "--points",
+        min=0,
+        help="also write the top K fixation points (peaks after non-maximum suppression, "
+        "with their saliency) and the map's centroid: <name>_points.json per image, "
+        "<name>_saliency_points.csv per video (one row per frame) [default: 0, off]",
+        show_default=False,
+    ),
+]
 QualityOrDefault = Annotated[
     str | None,
     typer.Option(
@@ -181,6 +192,7 @@ def video(
     keep_audio: Annotated[
         bool, typer.Option("--keep-audio", help="copy the input's audio track into the output")
     ] = False,
+    points: Points = 0,
     allow_truncated: Annotated[
         bool,
         typer.Option(
@@ -204,7 +216,7 @@ def video(
     out, err = _console(), _console(stderr=True)
     view = resolve_view(view)
     resolve_colormap(colormap)
-    plan = plan_video_jobs(inputs, output, blend=blend, maps=maps)
+    plan = plan_video_jobs(inputs, output, blend=blend, maps=maps, points=points)
     total = _check_plan(err, plan, "video")
 
     session = open_model(
@@ -328,6 +340,7 @@ def image(
     npy: Annotated[
         bool, typer.Option("--npy", help="also write the float map as <name>_saliency.npy")
     ] = False,
+    points: Points = 0,
     alpha: Alpha = 0.5,
     colormap: Colormap = "inferno",
     device: Device = "auto",
@@ -348,7 +361,7 @@ def image(
 
     out, err = _console(), _console(stderr=True)
     resolve_colormap(colormap)
-    plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy)
+    plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy, points=points)
     total = _check_plan(err, plan, "image")
 
     session = open_model(

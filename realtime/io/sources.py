@@ -73,6 +73,67 @@ class SourceInfo:
     height: int | None = None
     fps: float | None = None
     frames: int | None = None
+    #: What the user should know about how the source was opened (e.g. a camera that
+    #: gave another size than asked for); "" when nothing.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What to ask a camera for (None: its default). ``fourcc`` is the pixel format
+    code many webcams need for high resolutions at full rate, e.g. ``MJPG``. Cameras
+    may give something else: :meth:`differences` words what they actually gave.
+
+    >>> CameraSettings(width=1280, height=720, fps=30, fourcc="MJPG").fourcc
+    'MJPG'
+    """
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    fourcc: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fourcc is not None and len(self.fourcc) != 4:
+            raise InputError(f"--fourcc {self.fourcc!r}: a four-character code such as MJPG")
+        for name in ("width", "height", "fps"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise InputError(f"--{name} {value}: must be positive")
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.width, self.height, self.fps, self.fourcc))
+
+    def apply(self, capture: cv2.VideoCapture) -> None:
+        """Ask ``capture`` for these settings (the format first: many cameras only offer
+        large sizes once it is set)."""
+        if self.fourcc:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*self.fourcc.upper()))
+        if self.width:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, float(self.width))
+        if self.height:
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, float(self.height))
+        if self.fps:
+            capture.set(cv2.CAP_PROP_FPS, float(self.fps))
+
+    def differences(self, width: int, height: int, fps: float | None, fourcc: str) -> str:
+        """A note on what the camera gave instead of what was asked ("" if all met)."""
+        gave = []
+        if (self.width and self.width != width) or (self.height and self.height != height):
+            asked = f"{self.width or width}×{self.height or height}"
+            gave.append(f"{width}×{height} instead of {asked}")
+        if self.fps and (fps is None or abs(fps - self.fps) > 0.5):
+            gave.append(f"{fps:g} FPS instead of {self.fps:g}" if fps else "no stated FPS")
+        if self.fourcc and fourcc.upper() != self.fourcc.upper():
+            gave.append(f"format {fourcc or '?'} instead of {self.fourcc.upper()}")
+        return "camera gave " + ", ".join(gave) if gave else ""
+
+
+def _capture_fourcc(capture: cv2.VideoCapture) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC) or 0)
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else ""
 
 
 class FrameSource(ABC):
@@ -130,6 +191,8 @@ class OrderedSource(FrameSource):
         self._next_index = 0
         self._closed = False
         self.unreadable: list[Path] = []
+        #: ``(path, reason)`` for each skipped file, worded as ``saliency-cam image`` does
+        self.problems: list[tuple[Path, str]] = []
 
     def read(self, timeout: float | None = None) -> Frame | None:
         if self._closed:
@@ -289,25 +352,37 @@ def _capture_grabber(capture: cv2.VideoCapture) -> Callable[[], np.ndarray | Non
     return grab
 
 
-def _open_capture(target: int | str) -> tuple[cv2.VideoCapture, np.ndarray | None]:
-    """Open an OpenCV capture and read its first frame; on failure the capture is
-    released and the frame is None (callers word the error for their kind of source)."""
+def _open_capture(
+    target: int | str, settings: CameraSettings | None = None
+) -> tuple[cv2.VideoCapture, np.ndarray | None]:
+    """Open an OpenCV capture (asking for ``settings``) and read its first frame; on
+    failure the capture is released and the frame is None (callers word the error for
+    their kind of source)."""
     with _quiet_opencv():
         capture = cv2.VideoCapture(target)
+        if settings is not None and capture.isOpened():
+            settings.apply(capture)
         first = _capture_grabber(capture)() if capture.isOpened() else None
     if first is None:
         capture.release()
     return capture, first
 
 
-def open_camera(device: int | str = 0, *, stall_timeout: float = 5.0) -> LiveSource:
-    """Open a camera by index (``0``) or device path (``/dev/video2``) as a live source.
+def open_camera(
+    device: int | str = 0,
+    *,
+    settings: CameraSettings | None = None,
+    stall_timeout: float = 5.0,
+) -> LiveSource:
+    """Open a camera by index (``0``) or device path (``/dev/video2``) as a live source,
+    asking for ``settings`` (size, rate, format); ``source.info`` holds what the camera
+    actually gave, and ``info.note`` says where that differs from what was asked.
 
     The first frame is read before returning, so a missing camera fails here with one
     clear line rather than later.
     """
     name = f"camera {device}"
-    capture, first = _open_capture(device)
+    capture, first = _open_capture(device, settings)
     if first is None:
         raise InputError(
             f"cannot open {name}: no camera there, or another program is using it "
@@ -320,7 +395,9 @@ def open_camera(device: int | str = 0, *, stall_timeout: float = 5.0) -> LiveSou
         return pending.pop() if pending else grab_next()
 
     h, w = first.shape[:2]
-    info = SourceInfo(name, "camera", True, w, h, _capture_fps(capture))
+    fps = _capture_fps(capture)
+    note = settings.differences(w, h, fps, _capture_fourcc(capture)) if settings else ""
+    info = SourceInfo(name, "camera", True, w, h, fps, note=note)
     return LiveSource(
         grab, info, release=capture.release, end_is_error=True, stall_timeout=stall_timeout
     )
@@ -424,19 +501,22 @@ def open_images(spec: str | os.PathLike[str] | Sequence[Path]) -> OrderedSource:
 
     paths = list(spec) if isinstance(spec, (list, tuple)) else image_paths(spec)  # type: ignore[arg-type]
     unreadable: list[Path] = []
+    problems: list[tuple[Path, str]] = []
 
     def frames() -> Iterator[tuple[np.ndarray, float, str | None]]:
         for path in paths:
             try:  # the same loader as 'saliency-cam image': EXIF orientation, alpha
                 image = load_image(path)
-            except InputError:
+            except InputError as exc:  # the same one-line reason 'image' prints
                 unreadable.append(Path(path))
+                problems.append((Path(path), str(exc)))
                 continue
             yield image, 0.0, Path(path).name
 
     label = str(spec) if not isinstance(spec, (list, tuple)) else f"{len(paths)} images"
     source = OrderedSource(frames(), SourceInfo(label, "images", False, frames=len(paths)))
     source.unreadable = unreadable
+    source.problems = problems
     return source
 
 
@@ -483,7 +563,9 @@ def source_files(spec: SourceSpec) -> list[Path]:
     return expand_inputs([text], IMAGE_SUFFIXES).paths if path.is_dir() or globbed else []
 
 
-def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
+def open_source(
+    spec: SourceSpec, *, live: bool | None = None, camera: CameraSettings | None = None
+) -> FrameSource:
     """Open whatever ``spec`` names, as users write it (Ultralytics-style ``source=``):
 
     - ``0``, ``1`` … or ``/dev/video2``: a camera (live);
@@ -495,7 +577,8 @@ def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
 
     - numpy arrays (one image, a stack or a list): in order.
 
-    ``live`` overrides the choice for streams. Anything unusable raises
+    ``live`` overrides the choice for streams; ``camera`` is what to ask a camera for
+    (size, rate, format; ignored by other sources). Anything unusable raises
     :class:`InputError` with one line saying what to do.
 
     >>> with open_source("clip.mp4") as source:       # doctest: +SKIP
@@ -507,14 +590,14 @@ def open_source(spec: SourceSpec, *, live: bool | None = None) -> FrameSource:
     ):
         return open_arrays(spec)  # type: ignore[arg-type]
     if isinstance(spec, int):
-        return open_camera(spec)
+        return open_camera(spec, settings=camera)
     text = str(spec).strip()
     if not text:
         raise InputError("empty --source: give a camera index, a file, a folder or a URL")
     if text.isdigit():
-        return open_camera(int(text))
+        return open_camera(int(text), settings=camera)
     if text.startswith("/dev/video"):
-        return open_camera(text)
+        return open_camera(text, settings=camera)
     if text == "synthetic" or text.startswith("synthetic:"):
         rate = text.partition(":")[2] or "30"
         try:

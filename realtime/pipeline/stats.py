@@ -75,6 +75,10 @@ def timed(timings: dict[str, float], name: str) -> Iterator[None]:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
+#: Stage names that are waiting, not work (left out of the per-frame processing time).
+WAIT_STAGES: frozenset[str] = frozenset({"wait"})
+
+
 class RunStats:
     """Everything measured during one run. Fed from one thread (the output stage).
 
@@ -85,6 +89,8 @@ class RunStats:
     def __init__(self, fps_window: int = 30) -> None:
         self.stages: dict[str, Samples] = {}
         self.latency = Samples()
+        #: per frame, the time spent working on it (its stage times, queue waits excluded)
+        self.processing = Samples()
         self.monitor = FPSMonitor(fps_window)
         self.frames = 0
         self.dropped = 0
@@ -112,8 +118,10 @@ class RunStats:
         self.frames += 1
         self.dropped += dropped
         self.latency.add(done - captured)
-        for name, seconds in dict(timings).items():
+        timings = dict(timings)
+        for name, seconds in timings.items():
             self.stage(name, seconds)
+        self.processing.add(sum(v for k, v in timings.items() if k not in WAIT_STAGES))
         if label is not None:
             self.counts[label] = self.counts.get(label, 0) + 1
         self.monitor.tick(done)
@@ -142,6 +150,7 @@ class RunStats:
             "elapsed_s": _r(time.perf_counter() - self.started),
             "fps": _r(self.fps),
             "latency_ms": self.latency.summary(),
+            "processing_ms": self.processing.summary(),
             "stages_ms": {name: s.summary() for name, s in self.stages.items()},
             "frames_by": dict(self.counts),
         }

@@ -56,10 +56,13 @@ class HudInfo:
 def draw_hud(image: np.ndarray, info: HudInfo) -> np.ndarray:
     """Draw ``info`` in the top-left corner of a BGR uint8 ``image``, in place, on a
     darkened box so it stays readable on any picture. Returns ``image``."""
+    return _draw_lines(image, info.lines())
+
+
+def _draw_lines(image: np.ndarray, lines: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
     h, w = image.shape[:2]
     scale = float(np.clip(w / 1100.0, 0.35, 1.2))
     thickness = 1 if scale < 0.8 else 2
-    lines = info.lines()
     sizes = [cv2.getTextSize(text, _FONT, scale, thickness)[0] for text, _ in lines]
     pad = max(4, int(8 * scale))
     step = max(s[1] for s in sizes) + pad
@@ -74,3 +77,16 @@ def draw_hud(image: np.ndarray, info: HudInfo) -> np.ndarray:
         cv2.putText(image, text, (pad, y), _FONT, scale, colour, thickness, cv2.LINE_AA)
         y += pad
     return image
+
+
+UNTRAINED_LABEL = "UNTRAINED random weights - not real saliency"
+
+
+def mark_untrained(image: np.ndarray) -> np.ndarray:
+    """Write the UNTRAINED warning in red in the top-left corner of a BGR uint8 picture,
+    in place (the live HUD's line, for pictures and videos made by a random-weight
+    model, so the label travels with the pixels). Returns ``image``.
+
+    >>> picture = mark_untrained(render(frame, saliency))   # doctest: +SKIP
+    """
+    return _draw_lines(image, [(UNTRAINED_LABEL, _RED)])
