@@ -5,7 +5,7 @@ padding it into the preset's 4:3 box (DESIGN.md §3: 16:9 wastes ~25 % of a 4:3 
 Modes (``--aspect``; ``--letterbox`` is ``letterbox``):
 
 * ``match`` (default): the picture keeps the scale letterboxing gives it and the padding
-  is cut off — the input is the letterboxed picture rounded to multiples of 8, so it has
+  is cut off — the input is the letterboxed picture rounded up to multiples of 8, so it has
   at most the preset's pixels and the frame's aspect to within 8 px: same detail, less
   compute.
 * ``fill``: the input closest to the frame's aspect that uses the preset's whole pixel
@@ -23,6 +23,8 @@ Modes (``--aspect``; ``--letterbox`` is ``letterbox``):
 """
 
 from __future__ import annotations
+
+import math
 
 from saliency_cam.models.errors import SaliencyCamError
 
@@ -48,9 +50,14 @@ def aspect_size(
     if mode == "letterbox" or h <= 0 or w <= 0:
         return preset
     if mode == "match":
+        # rounded up: the picture keeps the letterbox's scale (< 8 px of padding)
         scale = min(ph / h, pw / w)
-        return (_round8(h * scale, ph), _round8(w * scale, pw))
+        return (_ceil8(h * scale, ph), _ceil8(w * scale, pw))
     return _fill(h, w, ph * pw)
+
+
+def _ceil8(value: float, limit: int) -> int:
+    return min(limit, max(MULTIPLE, MULTIPLE * math.ceil(value / MULTIPLE - 1e-9)))
 
 
 def _round8(value: float, limit: int) -> int:

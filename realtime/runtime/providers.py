@@ -166,11 +166,15 @@ def choose_providers(
         chain = [spec.provider] + [p for p in helper if p in have]
         return ProviderChoice(device, chain + [CPU], explicit=True)
     chain = [spec for spec in _AUTO_ORDER if spec.provider in have]
+    skipped = ""
+    if chain and chain[0].device == "tensorrt" and not tensorrt_loadable():
+        # onnxruntime-gpu always lists TensorRT; without its libraries it would only warn
+        chain, skipped = chain[1:], "TensorRT libraries (libnvinfer) not found"
     if chain:
         best = chain[0]
         why = best.what
         if best.device == "cuda":
-            why = "TensorrtExecutionProvider not installed"
+            why = skipped or "TensorrtExecutionProvider not installed"
         elif best.device == "tensorrt":
             why = "TensorRT engines; CUDA for the rest"
         helpers = [s.provider for s in chain[1:] if s.device == "cuda"]
@@ -187,17 +191,40 @@ def choose_providers(
 
 # --------------------------------------------------------------------------- GPU setup
 
+#: Set SALIENCY_CAM_TENSORRT=0/1 to skip the library probe (tests, odd installs).
+TENSORRT_ENV = "SALIENCY_CAM_TENSORRT"
+
+
+def tensorrt_loadable() -> bool:
+    """True when TensorRT's runtime library loads (onnxruntime-gpu lists its TensorRT
+    provider whether or not TensorRT is installed)."""
+    forced = os.environ.get(TENSORRT_ENV)
+    if forced in ("0", "1"):
+        return forced == "1"
+    for name in ("libnvinfer.so.10", "libnvinfer.so", "nvinfer_10.dll", "nvinfer.dll"):
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return True
+    return False
+
+
 #: Oldest NVIDIA driver (cuDriverGetVersion value) each CUDA major runtime needs.
 MIN_DRIVER_FOR_CUDA = {11: 11000, 12: 12000, 13: 13000}
 
 
 def onnxruntime_cuda_major() -> int | None:
     """The CUDA major version the installed onnxruntime-gpu was built for, or None."""
-    try:
-        from onnxruntime.capi import onnxruntime_validation as validation
-    except ImportError:
-        return None
-    version = str(getattr(validation, "cuda_version", "") or "")
+    version = ""
+    for module in ("build_and_package_info", "onnxruntime_validation"):
+        try:
+            info = __import__(f"onnxruntime.capi.{module}", fromlist=["cuda_version"])
+        except ImportError:
+            continue
+        version = str(getattr(info, "cuda_version", "") or "")
+        if version:
+            break
     return int(version.split(".")[0]) if version[:1].isdigit() else None
 
 
@@ -263,9 +290,11 @@ def prepare_gpu(choice: ProviderChoice) -> str:
 def trt_cache_dir(root: Path | None = None) -> Path:
     """Where TensorRT engines are kept (the runtime cache; ``$SALIENCY_CAM_RUNTIME_CACHE``
     moves it)."""
-    from saliency_cam.models.paths import runtime_cache_dir
+    if root is None:
+        from saliency_cam.models.paths import runtime_cache_dir
 
-    return (root or runtime_cache_dir()) / "tensorrt"
+        root = runtime_cache_dir()
+    return root / "tensorrt"
 
 
 def trt_cache_key(model_sha: str, gpu: str, trt_version: str, precision: str) -> str:
