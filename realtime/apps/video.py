@@ -134,15 +134,18 @@ def run_video_job(
     on_start: Callable[[VideoInfo], None] | None = None,
     on_frame: Callable[[int], None] | None = None,
     queue_size: int = 4,
+    batch: int = 1,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
     ``keep_audio`` copies the input's audio track into the blended video. ``note`` (the
     model label, saying UNTRAINED for random weights) goes into the files' metadata.
     ``on_start(info)`` runs once the input is probed, ``on_frame(n)`` after each written
-    frame (for a progress bar). Any failure removes the partly written videos (they
-    only ever carry a temporary name); per-frame map files each appear only once
-    complete, so an interrupted run leaves whole files for the frames done so far.
+    frame (for a progress bar). ``batch`` > 1 runs that many frames per inference
+    (throughput mode: :meth:`SaliencySession.predict_batch`). Any failure removes the
+    partly written videos (they only ever carry a temporary name); per-frame map files
+    each appear only once complete, so an interrupted run leaves whole files for the
+    frames done so far.
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
@@ -155,6 +158,12 @@ def run_video_job(
         saliency = smoother(session.predict(frame.image))
         # the smoother updates its state in place: hand the writer its own copy
         return saliency.copy() if style.smooth > 0 else saliency
+
+    def infer_batch(frames: list[Frame]) -> list[np.ndarray]:
+        maps = session.predict_batch([frame.image for frame in frames])
+        if style.smooth <= 0:
+            return maps
+        return [smoother(saliency).copy() for saliency in maps]  # in order: state carries
 
     metadata = {"comment": note} if note else {}
     width = info.width * (2 if style.view == "side" else 1)
@@ -175,7 +184,9 @@ def run_video_job(
             else None
         )
         video = stack.enter_context(open_video_source(source, info))
-        pipeline: Pipeline[np.ndarray] = Pipeline(video, infer, queue_size=queue_size)
+        pipeline: Pipeline[np.ndarray] = Pipeline(
+            video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
+        )
         for packet in pipeline:
             saliency = packet.result
             if packet.frame.image.shape[:2] != (info.height, info.width):

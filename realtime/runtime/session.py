@@ -336,3 +336,19 @@ def open_session(
     session = opened(backend, precision)
     session.backend_note = note
     return session
+
+
+#: ``--batch auto`` per backend/device: GPUs fill their units with several frames;
+#: OpenVINO keeps one request per frame in flight on its CPU streams; onnxruntime on
+#: the CPU already spreads one frame over every core (benchmarks/results/batch_cpu.json).
+AUTO_BATCH = {"gpu": 8, "openvino": 4, "cpu": 1}
+
+
+def auto_batch(session: SaliencySession) -> int:
+    """Frames per inference for file jobs on ``session`` (1 when the model cannot batch)."""
+    if not session.batchable:
+        return 1
+    if session.backend == "openvino":
+        return AUTO_BATCH["openvino"]
+    gpu = session.choice.is_gpu and session.providers[0] == session.choice.primary
+    return AUTO_BATCH["gpu" if gpu else "cpu"]
