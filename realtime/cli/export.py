@@ -52,7 +52,11 @@ WeightsPath = Annotated[
     ),
 ]
 Precisions = Annotated[
-    list[str], typer.Option("--precision", help="fp32 | fp16 | int8; repeatable")
+    list[str],
+    typer.Option(
+        "--precision",
+        help="fp32 | fp16 | int8 | bf16 (OpenVINO on AVX512_BF16/AMX CPUs); repeatable",
+    ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="re-export even if up to date")]
 Seed = Annotated[int, typer.Option("--seed", help="seed for --weights random")]
