@@ -51,12 +51,14 @@ def fps_of(run, seconds: float) -> float:
 
 
 RSS_SCRIPT = """
-import resource, sys, numpy as np
+import sys, numpy as np
 from saliency_cam.realtime.runtime.session import open_session
 s = open_session(sys.argv[1], sys.argv[2], "cpu", sys.argv[3], backend=sys.argv[4])
 for _ in range(3):
     s.infer(np.full((*s.size, 3), 126, np.uint8))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM restarts at exec (ru_maxrss would inherit the parent's peak across fork)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(hwm)
 """
 
 
