@@ -117,7 +117,9 @@ def measure_fidelity(
     from saliency_cam.realtime.runtime.session import SaliencySession
 
     ref_session = SaliencySession(reference, device, warmup=0)
-    cand_session = SaliencySession(candidate, device, warmup=0)
+    # bf16 is OpenVINO's run mode of the fp32 file; the other precisions are files
+    backend = "openvino" if candidate.precision == "bf16" else "onnxruntime"
+    cand_session = SaliencySession(candidate, device, warmup=0, backend=backend)
     ref_maps = [ref_session.infer(frame) for frame in frames]
     cand_maps = [cand_session.infer(frame) for frame in frames]
     return fidelity_of_maps(ref_maps, cand_maps, bar, provider=cand_session.providers[0])

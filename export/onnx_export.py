@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from saliency_cam.export.dynamic import DIM_NAMES, make_dynamic
 from saliency_cam.export.parity import FP32_TOLERANCE, ParityResult, compare, parity_frames
 from saliency_cam.export.weights import LoadedWeights
 from saliency_cam.models.atomic import atomic_output
@@ -81,13 +82,15 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
 
 def check_graph(proto, height: int, width: int) -> None:
     """Raise :class:`ExportError` unless the graph has exactly one uint8 input
-    ``[1, H, W, 3]`` and one float output ``[1, H, W, 1]`` (a stray constant can turn
+    ``[1, H, W, 3]`` and one float output ``[1, H, W, 1]`` (or their symbolic
+    ``[batch, height, width, ·]`` forms after :func:`make_dynamic`; a stray constant can turn
     into a second input, DESIGN.md §5), and every Resize is the legacy asymmetric one."""
     from onnx import TensorProto
 
     def dims(value) -> list[int | str]:
         return [d.dim_value or d.dim_param for d in value.type.tensor_type.shape.dim]
 
+    symbolic = list(DIM_NAMES)
     inputs = [i for i in proto.graph.input]
     outputs = [o for o in proto.graph.output]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -96,9 +99,11 @@ def check_graph(proto, height: int, width: int) -> None:
             f" (inputs: {', '.join(i.name for i in inputs)})"
         )
     (inp,), (out,) = inputs, outputs
-    if inp.type.tensor_type.elem_type != TensorProto.UINT8 or dims(inp) != [1, height, width, 3]:
+    shapes_in = ([1, height, width, 3], [*symbolic, 3])
+    if inp.type.tensor_type.elem_type != TensorProto.UINT8 or dims(inp) not in shapes_in:
         raise ExportError(f"exported input {inp.name} is not uint8 [1, {height}, {width}, 3]")
-    if out.type.tensor_type.elem_type != TensorProto.FLOAT or dims(out) != [1, height, width, 1]:
+    shapes_out = ([1, height, width, 1], [*symbolic, 1])
+    if out.type.tensor_type.elem_type != TensorProto.FLOAT or dims(out) not in shapes_out:
         raise ExportError(f"exported output {out.name} is not float [1, {height}, {width}, 1]")
     modes = resize_modes(proto)
     if any(mode != "asymmetric" for mode in modes):
@@ -133,6 +138,61 @@ def tensorflow_maps(model, frames: Sequence[np.ndarray]) -> np.ndarray:
     independent of the in-graph preprocessing, so a wrong swap or cast shows up."""
     rgb = np.stack([frame[..., ::-1] for frame in frames]).astype(np.float32)
     return np.asarray(model(rgb, training=False))
+
+
+#: The other input size the export checks: a 16:9 frame aspect-matched to the preset.
+PARITY_ASPECT_FRAME = (720, 1280)
+
+
+def _dynamic_parity(
+    data: bytes,
+    spec: Preset,
+    loaded: LoadedWeights,
+    frames: Sequence[np.ndarray],
+    tf_reference: np.ndarray,
+    tolerance: float,
+    single: ParityResult,
+) -> ParityResult:
+    """Parity of the dynamic graph beyond the preset size: the frames as one batch, and
+    the frames letterboxed into the 16:9 aspect-matched size, each against TensorFlow
+    (a Keras model built for any size, same weights). The result's ``max_abs`` is the
+    worst of all three checks; ``extra`` records each."""
+    import onnxruntime as ort
+
+    from saliency_cam.models.msinet import build_msinet, load_weights
+    from saliency_cam.realtime.runtime.aspect import aspect_size
+    from saliency_cam.realtime.runtime.letterbox import Letterbox
+
+    session = ort.InferenceSession(data, providers=choose_providers("cpu").providers)
+    name = session.get_inputs()[0].name
+    batch = session.run(None, {name: np.stack(list(frames))})[0]
+    batch_parity = compare(batch, tf_reference, tolerance)
+
+    size = aspect_size(PARITY_ASPECT_FRAME, spec.size, "match")
+    if size == spec.size:
+        size = aspect_size(PARITY_ASPECT_FRAME, spec.size, "fill")
+    aspect_frames = np.stack([Letterbox.fit(f.shape[:2], size).apply(f) for f in frames])
+    any_size = build_msinet(None, None)
+    load_weights(any_size, loaded.weights)
+    aspect_parity = compare(
+        session.run(None, {name: aspect_frames})[0],
+        tensorflow_maps(any_size, list(aspect_frames)),
+        tolerance,
+    )
+    worst = max(single.max_abs, batch_parity.max_abs, aspect_parity.max_abs)
+    return ParityResult(
+        worst,
+        single.mean_abs,
+        single.frames,
+        tolerance,
+        extra={
+            "preset_max_abs": single.max_abs,
+            "batch": len(frames),
+            "batch_max_abs": batch_parity.max_abs,
+            "aspect_input": f"{size[0]}x{size[1]}",
+            "aspect_max_abs": aspect_parity.max_abs,
+        },
+    )
 
 
 def exporter_versions() -> dict[str, str]:
@@ -198,15 +258,21 @@ def export_variant(
     step("converting to ONNX")
     proto = convert_to_onnx(model, spec.height, spec.width, opset)
     check_graph(proto, spec.height, spec.width)
+    # traced at the preset size (lean graph), then any batch/height/width (export/dynamic.py)
+    proto = make_dynamic(proto, spec.height, spec.width)
+    check_graph(proto, spec.height, spec.width)
     _annotate(proto, spec, precision, loaded_weights)
     data = proto.SerializeToString()
     del proto
 
     step("checking parity with TensorFlow")
     frames = parity_frames(spec.size)
-    parity: ParityResult = compare(
-        onnx_maps(data, frames), tensorflow_maps(model, frames), tolerance
-    )
+    tf_reference = tensorflow_maps(model, frames)
+    parity: ParityResult = compare(onnx_maps(data, frames), tf_reference, tolerance)
+    if parity.ok:
+        parity = _dynamic_parity(
+            data, spec, loaded_weights, frames, tf_reference, tolerance, parity
+        )
     if not parity.ok:
         raise ParityError(
             f"{spec.name} {precision}: onnxruntime differs from TensorFlow by "

@@ -12,7 +12,7 @@ gradients, edges and texture, so a conversion bug that only shows on natural ima
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -94,6 +94,8 @@ class ParityResult:
     mean_abs: float
     frames: int
     tolerance: float
+    #: Further checks (batch, other sizes) folded into ``max_abs``.
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +109,7 @@ class ParityResult:
             "mean_abs": self.mean_abs,
             "frames": self.frames,
             "tolerance": self.tolerance,
+            **self.extra,
         }
 
 

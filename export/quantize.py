@@ -45,8 +45,8 @@ from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
 
-#: Precisions this module derives from fp32.
-DERIVED_PRECISIONS: tuple[str, ...] = ("fp16", "int8")
+#: Precisions this module derives from fp32 (bf16 is a run mode of the fp32 file).
+DERIVED_PRECISIONS: tuple[str, ...] = ("fp16", "int8", "bf16")
 QUANT_FORMATS: tuple[str, ...] = ("qdq", "qoperator")
 CALIBRATION_FRAMES = 16
 HELD_OUT_FRAMES = 8
@@ -73,10 +73,7 @@ def quantize_variant(
     the fp32 entry, so an UNTRAINED fp32 model gives UNTRAINED derived ones.
     """
     if precision == "bf16":
-        raise SaliencyCamError(
-            "bf16 variants are not made: onnxruntime's CPU provider has no bf16 convolutions, "
-            "so it would run slower than fp32; use int8 on CPU or fp16 on GPU"
-        )
+        return bf16_variant(fp32_info, models_dir, held_out_count=held_out_count, bar=bar)
     if precision not in DERIVED_PRECISIONS:
         raise SaliencyCamError(
             f"cannot derive precision {precision!r}: choose one of {', '.join(DERIVED_PRECISIONS)}"
@@ -112,6 +109,58 @@ def quantize_variant(
         notes.append("UNTRAINED random weights: tests and speed only")
     candidate.note = "; ".join(n for n in notes if n)
 
+    manifest = Manifest.load(directory)
+    manifest.put(candidate)
+    manifest.save()
+    return candidate
+
+
+def bf16_variant(
+    fp32_info: VariantInfo,
+    models_dir: str | os.PathLike[str],
+    *,
+    held_out_count: int = HELD_OUT_FRAMES,
+    bar: float = CC_BAR,
+) -> VariantInfo:
+    """Record ``bf16``: the fp32 file run by OpenVINO with bf16 inference precision
+    (AVX512_BF16/AMX CPUs). No new file: the entry points at the fp32 file and carries
+    the fidelity of OpenVINO bf16 vs onnxruntime fp32 on held-out frames, so ``auto``
+    only picks it when CC >= the bar. onnxruntime's CPU provider has no bf16 convolutions
+    (it would run slower than fp32), so bf16 is OpenVINO's alone."""
+    from saliency_cam.realtime.runtime.backends.openvino import has_bf16, openvino_version
+
+    if not openvino_version():
+        raise SaliencyCamError("bf16 runs on OpenVINO: pip install 'saliency-cam[openvino]'")
+    if not has_bf16("CPU"):
+        raise SaliencyCamError(
+            "this CPU has no bf16 units (OpenVINO lists no BF16 capability: needs AVX512_BF16 "
+            "or AMX), so bf16 would be emulated and slower: use int8 or fp32"
+        )
+    directory = Path(models_dir)
+    candidate = VariantInfo(
+        **{
+            **fp32_info.to_json(),
+            "precision": "bf16",
+            "exporter": {
+                **fp32_info.exporter,
+                "derived_from": fp32_info.file,
+                "derived_from_sha256": fp32_info.sha256,
+                "recipe": "runtime precision: OpenVINO CPU INFERENCE_PRECISION_HINT=bf16 "
+                "on the fp32 file",
+                "openvino": openvino_version(),
+            },
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        directory=directory,
+    )
+    held_out = held_out_frames((fp32_info.height, fp32_info.width), held_out_count)
+    fidelity = measure_fidelity(fp32_info, candidate, held_out, bar=bar)
+    candidate.fidelity = fidelity.to_json()
+    candidate.default_ok = fidelity.ok
+    notes = [fidelity.note("bf16")]
+    if not fp32_info.trained:
+        notes.append("UNTRAINED random weights: tests and speed only")
+    candidate.note = "; ".join(n for n in notes if n)
     manifest = Manifest.load(directory)
     manifest.put(candidate)
     manifest.save()

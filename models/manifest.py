@@ -18,7 +18,9 @@ from saliency_cam.models.errors import SaliencyCamError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+#: bf16 has no file of its own: OpenVINO runs the fp32 file in bf16 (its entry records
+#: the fidelity measured that way).
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16")
 
 
 def variant_key(preset: str, precision: str = "fp32") -> str:

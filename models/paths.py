@@ -30,3 +30,16 @@ def weights_cache_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(user_cache_dir("saliency-cam")) / "weights"
+
+
+#: Overrides the runtime cache (TensorRT engines, ``--backend auto`` measurements).
+RUNTIME_CACHE_ENV = "SALIENCY_CAM_RUNTIME_CACHE"
+
+
+def runtime_cache_dir() -> Path:
+    """Cache of things the runtime measured or built on this machine
+    (``$SALIENCY_CAM_RUNTIME_CACHE`` overrides; ``~/.cache/saliency-cam/runtime`` on Linux)."""
+    env = os.environ.get(RUNTIME_CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(user_cache_dir("saliency-cam")) / "runtime"

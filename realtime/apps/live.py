@@ -123,6 +123,9 @@ class LiveOptions:
     points: int = 0
     #: What to ask a camera for (--width/--height/--fps/--fourcc); None: its defaults.
     camera: CameraSettings | None = None
+    #: onnxruntime | openvino | auto (runtime/backends); letterbox: pad into the preset.
+    backend: str = "auto"
+    letterbox: bool = False
     #: Exports a variant that is missing (the CLI passes the exporter; None: fail clearly).
     on_missing: MissingModelHook | None = None
 
@@ -189,7 +192,11 @@ def session_opener(
             threads=options.threads,
             choice=choice,
             on_missing=options.on_missing,
+            backend=options.backend,
+            aspect="letterbox" if options.letterbox else "match",
         )
+        if session.backend_note:  # what --backend auto measured (also in the HUD's device)
+            say(f"{name}: {session.backend_note}")
         if session.fallback_note:
             say(f"{name}: {session.fallback_note}")
         return session
@@ -410,8 +417,9 @@ def run_live(
                 f"cannot open a window: {reason}; run with --no-display "
                 "(add --record out.mp4 to keep the result)"
             )
-    choice = choose_providers(options.device)
-    if choice.note:
+    # OpenVINO takes its own device names (GPU.1, NPU): onnxruntime's chooser stays on CPU
+    choice = choose_providers("cpu" if options.backend == "openvino" else options.device)
+    if choice.note and options.backend != "openvino":
         say(choice.note)
     pool = SessionPool(session_opener(options, choice, say))
     engine = SaliencyEngine(pool, first)  # model problems surface before the camera opens

@@ -226,6 +226,7 @@ def run_video_job(
     on_frame: Callable[[int], None] | None = None,
     queue_size: int = 4,
     stop: StopRequest = STOP,
+    batch: int = 1,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -233,7 +234,9 @@ def run_video_job(
     keep their timing and ``keep_audio`` (the input's audio copied into the blended
     video) stays in sync. ``note`` (the model label, saying UNTRAINED for random
     weights) goes into the files' metadata. ``on_start(info)`` runs once the input is
-    probed, ``on_frame(n)`` after each written frame (for a progress bar).
+    probed, ``on_frame(n)`` after each written frame (for a progress bar). ``batch`` > 1
+    runs that many frames per inference (throughput mode:
+    :meth:`SaliencySession.predict_batch`).
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
@@ -252,6 +255,12 @@ def run_video_job(
         saliency = smoother(session.predict(frame.image))
         # the smoother updates its state in place: hand the writer its own copy
         return saliency.copy() if style.smooth > 0 else saliency
+
+    def infer_batch(frames: list[Frame]) -> list[np.ndarray]:
+        maps = session.predict_batch([frame.image for frame in frames])
+        if style.smooth <= 0:
+            return maps
+        return [smoother(saliency).copy() for saliency in maps]  # in order: state carries
 
     untrained = not session.trained
     metadata = {"comment": note} if note else {}
@@ -278,7 +287,9 @@ def run_video_job(
             points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
             points_csv.writerow(csv_header(outputs.points_k))
         video = stack.enter_context(open_video_source(source, info))
-        pipeline: Pipeline[np.ndarray] = Pipeline(video, infer, queue_size=queue_size)
+        pipeline: Pipeline[np.ndarray] = Pipeline(
+            video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
+        )
         for packet in pipeline:
             saliency = packet.result
             if packet.frame.image.shape[:2] != (info.height, info.width):

@@ -51,7 +51,11 @@ WeightsPath = Annotated[
     ),
 ]
 Precisions = Annotated[
-    list[str], typer.Option("--precision", help=f"{PRECISION_NAMES}; repeatable")
+    list[str],
+    typer.Option(
+        "--precision",
+        help=f"{PRECISION_NAMES} (bf16: OpenVINO on AVX512_BF16/AMX CPUs); repeatable",
+    ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="re-export even if up to date")]
 Seed = Annotated[int, typer.Option("--seed", help="seed for --weights random")]

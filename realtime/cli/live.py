@@ -12,9 +12,11 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.options import (
     Alpha,
+    Backend,
     Colormap,
     Debug,
     Device,
+    LetterboxFlag,
     ModelsDir,
     Precision,
     Quality,
@@ -108,6 +110,8 @@ def live(
         int | None,
         typer.Option("--threads", min=1, help="CPU inference threads (default: all cores)"),
     ] = None,
+    backend: Backend = "auto",
+    letterbox: LetterboxFlag = False,
     debug: Debug = False,
 ) -> None:
     """Live saliency on a camera (default) or any source, with a HUD.
@@ -144,6 +148,8 @@ def live(
         snapshot_dir=snapshot_dir,
         threads=threads,
         camera=None if camera.empty else camera,
+        backend=backend,
+        letterbox=letterbox,
         on_missing=missing_model_exporter(models_dir, say=lambda line: typer.echo(line, err=True)),
     )
     try:

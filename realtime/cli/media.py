@@ -19,17 +19,21 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.options import (
     QUALITY_NAMES,
     Alpha,
+    Backend,
+    BatchSize,
     Colormap,
     Dataset,
     Debug,
     Device,
     ExportedPrecision,
+    LetterboxFlag,
     ModelsDir,
     ShowProgress,
     Smooth,
     Threads,
     View,
     open_model,
+    resolve_batch,
 )
 
 Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
@@ -71,8 +75,10 @@ def _console(stderr: bool = False):
 
 
 def _print_model(console, session) -> None:
-    if session.choice.note:
+    if session.choice.note and session.backend == "onnxruntime":
         console.print(session.choice.note)
+    if session.backend_note:
+        console.print(session.backend_note)
     console.print(f"model: {session.variant.label()} on {session.providers[0]}")
     if not session.trained:
         console.print(
@@ -203,6 +209,9 @@ def video(
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
+    backend: Backend = "auto",
+    letterbox: LetterboxFlag = False,
+    batch: BatchSize = "auto",
     debug: Debug = False,
 ) -> None:
     """Saliency for video files: every frame, in order, at the input's size and frame rate.
@@ -227,8 +236,14 @@ def video(
         device=device,
         models_dir=models_dir,
         threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="throughput",
     )
     _print_model(err, session)
+    frames_per_run = resolve_batch(batch, session)
+    if frames_per_run > 1:
+        err.print(f"batch: {frames_per_run} frames per inference")
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
     note = session.note
     failures = len(plan.problems)
@@ -253,6 +268,7 @@ def video(
                     note=note,
                     on_start=started,
                     on_frame=advanced,
+                    batch=frames_per_run,
                 )
             except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
                 bar.stop()
@@ -348,6 +364,8 @@ def image(
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
+    backend: Backend = "auto",
+    letterbox: LetterboxFlag = False,
     debug: Debug = False,
 ) -> None:
     """Saliency maps for images, at each image's own size: <name>_saliency.png (8-bit
@@ -372,6 +390,9 @@ def image(
         device=device,
         models_dir=models_dir,
         threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="throughput",
     )
     _print_model(err, session)
     note = session.note

@@ -10,6 +10,7 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS
 from saliency_cam.models.registry import DATASET_PRESETS, QUALITY_ORDER
+from saliency_cam.realtime.runtime.backends import BACKENDS
 from saliency_cam.realtime.runtime.precision import CPU_ORDER, GPU_ORDER
 from saliency_cam.realtime.runtime.providers import DEVICES
 
@@ -29,7 +30,12 @@ Quality = Annotated[
     str,
     typer.Option("--quality", "-q", help=f"{QUALITY_NAMES} (very-low works too)"),
 ]
-Device = Annotated[str, typer.Option("--device", "-d", help=" | ".join(DEVICES))]
+Device = Annotated[
+    str,
+    typer.Option(
+        "--device", "-d", help=" | ".join(DEVICES) + " (OpenVINO: CPU | GPU | GPU.1 | NPU | AUTO)"
+    ),
+]
 Precision = Annotated[
     str,
     typer.Option("--precision", help=f"auto | {PRECISION_NAMES} (auto: fastest that passes)"),
@@ -71,6 +77,43 @@ ShowProgress = Annotated[
 ]
 
 
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help=f"{' | '.join(BACKENDS)} (auto: the fastest installed, measured once per machine; "
+        "openvino needs the openvino extra and takes --device CPU|GPU|GPU.1|NPU)",
+    ),
+]
+LetterboxFlag = Annotated[
+    bool,
+    typer.Option(
+        "--letterbox",
+        help="pad frames into the preset's 4:3 size (the original behaviour) instead of "
+        "running at the frame's own aspect",
+    ),
+]
+BatchSize = Annotated[
+    str,
+    typer.Option(
+        "--batch",
+        help="frames per inference for files: auto (by device) or a number (1 = off)",
+    ),
+]
+
+
+def resolve_batch(value: str, session: SaliencySession) -> int:
+    """A ``--batch`` value as a number; ``auto`` by device (see :func:`auto_batch`)."""
+    from saliency_cam.realtime.runtime.session import auto_batch
+
+    text = value.strip().lower()
+    if text == "auto":
+        return auto_batch(session)
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise SaliencyCamError(f"--batch {value!r}: give auto or a number from 1 to 64")
+    return int(text)
+
+
 def open_model(
     quality: str | None,
     dataset: str | None,
@@ -80,6 +123,9 @@ def open_model(
     device: str,
     models_dir: Path | None,
     threads: int | None = None,
+    backend: str = "onnxruntime",
+    letterbox: bool = False,
+    mode: str = "latency",
 ) -> SaliencySession:
     """The session for a command's ``--quality``/``--dataset`` pair (one of them, or
     ``default``), through the one model opener."""
@@ -88,5 +134,12 @@ def open_model(
     if quality and dataset:
         raise SaliencyCamError("give --quality or --dataset, not both")
     return open_session(
-        dataset or quality or default, precision, device, models_dir, threads=threads
+        dataset or quality or default,
+        precision,
+        device,
+        models_dir,
+        threads=threads,
+        backend=backend,
+        aspect="letterbox" if letterbox else "match",
+        mode=mode,
     )

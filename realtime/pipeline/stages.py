@@ -76,6 +76,8 @@ class Pipeline(Generic[R]):
     ``max_frames`` stops after that many frames. ``label(result)`` names a result for
     per-label frame counts in the stats (e.g. the quality that produced it).
     ``process`` may be replaced while running; the next frame uses the new one.
+    ``batch`` > 1 with ``process_batch(frames) -> results`` processes ordered sources
+    several frames per call (packets still come out one by one, in order).
     The pipeline never closes the source: whoever opened it does.
     """
 
@@ -88,9 +90,18 @@ class Pipeline(Generic[R]):
         max_frames: int | None = None,
         stats: RunStats | None = None,
         label: Callable[[R], str | None] | None = None,
+        batch: int = 1,
+        process_batch: Callable[[list[Frame]], list[R]] | None = None,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        #: Ordered sources only: up to ``batch`` frames go to ``process_batch`` at once
+        #: (throughput mode for files; live sources always take one newest frame).
+        self.batch = batch if (process_batch is not None and not source.live) else 1
+        self.process_batch = process_batch
+        queue_size = max(queue_size, 2 * self.batch)  # the reader keeps the next batch ready
         self.source = source
         self.process = process
         self.max_frames = max_frames
@@ -202,7 +213,7 @@ class Pipeline(Generic[R]):
         return EOS
 
     def _work(self) -> None:
-        """Process stage: one frame at a time, in arrival order."""
+        """Process stage: one frame (or one batch) at a time, in arrival order."""
         done = 0
         try:
             while not self._stop.is_set():
@@ -212,13 +223,31 @@ class Pipeline(Generic[R]):
                 if item is EOS or isinstance(item, _Failed):
                     self._put(self._outbox, item)
                     return
-                frame: Frame = item
+                frames: list[Frame] = [item]
+                ending: Any = None
+                while len(frames) < self.batch:
+                    if self.max_frames is not None and done + len(frames) >= self.max_frames:
+                        break
+                    more = self._next_input()
+                    if more is EOS or isinstance(more, _Failed):
+                        ending = more
+                        break
+                    frames.append(more)
                 start = time.perf_counter()
-                result = self.process(frame)
-                frame.timings["process"] = time.perf_counter() - start
-                if not self._put(self._outbox, Packet(frame, result)):
+                if len(frames) == 1 and self.batch == 1:
+                    results = [self.process(frames[0])]
+                else:
+                    assert self.process_batch is not None
+                    results = self.process_batch(frames)
+                share = (time.perf_counter() - start) / len(frames)
+                for frame, result in zip(frames, results, strict=True):
+                    frame.timings["process"] = share
+                    if not self._put(self._outbox, Packet(frame, result)):
+                        return
+                    done += 1
+                if ending is not None:
+                    self._put(self._outbox, ending)
                     return
-                done += 1
         except BaseException as exc:
             self._put(self._outbox, _Failed(exc))
             return

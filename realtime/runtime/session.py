@@ -1,4 +1,4 @@
-"""One onnxruntime session for one exported MSI-Net variant (rembg-style: the session
+"""One session for one exported MSI-Net variant on one backend (rembg-style: the session
 object owns provider choice, model lookup and the pre/post-processing for its model).
 
 >>> session = open_session("medium")                    # doctest: +SKIP
@@ -16,8 +16,10 @@ from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyC
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import resolve_preset
+from saliency_cam.realtime.runtime.aspect import aspect_size, check_aspect
+from saliency_cam.realtime.runtime.backends import Engine, EngineOptions, check_backend, open_engine
 from saliency_cam.realtime.runtime.letterbox import Letterbox
-from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers
+from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers, prepare_gpu
 
 
 def export_hint(preset: str, precision: str = "fp32") -> str:
@@ -44,11 +46,14 @@ def find_variant(
 
 
 class SaliencySession:
-    """An onnxruntime session for one variant, with letterboxing around it.
+    """One exported variant on one backend, with letterboxing or aspect matching around it.
 
-    The ONNX graph takes a uint8 BGR frame [1, H, W, 3] at the preset size and returns
-    the [1, H, W, 1] map in [0, 1]; all float work happens inside the graph.
-    ``threads`` sets onnxruntime's intra-op threads (default: one per core).
+    The ONNX graph takes uint8 BGR frames ``[N, H, W, 3]`` and returns ``[N, H, W, 1]``
+    maps in [0, 1]; all float work happens inside the graph. Graphs exported with
+    symbolic height/width (``dynamic``) run each frame at its own aspect (``aspect``:
+    ``match``, ``fill`` or ``letterbox``, see ``runtime/aspect.py``); older fixed-size
+    files always letterbox. ``threads`` sets the CPU threads (default: one per core);
+    ``mode`` is ``latency`` (live) or ``throughput`` (file jobs, batches).
     """
 
     def __init__(
@@ -60,41 +65,58 @@ class SaliencySession:
         verify: bool = True,
         warmup: int = 1,
         choice: ProviderChoice | None = None,
+        backend: str = "onnxruntime",
+        mode: str = "latency",
+        aspect: str = "match",
     ) -> None:
-        import onnxruntime as ort
-
         self.variant = variant
         self.size: tuple[int, int] = (variant.height, variant.width)
-        self.choice = choice or choose_providers(device)
+        self.backend = check_backend(backend)
+        self.aspect = check_aspect(aspect)
+        self.device = device
+        self.choice = choice or (
+            choose_providers(device) if self.backend == "onnxruntime" else choose_providers("cpu")
+        )
         path = variant.path
         if verify and sha256_file(path) != variant.sha256:
             raise SaliencyCamError(
                 f"model file {path} does not match its manifest checksum (damaged or replaced): "
                 f"run '{export_hint(variant.preset, variant.precision)} --force'"
             )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        # One frame at a time: parallelism belongs inside ops, not across them.
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        #: Set when the backend was picked by ``--backend auto`` (what was measured).
+        self.backend_note = ""
+        #: One line to show before a slow first run (TensorRT builds its engines).
+        self.gpu_problem = prepare_gpu(self.choice) if self.backend == "onnxruntime" else ""
+        if self.gpu_problem and self.choice.explicit:
+            raise SaliencyCamError(f"--device {self.choice.device}: {self.gpu_problem}")
+        options = EngineOptions(threads=threads, mode=mode, precision=variant.precision)
         try:
-            self._session = ort.InferenceSession(
-                str(path), sess_options=options, providers=self.choice.providers
+            self.engine: Engine = open_engine(
+                self.backend, path, self.choice, options, device=device, model_sha=variant.sha256
             )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
+        except SaliencyCamError:
+            raise
+        except Exception as exc:  # onnxruntime/OpenVINO raise their own untyped errors
             raise SaliencyCamError(
                 f"cannot load model {path} ({str(exc).splitlines()[0][:200]}): "
                 f"run '{export_hint(variant.preset, variant.precision)} --force'"
             ) from exc
-        self.providers: list[str] = list(self._session.get_providers())
+        self.providers: list[str] = list(self.engine.providers)
         #: Set when a GPU provider was asked for but onnxruntime started without it.
         self.fallback_note = ""
-        if self.choice.is_gpu and self.providers[0] != self.choice.primary:
+        if (
+            self.backend == "onnxruntime"
+            and self.choice.is_gpu
+            and (self.providers[0] != self.choice.primary)
+        ):
             # onnxruntime only warns when a provider's libraries are missing; say it plainly
             problem = (
-                f"{self.choice.primary} did not start (GPU libraries missing or not matching "
-                f"this onnxruntime build?): running on {self.providers[0]}"
+                f"{self.choice.primary} did not start ("
+                + (
+                    self.gpu_problem
+                    or "GPU libraries missing or not matching this onnxruntime build?"
+                )
+                + f"): running on {self.providers[0]}"
             )
             if self.choice.explicit:
                 raise SaliencyCamError(
@@ -102,11 +124,10 @@ class SaliencySession:
                     "fix the CUDA/cuDNN/TensorRT install or use --device auto"
                 )
             self.fallback_note = problem
-        self._input = self._session.get_inputs()[0].name
-        batch_dim = self._session.get_inputs()[0].shape[0]
         #: True when the graph takes several frames per run (a symbolic batch dimension).
-        self.batchable = not isinstance(batch_dim, int) or batch_dim != 1
-        self._output = self._session.get_outputs()[0].name
+        self.batchable = self.engine.batchable
+        #: True when the graph takes any height/width (multiples of 8).
+        self.dynamic = self.engine.dynamic
         self._letterboxes: dict[tuple[int, int], Letterbox] = {}
         for _ in range(warmup):
             self.infer(np.full((*self.size, 3), 126, np.uint8))
@@ -130,45 +151,74 @@ class SaliencySession:
             "input": f"{variant.height}x{variant.width}",
             "weights": variant.weights.get("source"),
             "trained": self.trained,
+            "backend": self.backend,
+            "backend_note": self.backend_note,
             "provider": self.providers[0] if self.providers else None,
+            "aspect": self.aspect if self.dynamic else "letterbox (fixed-size model)",
             "sha256": variant.sha256,
         }
 
+    def input_size_for(self, frame_shape: tuple[int, ...]) -> tuple[int, int]:
+        """The network input (H, W) used for frames of this shape."""
+        if not self.dynamic:
+            return self.size
+        return aspect_size((int(frame_shape[0]), int(frame_shape[1])), self.size, self.aspect)
+
     def letterbox_for(self, frame_shape: tuple[int, ...]) -> Letterbox:
-        """Cached letterbox geometry for frames of this height and width."""
+        """Cached geometry (aspect-matched input size, or the preset's) for frames of this
+        height and width."""
         key = (int(frame_shape[0]), int(frame_shape[1]))
         box = self._letterboxes.get(key)
         if box is None:
-            box = self._letterboxes[key] = Letterbox.fit(key, self.size)
+            box = self._letterboxes[key] = Letterbox.fit(key, self.input_size_for(key))
         return box
 
+    def _check_input(self, shape: tuple[int, ...]) -> None:
+        h, w = shape[-3], shape[-2]
+        ok = (h, w) == self.size or (self.dynamic and h % 8 == 0 and w % 8 == 0 and h and w)
+        if not ok or shape[-1] != 3:
+            want = "multiples of 8" if self.dynamic else f"{self.size}"
+            raise ValueError(f"expected uint8 (H, W, 3) input of size {want}, got {shape}")
+
     def infer(self, network_input: np.ndarray) -> np.ndarray:
-        """Run the network on a uint8 BGR image already at the preset size (H, W, 3);
-        return the (H, W) float32 map in [0, 1]."""
-        if network_input.shape != (*self.size, 3) or network_input.dtype != np.uint8:
+        """Run the network on a uint8 BGR image at the preset size (or, for a dynamic
+        model, any multiples of 8) (H, W, 3); return the (H, W) float32 map in [0, 1]."""
+        if network_input.ndim != 3 or network_input.dtype != np.uint8:
             raise ValueError(
-                f"expected uint8 {(*self.size, 3)}, got {network_input.dtype} {network_input.shape}"
+                f"expected uint8 (H, W, 3), got {network_input.dtype} {network_input.shape}"
             )
+        self._check_input(network_input.shape)
         batch = np.ascontiguousarray(network_input)[None]
-        return self._session.run([self._output], {self._input: batch})[0][0, :, :, 0]
+        return self.engine.run(batch)[0, :, :, 0]
 
     def infer_batch(self, network_inputs: np.ndarray) -> np.ndarray:
-        """:meth:`infer` for a stack (N, H, W, 3) of preset-size uint8 BGR inputs; returns
+        """:meth:`infer` for a stack (N, H, W, 3) of same-size uint8 BGR inputs; returns
         (N, H, W) maps. One run when the model has a batch dimension, else one per frame."""
-        if network_inputs.ndim != 4 or network_inputs.shape[1:] != (*self.size, 3):
-            raise ValueError(
-                f"expected (N, {self.size[0]}, {self.size[1]}, 3), got {network_inputs.shape}"
-            )
+        if network_inputs.ndim != 4:
+            raise ValueError(f"expected (N, H, W, 3), got {network_inputs.shape}")
+        self._check_input(network_inputs.shape)
         if not self.batchable:
             return np.stack([self.infer(item) for item in network_inputs])
         batch = np.ascontiguousarray(network_inputs, dtype=np.uint8)
-        return self._session.run([self._output], {self._input: batch})[0][..., 0]
+        return self.engine.run(batch)[..., 0]
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
         frame = as_bgr_uint8(frame)
         box = self.letterbox_for(frame.shape)
         return box.undo(self.infer(box.apply(frame)))
+
+    def predict_batch(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`predict` for several frames of one size, in one run where the model
+        batches (file jobs: order matters, latency does not)."""
+        if not frames:
+            return []
+        images = [as_bgr_uint8(frame) for frame in frames]
+        box = self.letterbox_for(images[0].shape)
+        if any(image.shape[:2] != images[0].shape[:2] for image in images):
+            return [self.predict(image) for image in images]
+        maps = self.infer_batch(np.stack([box.apply(image) for image in images]))
+        return [box.undo(item) for item in maps]
 
 
 def as_bgr_uint8(image: np.ndarray) -> np.ndarray:
@@ -206,35 +256,100 @@ def open_session(
     warmup: int = 1,
     choice: ProviderChoice | None = None,
     on_missing: MissingModelHook | None = None,
+    backend: str = "onnxruntime",
+    mode: str = "latency",
+    aspect: str = "match",
+    remeasure: bool = False,
 ) -> SaliencySession:
     """Open an exported variant: the one way every command and API call opens a model.
 
     ``quality`` is a quality (``very_low`` … ``very_high``) or a dataset preset
     (``salicon``, ``mit1003``, …). ``precision="auto"`` picks the fastest exported
     variant that passed its fidelity check for the device the providers resolve to
-    (int8 on CPU, fp16 on GPU, else fp32). A missing variant raises
+    (int8 on CPU, fp16 on GPU, else fp32). ``backend`` is ``onnxruntime``, ``openvino``
+    (the openvino extra; ``device`` then takes OpenVINO names: CPU, GPU, GPU.1, NPU) or
+    ``auto`` (the fastest installed backend × precision, measured once per machine and
+    cached; ``remeasure`` measures again). ``mode``: ``latency`` (live) or
+    ``throughput`` (file jobs). ``aspect``: ``match`` (default), ``fill`` or
+    ``letterbox`` (see ``runtime/aspect.py``). A missing variant raises
     :class:`ModelNotFoundError` naming the export command, unless ``on_missing`` exports
     it first.
 
     >>> session = open_session("medium", device="cpu")         # doctest: +SKIP
     >>> saliency = session.predict(frame_bgr)                   # doctest: +SKIP
     """
-    choice = choice or choose_providers(device)
-    if precision.strip().lower() == "auto":
-        from saliency_cam.realtime.runtime.precision import pick_precision
+    from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
 
-        precision = pick_precision(quality, choice, models_dir)
-    else:
-        from saliency_cam.realtime.runtime.precision import check_precision
+    backend = check_backend(backend)
+    precision = check_precision(precision)
+    ort_device = device if backend != "openvino" else "cpu"
+    if choice is None:
+        try:
+            choice = choose_providers(ort_device)
+        except SaliencyCamError:
+            if backend != "auto":
+                raise
+            # an OpenVINO device name (GPU.1, NPU) under auto: OpenVINO decides
+            choice, backend = choose_providers("cpu"), "openvino"
 
-        precision = check_precision(precision)
-    try:
-        variant = find_variant(quality, precision, models_dir)
-    except ModelNotFoundError:
-        if on_missing is None:
-            raise
-        on_missing(resolve_preset(quality).name, precision)
-        variant = find_variant(quality, precision, models_dir)
-    return SaliencySession(
-        variant, device, threads=threads, verify=verify, warmup=warmup, choice=choice
-    )
+    def opened(name: str, chosen: str, warm: int = warmup) -> SaliencySession:
+        try:
+            variant = find_variant(quality, chosen, models_dir)
+        except ModelNotFoundError:
+            if on_missing is None:
+                raise
+            on_missing(resolve_preset(quality).name, chosen)
+            variant = find_variant(quality, chosen, models_dir)
+        return SaliencySession(
+            variant,
+            device,
+            threads=threads,
+            verify=verify,
+            warmup=warm,
+            choice=choice if name == "onnxruntime" else None,
+            backend=name,
+            mode=mode,
+            aspect=aspect,
+        )
+
+    note = ""
+    if backend == "auto":
+        from saliency_cam.realtime.runtime.autoselect import choose_backend
+
+        pick = choose_backend(
+            quality,
+            precision,
+            device,
+            choice,
+            models_dir,
+            lambda name, chosen: opened(name, chosen, 1),
+            threads=threads,
+            remeasure=remeasure,
+        )
+        backend, precision, note = pick.backend, pick.precision, pick.note
+    elif precision == "auto":
+        if backend == "openvino":
+            from saliency_cam.realtime.runtime.autoselect import candidates
+
+            precision = candidates(quality, "auto", choice, models_dir, ["openvino"])[0][1]
+        else:
+            precision = pick_precision(quality, choice, models_dir)
+    session = opened(backend, precision)
+    session.backend_note = note
+    return session
+
+
+#: ``--batch auto`` per backend/device: GPUs fill their units with several frames;
+#: OpenVINO keeps one request per frame in flight on its CPU streams; onnxruntime on
+#: the CPU already spreads one frame over every core (benchmarks/results/batch_cpu.json).
+AUTO_BATCH = {"gpu": 8, "openvino": 4, "cpu": 1}
+
+
+def auto_batch(session: SaliencySession) -> int:
+    """Frames per inference for file jobs on ``session`` (1 when the model cannot batch)."""
+    if not session.batchable:
+        return 1
+    if session.backend == "openvino":
+        return AUTO_BATCH["openvino"]
+    gpu = session.choice.is_gpu and session.providers[0] == session.choice.primary
+    return AUTO_BATCH["gpu" if gpu else "cpu"]

@@ -282,3 +282,30 @@ def test_cli_refuses_output_equal_to_input(
     assert "never overwritten" in capsys.readouterr().err
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_job_in_batches_gives_the_same_maps_in_order(tmp_path: Path, session) -> None:
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
+    from saliency_cam.realtime.render.blend import TemporalSmoother
+
+    assert session.batchable  # the exported graph has a symbolic batch dimension
+    source = make_clip(tmp_path / "in.mp4", 96, 54, 7, 25)  # 7 frames: batches 3+3+1
+    outputs = VideoOutputs.for_main(tmp_path / "in_saliency.mp4", blend=False, maps="npy")
+    calls: list[int] = []
+    original = session.infer_batch
+
+    def counting(inputs):
+        calls.append(len(inputs))
+        return original(inputs)
+
+    session.infer_batch = counting
+    try:
+        result = run_video_job(session, source, outputs, VideoStyle(smooth=0.5), batch=3)
+    finally:
+        del session.infer_batch
+    assert result.frames == 7 and calls == [3, 3, 1]
+    smoother = TemporalSmoother(0.5)
+    expected = [smoother(session.predict(f)).copy() for f in iter_frames(source)]
+    files = sorted(outputs.frames_dir.iterdir())
+    for path, want in zip(files, expected, strict=True):
+        np.testing.assert_allclose(np.load(path), want, atol=1e-5)

@@ -216,3 +216,20 @@ def test_run_stats_accounting_and_json(tmp_path) -> None:  # type: ignore[no-unt
     assert summary["frames_by"] == {"low": 5}
     path = write_json(tmp_path / "s.json", {**summary, "n": np.int64(3)})
     assert json.loads(path.read_text())["n"] == 3
+
+
+def test_ordered_source_in_batches_keeps_order_and_batch_sizes() -> None:
+    sizes: list[int] = []
+    with synthetic_source(30, (48, 160), frames=10, live=False) as source:
+
+        def process_batch(frames: list[Frame]) -> list[int]:
+            sizes.append(len(frames))
+            return [read_index(frame.image) for frame in frames]
+
+        pipeline = Pipeline(source, lambda f: -1, batch=4, process_batch=process_batch)
+        results = [packet.result for packet in pipeline]
+    assert results == list(range(10))
+    assert sizes == [4, 4, 2]
+    assert pipeline.stats.frames == 10
+    with pytest.raises(ValueError, match="batch"):
+        Pipeline(source, lambda f: f, batch=0)

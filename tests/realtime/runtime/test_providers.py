@@ -34,14 +34,94 @@ TRT = "TensorrtExecutionProvider"
     ],
 )
 def test_auto_picks_the_best_available(
-    available: list[str], device: str, providers: list[str], note_has: str
+    available: list[str], device: str, providers: list[str], note_has: str, monkeypatch
 ) -> None:
+    monkeypatch.setenv("SALIENCY_CAM_TENSORRT", "1")  # as if libnvinfer loaded
     choice = choose_providers("auto", available=available)
     assert choice.device == device
     assert choice.providers == providers
     assert note_has in choice.note and "\n" not in choice.note  # one line
     assert not choice.explicit
     assert choice.is_gpu == (device != "cpu")
+
+
+def test_auto_skips_tensorrt_without_its_libraries(monkeypatch) -> None:
+    # onnxruntime-gpu lists TensorRT even without TensorRT installed (seen on an H100)
+    monkeypatch.setenv("SALIENCY_CAM_TENSORRT", "0")
+    choice = choose_providers("auto", available=[TRT, CUDA, CPU])
+    assert choice.providers == [CUDA, CPU]
+    assert "TensorRT libraries (libnvinfer) not found" in choice.note
+
+
+@pytest.mark.parametrize(
+    ("provider", "device", "precisions"),
+    [
+        ("MIGraphXExecutionProvider", "migraphx", ("fp16", "fp32")),
+        ("ROCMExecutionProvider", "rocm", ("fp16", "fp32")),
+        ("DmlExecutionProvider", "directml", ("fp16", "fp32")),
+        ("CoreMLExecutionProvider", "coreml", ("fp32",)),
+    ],
+)
+def test_other_accelerators_with_their_precision_rules(
+    provider: str, device: str, precisions: tuple[str, ...]
+) -> None:
+    auto = choose_providers("auto", available=[provider, CPU])
+    assert auto.providers == [provider, CPU] and auto.device == device
+    assert auto.note.startswith(f"auto: using {provider} (") and "\n" not in auto.note
+    assert auto.precisions == precisions and auto.is_gpu
+    named = choose_providers(device, available=[provider, CPU])
+    assert named.explicit and named.providers == [provider, CPU]
+    with pytest.raises(SaliencyCamError, match=f"--device {device} needs {provider}"):
+        choose_providers(device, available=[CPU])
+
+
+def test_openvino_ep_only_when_named() -> None:
+    have = ["OpenVINOExecutionProvider", CPU]
+    assert choose_providers("auto", available=have).providers == [CPU]
+    named = choose_providers("openvino-ep", available=have)
+    assert named.providers == ["OpenVINOExecutionProvider", CPU] and not named.is_gpu
+    assert named.precisions == ("int8", "fp32")
+
+
+def test_driver_lines() -> None:
+    from saliency_cam.realtime.runtime.providers import cuda_driver_problem
+
+    assert "no NVIDIA driver found" in cuda_driver_problem(None, 13)
+    old = cuda_driver_problem(12080, 13)
+    assert "supports CUDA 12.8" in old and "needs CUDA 13" in old and "update the driver" in old
+    assert cuda_driver_problem(13000, 13) == ""
+    assert cuda_driver_problem(12040, 12) == ""
+
+
+def test_gpu_preparation_is_a_no_op_on_cpu() -> None:
+    from saliency_cam.realtime.runtime.providers import cuda_driver_version, prepare_gpu
+
+    assert prepare_gpu(choose_providers("cpu")) == ""
+    assert cuda_driver_version("libdefinitely-not-cuda.so") is None
+
+
+def test_tensorrt_cache_is_keyed_and_options_follow_precision(tmp_path: Path) -> None:
+    from saliency_cam.realtime.runtime.providers import (
+        provider_options,
+        trt_cache_key,
+        trt_engine_missing,
+    )
+
+    a = trt_cache_key("ab" * 32, "NVIDIA H100 80GB HBM3", "10.9", "fp16")
+    assert a != trt_cache_key("cd" * 32, "NVIDIA H100 80GB HBM3", "10.9", "fp16")
+    assert a != trt_cache_key("ab" * 32, "NVIDIA L4", "10.9", "fp16")
+    assert a != trt_cache_key("ab" * 32, "NVIDIA H100 80GB HBM3", "10.9", "int8")
+    choice = ProviderChoice("tensorrt", [TRT, CUDA, CPU])
+    trt, cuda, cpu = provider_options(choice, "ab" * 32, "fp16", tmp_path)
+    assert trt["trt_fp16_enable"] == "True" and trt["trt_int8_enable"] == "False"
+    assert trt["trt_engine_cache_path"].startswith(str(tmp_path / "tensorrt"))
+    assert cuda["cudnn_conv_algo_search"] == "EXHAUSTIVE" and cpu == {}
+    (int8,) = provider_options(ProviderChoice("tensorrt", [TRT]), "ab" * 32, "int8", tmp_path)
+    assert int8["trt_int8_enable"] == "True"
+    assert trt_engine_missing([trt])  # first run: the message about minutes is due
+    Path(trt["trt_engine_cache_path"]).mkdir(parents=True)
+    (Path(trt["trt_engine_cache_path"]) / "x.engine").write_bytes(b"")
+    assert not trt_engine_missing([trt])
 
 
 def test_explicit_devices() -> None:
@@ -61,7 +141,7 @@ def test_explicit_gpu_without_its_provider_names_the_fix(device: str) -> None:
 
 
 def test_unknown_device_lists_the_choices() -> None:
-    with pytest.raises(SaliencyCamError, match="auto, cpu, cuda, tensorrt"):
+    with pytest.raises(SaliencyCamError, match="auto, tensorrt, cuda, migraphx"):
         choose_providers("gpu", available=[CPU])
 
 
