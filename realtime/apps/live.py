@@ -298,7 +298,7 @@ def run_live(
     say = say or _say
     view = resolve_view(options.view)
     colormap = resolve_colormap(options.colormap)
-    first = resolve_preset(options.quality).name
+    first = resolve_preset(options.quality, options.models_dir).name
     if options.max_frames is not None and options.max_frames < 1:
         raise SaliencyCamError("--max-frames must be at least 1")
     if display is None and options.display:

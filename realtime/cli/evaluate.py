@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli.options import Debug, Device, ModelsDir, open_model
+from saliency_cam.realtime.cli.options import Debug, Device, Model, ModelsDir, open_model
 
 Predictions = Annotated[
     Path | None,
@@ -135,6 +135,7 @@ def evaluate_command(
     maps: Maps = None,
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
+    model_name: Model = None,
     precision: PrecisionOpt = "fp32",
     device: Device = "auto",
     models_dir: ModelsDir = None,
@@ -170,8 +171,8 @@ def evaluate_command(
             "give exactly one of --predictions DIR (maps to score) or --stimuli DIR "
             "(images to run the model on)"
         )
-    if predictions is not None and (quality or dataset):
-        raise SaliencyCamError("--quality/--dataset choose the model for --stimuli only")
+    if predictions is not None and (quality or dataset or model_name):
+        raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
     if fixations is None and maps is None:
         raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
     if baseline not in ev.BASELINES:
@@ -212,6 +213,7 @@ def evaluate_command(
             precision="fp32" if precision == "auto" else precision,
             device=device,
             models_dir=models_dir,
+            model=model_name,
         )
         model = session.describe()
         if not model["trained"]:

@@ -15,6 +15,7 @@ from saliency_cam.realtime.cli.options import (
     Colormap,
     Debug,
     Device,
+    Model,
     ModelsDir,
     Precision,
     Quality,
@@ -40,6 +41,7 @@ def live(
         ),
     ] = "0",
     quality: Quality = "medium",
+    model: Model = None,
     device: Device = "auto",
     precision: Precision = "auto",
     view: View = "overlay",
@@ -83,7 +85,7 @@ def live(
 
     options = LiveOptions(
         source=source,
-        quality=quality,
+        quality=model or quality,
         precision=precision,
         device=device,
         view=view,

@@ -23,6 +23,7 @@ from saliency_cam.realtime.cli.options import (
     Debug,
     Device,
     ExportedPrecision,
+    Model,
     ModelsDir,
     ShowProgress,
     Smooth,
@@ -145,6 +146,7 @@ def video(
     ] = None,
     quality: QualityOrDefault = None,
     dataset: Dataset = None,
+    model: Model = None,
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
     view: View = "overlay",
@@ -216,6 +218,7 @@ def video(
         device=device,
         models_dir=models_dir,
         threads=threads,
+        model=model,
     )
     _print_model(err, session)
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
@@ -305,6 +308,7 @@ def image(
     ] = None,
     quality: QualityOrDefault = None,
     dataset: Dataset = None,
+    model: Model = None,
     overlay: Annotated[
         bool, typer.Option("--overlay", help="also write the blend as <name>_overlay.png")
     ] = False,
@@ -351,6 +355,7 @@ def image(
         device=device,
         models_dir=models_dir,
         threads=threads,
+        model=model,
     )
     _print_model(err, session)
     note = session.note

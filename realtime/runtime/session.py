@@ -31,8 +31,8 @@ def find_variant(
 ) -> VariantInfo:
     """The manifest entry for ``preset``/``precision``, or a clear error naming the
     export command to run."""
-    name = resolve_preset(preset).name
     directory = resolve_models_dir(models_dir)
+    name = resolve_preset(preset, directory).name
     info = Manifest.load(directory).find(name, precision)
     if info is None or not info.path.exists():
         raise ModelNotFoundError(
@@ -208,9 +208,10 @@ def open_session(
 ) -> SaliencySession:
     """Open an exported variant: the one way every command and API call opens a model.
 
-    ``quality`` is a quality (``very_low`` … ``very_high``) or a dataset preset
-    (``salicon``, ``mit1003``, …). ``precision="auto"`` picks the fastest exported
-    variant that passed its fidelity check for the device the providers resolve to
+    ``quality`` is a quality (``very_low`` … ``very_high``), a dataset preset
+    (``salicon``, ``mit1003``, …) or a user model trained with ``saliency-cam train``.
+    ``precision="auto"`` picks the fastest exported variant that passed its fidelity
+    check for the device the providers resolve to
     (int8 on CPU, fp16 on GPU, else fp32). A missing variant raises
     :class:`ModelNotFoundError` naming the export command, unless ``on_missing`` exports
     it first.
@@ -232,7 +233,7 @@ def open_session(
     except ModelNotFoundError:
         if on_missing is None:
             raise
-        on_missing(resolve_preset(quality).name, precision)
+        on_missing(resolve_preset(quality, models_dir).name, precision)
         variant = find_variant(quality, precision, models_dir)
     return SaliencySession(
         variant, device, threads=threads, verify=verify, warmup=warmup, choice=choice
