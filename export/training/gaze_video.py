@@ -124,7 +124,7 @@ def velocity_filter(gaze: Gaze, threshold: float) -> Gaze:
 
 def points_near(gaze: Gaze, time: float, window: float, shape: tuple[int, int]) -> np.ndarray:
     """(N, 2) pixel points of every sample within ± ``window`` s of ``time``."""
-    near = np.abs(gaze.t - time) <= window
+    near = np.abs(gaze.t - time) <= window + 1e-9  # ms→s rounding must not drop an edge
     x, y = gaze.x[near], gaze.y[near]
     if gaze.x.size and max(np.abs(gaze.x).max(), np.abs(gaze.y).max()) <= 1.0:
         x, y = x * shape[1], y * shape[0]  # normalised coordinates
