@@ -78,6 +78,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     #: compile the step with XLA (faster on some machines; same maths)
     jit_compile: bool = False
+    #: score the starting weights first (history row "epoch 0": the baseline to beat)
+    validate_start: bool = False
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed run must share with the interrupted one."""
@@ -203,12 +205,14 @@ def fit(
     *,
     resume: bool = True,
     console: Any = None,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Train on ``data`` (``split`` = train and validation indices) into ``run_dir``.
 
     With ``resume`` and a state in ``run_dir``, the run continues where it stopped
     (same step, optimiser moments, history, data order); ``start`` is then ignored.
     Raises :class:`TrainingInterrupted` after saving when Ctrl-C/SIGTERM arrive.
+    ``on_step(step, loss)`` is called after every optimiser step.
     """
     import tensorflow as tf
 
@@ -272,6 +276,12 @@ def fit(
         state.lr = float(_current_lr(optimizer))
         state.save(run / STATE)
 
+    if fresh and config.validate_start:
+        row = {"epoch": 0, "step": 0, "loss": float("nan")}
+        row.update(validate(model, predict_step, data, val_idx, config))
+        state.history.append(row)
+        out.print(_summary_line(row, False), markup=False)
+
     started = time.perf_counter()
     base_seconds, base_images = state.seconds, state.images
     stopped_early = False
@@ -298,6 +308,8 @@ def fit(
                 state.seconds = base_seconds + time.perf_counter() - started
                 rate = (state.images - base_images) / max(1e-9, state.seconds - base_seconds)
                 bar.advance(loss, rate)
+                if on_step is not None:
+                    on_step(state.step, loss)
                 limit = config.max_steps is not None and state.step >= config.max_steps
                 if stop_asked() or limit or state.step % config.checkpoint_every == 0:
                     save_latest()
@@ -314,7 +326,7 @@ def fit(
             row["loss"] = state.epoch_loss_sum / max(1, state.batch_in_epoch)
             row.update(validate(model, predict_step, data, val_idx, config))
             state.history.append(row)
-            improved = row["val_loss"] < state.best_val_loss
+            improved = bool(row["val_loss"] < state.best_val_loss)
             if improved:
                 state.best_val_loss, state.best_epoch, state.stale_epochs = (
                     row["val_loss"], state.epoch + 1, 0,
@@ -503,12 +515,12 @@ class _Bar:
         self.progress.update(self.task, advance=1, loss=loss, rate=rate)
 
     def summary(self, row: dict[str, float], improved: bool) -> None:
-        parts = [
-            f"epoch {row['epoch']}",
-            f"loss {row['loss']:.4f}",
-            f"val_loss {row['val_loss']:.4f}",
-        ]
-        parts += [
-            f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("val_") and k != "val_loss"
-        ]
-        self.console.print("  ".join(parts) + ("  (best)" if improved else ""), markup=False)
+        self.console.print(_summary_line(row, improved), markup=False)
+
+
+def _summary_line(row: dict[str, float], improved: bool) -> str:
+    parts = [f"epoch {row['epoch']}", f"loss {row['loss']:.4f}", f"val_loss {row['val_loss']:.4f}"]
+    parts += [
+        f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("val_") and k != "val_loss"
+    ]
+    return "  ".join(parts) + ("  (best)" if improved else "")
