@@ -1,4 +1,4 @@
-"""What models exist: every registry preset, and which of its variants are exported.
+"""What models exist: every registry preset and user model, and which of its variants are exported.
 
 >>> for entry in list_models():                    # doctest: +SKIP
 ...     print(entry.name, entry.size, entry.exported)
@@ -34,9 +34,11 @@ class ModelEntry:
 def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelEntry]:
     """Every preset (qualities first, then datasets) with what is exported in
     ``models_dir`` (default: ``$SALIENCY_CAM_MODELS_DIR`` or the user cache)."""
-    manifest = Manifest.load(resolve_models_dir(models_dir))
+    directory = resolve_models_dir(models_dir)
+    manifest = Manifest.load(directory)
     entries = []
-    for name, preset in all_presets().items():
+    # user models (saliency-cam train) come last, after the built-in presets
+    for name, preset in all_presets(directory).items():
         exported = {
             info.precision: info.trained
             for info in manifest.variants.values()

@@ -96,11 +96,33 @@ class VariantInfo:
 
 
 @dataclass
+class UserModel:
+    """A model trained by ``saliency-cam train`` and registered under its own name.
+
+    It behaves like a preset (``--model NAME``): ``height``×``width`` is its input size,
+    its ONNX variants are ordinary manifest variants whose ``preset`` is ``name``, and
+    ``folder`` (relative to the models directory) holds its ``.weights.h5`` and card.
+    """
+
+    name: str
+    height: int
+    width: int
+    dataset: str = ""
+    description: str = ""
+    folder: str = ""
+    created: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Manifest:
-    """All variants in one models directory."""
+    """All variants in one models directory, plus the user models registered there."""
 
     directory: Path
     variants: dict[str, VariantInfo] = field(default_factory=dict)
+    user_models: dict[str, UserModel] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path) -> Manifest:
@@ -115,11 +137,14 @@ class Manifest:
                 key: VariantInfo(**{**entry, "directory": directory})
                 for key, entry in data.get("variants", {}).items()
             }
+            user_models = {
+                name: UserModel(**entry) for name, entry in data.get("user_models", {}).items()
+            }
         except (OSError, ValueError, TypeError) as exc:
             raise SaliencyCamError(
                 f"damaged manifest {path}: {exc}; delete it and run 'saliency-cam export' again"
             ) from exc
-        return cls(directory, variants)
+        return cls(directory, variants, user_models)
 
     def find(self, preset: str, precision: str = "fp32") -> VariantInfo | None:
         """The variant for ``preset``/``precision`` if exported, else None."""
@@ -129,11 +154,17 @@ class Manifest:
         info.directory = self.directory
         self.variants[info.key] = info
 
+    def put_user_model(self, model: UserModel) -> None:
+        """Register (or replace) a user model."""
+        self.user_models[model.name] = model
+
     def save(self) -> None:
         """Write atomically (temp file + rename) so a crash keeps the old manifest."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        payload = {
+        payload: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "variants": {k: v.to_json() for k, v in sorted(self.variants.items())},
         }
+        if self.user_models:
+            payload["user_models"] = {k: v.to_json() for k, v in sorted(self.user_models.items())}
         atomic_write_text(self.directory / MANIFEST_NAME, json.dumps(payload, indent=2) + "\n")

@@ -9,6 +9,8 @@ TensorFlow.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,13 +45,14 @@ class DriveFile:
 class Preset:
     """One input size MSI-Net is run at, and where its trained weights come from.
 
-    ``kind`` is ``"quality"`` (the five speed/quality steps) or ``"dataset"`` (the
-    original models, each trained on one eye-tracking data set). ``default_source`` is
-    the weight source ``saliency-cam export`` uses when none is given.
+    ``kind`` is ``"quality"`` (the five speed/quality steps), ``"dataset"`` (the
+    original models, each trained on one eye-tracking data set) or ``"user"`` (a model
+    trained with ``saliency-cam train``, registered in a models directory's manifest).
+    ``default_source`` is the weight source ``saliency-cam export`` uses when none is given.
     """
 
     name: str
-    kind: Literal["quality", "dataset"]
+    kind: Literal["quality", "dataset", "user"]
     height: int
     width: int
     default_source: str
@@ -159,19 +162,75 @@ def resolve_dataset(name: str) -> Preset:
     raise SaliencyCamError(f"unknown dataset {name!r}: choose one of {valid}")
 
 
-def resolve_preset(name: str) -> Preset:
-    """Return a quality or dataset preset by name; the error lists both kinds."""
+def resolve_preset(name: str, models_dir: str | os.PathLike[str] | None = None) -> Preset:
+    """Return a quality, dataset or user preset by name; the error lists every kind.
+
+    User models (``saliency-cam train --name NAME``) are looked up in the manifest of
+    ``models_dir`` (default: ``$SALIENCY_CAM_MODELS_DIR`` or the user cache).
+    """
     key = _canonical(name)
     if key in QUALITY_PRESETS:
         return QUALITY_PRESETS[key]
     if key in DATASET_PRESETS:
         return DATASET_PRESETS[key]
+    users = user_presets(models_dir)
+    if name.strip() in users:
+        return users[name.strip()]
+    mine = f"; your models are {', '.join(users)}" if users else ""
     raise SaliencyCamError(
         f"unknown preset {name!r}: qualities are {', '.join(QUALITY_PRESETS)}; "
-        f"datasets are {', '.join(DATASET_PRESETS)}"
+        f"datasets are {', '.join(DATASET_PRESETS)}{mine}"
     )
 
 
-def all_presets() -> dict[str, Preset]:
-    """Quality and dataset presets together, keyed by name."""
-    return {**QUALITY_PRESETS, **DATASET_PRESETS}
+#: What a user model's name may look like (it becomes part of file names).
+USER_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_user_model_name(name: str) -> str:
+    """``name`` if it can name a user model: letters, digits, ``_.-``, not a built-in
+    preset name (``medium``, ``salicon`` …, in any spelling)."""
+    if not USER_MODEL_NAME.match(name):
+        raise SaliencyCamError(
+            f"model name {name!r} is not allowed: use letters, digits, '_', '.', '-' "
+            "(up to 64 characters, starting with a letter or digit)"
+        )
+    if _canonical(name) in QUALITY_PRESETS or _canonical(name) in DATASET_PRESETS:
+        raise SaliencyCamError(f"{name!r} is a built-in preset: choose another model name")
+    return name
+
+
+def user_preset(name: str, height: int, width: int, dataset: str = "", description: str = ""):
+    """The :class:`Preset` of a user model (its weights are its own Keras file)."""
+    return Preset(
+        name=check_user_model_name(name),
+        kind="user",
+        height=height,
+        width=width,
+        default_source="keras",
+        sources=("keras",),
+        dataset=dataset or name,
+        description=description or f"trained with saliency-cam train ({dataset or 'own data'})",
+    )
+
+
+def user_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Preset]:
+    """User models registered in ``models_dir``'s manifest, by name."""
+    # Imported here: the manifest module reads files, the built-in table does not.
+    from saliency_cam.models.manifest import Manifest
+    from saliency_cam.models.paths import models_dir as resolve_models_dir
+
+    manifest = Manifest.load(resolve_models_dir(models_dir))
+    return {
+        name: user_preset(name, m.height, m.width, m.dataset, m.description)
+        for name, m in manifest.user_models.items()
+    }
+
+
+def all_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Preset]:
+    """Quality and dataset presets together, keyed by name (plus the user models of
+    ``models_dir`` when one is given)."""
+    built_in = {**QUALITY_PRESETS, **DATASET_PRESETS}
+    if models_dir is None:
+        return built_in
+    return {**built_in, **user_presets(models_dir)}

@@ -96,4 +96,4 @@ def test_infer_batch_matches_frame_by_frame(tiny_models_dir: Path) -> None:
     for item, got in zip(inputs, batched, strict=True):
         np.testing.assert_allclose(got, session.infer(item), atol=1e-6)
     with pytest.raises(ValueError):
-        session.infer_batch(inputs[:, :40])
+        session.infer_batch(inputs[0])  # one frame, not a stack

@@ -104,3 +104,29 @@ def _zip_has_member(path: Path, member: str) -> bool:
             return any(PurePosixPath(n).name == member for n in archive.namelist())
     except (zipfile.BadZipFile, OSError):
         return False
+
+
+def fetch_drive_file(file_id: str, filename: str, what: str, *, must_be_zip: bool = True) -> Path:
+    """Download any Drive file (``file_id``) into ``<weights cache>/drive/<filename>``
+    with gdown and return its path (reused when already there). The base URL follows
+    ``$SALIENCY_CAM_DRIVE_BASE_URL`` as for the graphs; a refused download says how to
+    fetch ``what`` by hand.
+
+    >>> fetch_drive_file(VGG16_HYBRID_DRIVE_ID, "vgg16_hybrid.zip", "VGG16")  # doctest: +SKIP
+    """
+    base = (os.environ.get(DRIVE_BASE_URL_ENV) or registry.DRIVE_BASE_URL).rstrip("/")
+    final = weights_cache_dir() / "drive" / filename
+    if final.is_file() and (not must_be_zip or zipfile.is_zipfile(final)):
+        return final
+    manual = (
+        f"download {what} in a browser from {registry.DRIVE_BASE_URL}/uc?id={file_id} "
+        "and pass it with --init-path"
+    )
+    staging = final.with_name(final.name + ".download")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _gdown(f"{base}/uc?id={file_id}", staging, filename, manual)
+    if must_be_zip and not zipfile.is_zipfile(staging):
+        staging.unlink(missing_ok=True)
+        raise DownloadError(f"Google Drive did not send the zip with {what}: {manual}")
+    os.replace(staging, final)
+    return final

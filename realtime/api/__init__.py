@@ -11,8 +11,10 @@ line calls these same functions.
 >>> cv2.imwrite("overlay.png", render(frame, saliency))    # doctest: +SKIP
 
 One-shot calls: ``predict("photo.jpg", quality="high")`` (a cached session) and
-``process_video("in.mp4", "out.mp4")``. ``open_source(0 | "clip.mp4" | "shots/*.jpg" |
-array)`` yields frames; ``list_models()`` says what is available and exported.
+``process_video("in.mp4", "out.mp4")``. ``train("my_study/", name="mine")`` fine-tunes
+MSI-Net on eye-tracking data (export extra) and registers the model as ``mine``.
+``open_source(0 | "clip.mp4" | "shots/*.jpg" | array)`` yields frames; ``list_models()``
+says what is available and exported.
 
 Importing this package is cheap: the names below load their modules (OpenCV,
 onnxruntime, PyAV) on first use, so ``import saliency_cam.models`` stays light.
@@ -24,6 +26,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from saliency_cam.export.training import train
     from saliency_cam.models.catalog import ModelEntry, list_models
     from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
     from saliency_cam.models.registry import Preset
@@ -55,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "SaliencyCamError": "saliency_cam.models.errors",
     "InputError": "saliency_cam.models.errors",
     "ModelNotFoundError": "saliency_cam.models.errors",
+    # needs the export extra (TensorFlow), imported only when called
+    "train": "saliency_cam.export.training",
 }
 
 __all__ = [
@@ -75,6 +80,7 @@ __all__ = [
     "predict",
     "process_video",
     "render",
+    "train",
 ]
 
 

@@ -404,7 +404,7 @@ def run_live(
     if options.points and options.stats is None:
         raise SaliencyCamError("--points goes into the --stats file: add --stats FILE.json")
     colormap = resolve_colormap(options.colormap)
-    first = resolve_preset(options.quality).name
+    first = resolve_preset(options.quality, options.models_dir).name
     if options.max_frames is not None and options.max_frames < 1:
         raise SaliencyCamError("--max-frames must be at least 1")
     # before anything is opened or written: outputs must not land on what is read

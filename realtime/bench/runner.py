@@ -28,7 +28,7 @@ from typing import Any
 
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS, Manifest, VariantInfo
-from saliency_cam.models.registry import QUALITY_ORDER, resolve_quality
+from saliency_cam.models.registry import QUALITY_ORDER, Preset, resolve_preset, resolve_quality
 from saliency_cam.realtime.bench.timing import Case, Timing, measure_interleaved
 from saliency_cam.realtime.runtime.precision import precision_order
 from saliency_cam.realtime.runtime.providers import (
@@ -103,6 +103,12 @@ def precisions_for(choice: ProviderChoice, asked: list[str]) -> list[str]:
     return list(dict.fromkeys(["fp32", *wanted]))
 
 
+def _preset(name: str, models_dir: Path | None) -> Preset:
+    """A quality, or — with the user's own models folder — any model there by name
+    (a user model trained with ``saliency-cam train``)."""
+    return resolve_preset(name, models_dir) if models_dir is not None else resolve_quality(name)
+
+
 def prepare_models(
     config: BenchConfig, precisions: list[str], progress: Progress
 ) -> tuple[Path, bool]:
@@ -118,7 +124,7 @@ def prepare_models(
             f"{q} {p}"
             for q in config.qualities
             for p in precisions
-            if manifest.find(resolve_quality(q).name, p) is None
+            if manifest.find(_preset(q, config.models_dir).name, p) is None
         ]
         if missing:
             raise SaliencyCamError(
@@ -159,7 +165,7 @@ def _row(
     gemm_gflops: float | None,
     **extra: Any,
 ) -> dict[str, Any]:
-    preset = resolve_quality(variant.preset)
+    preset = _preset(variant.preset, variant.directory)
     row: dict[str, Any] = {
         "mode": mode,
         "runtime": runtime,
@@ -193,7 +199,7 @@ def _measure_quality(
     """Every contender at one quality on one device, in interleaved rounds."""
     from saliency_cam.realtime.bench.gemm import gemm_runner
 
-    preset = resolve_quality(quality)
+    preset = _preset(quality, config.models_dir)
     frame = _test_frame(preset.size)
     sessions = _open_sessions(preset.name, precisions, choice, models_dir, config.threads)
     cases: dict[str, Callable[[], object] | Case] = {
@@ -355,7 +361,7 @@ def _only_exported(
             p
             for p in precisions
             if p == "fp32"
-            or all(manifest.find(resolve_quality(q).name, p) for q in config.qualities)
+            or all(manifest.find(_preset(q, config.models_dir).name, p) for q in config.qualities)
         ]
         for p in set(precisions) - set(kept):
             say(f"{device}: skipping {p} (not exported in {config.models_dir} for every quality)")
@@ -376,7 +382,9 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
     from saliency_cam.realtime.bench.summary import summarize
 
     say = progress or (lambda _msg: None)
-    config.qualities = [resolve_quality(q).name for q in config.qualities] or list(QUALITY_ORDER)
+    config.qualities = [_preset(q, config.models_dir).name for q in config.qualities] or list(
+        QUALITY_ORDER
+    )
     for mode in config.modes:
         if mode not in MODES:
             raise SaliencyCamError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")

@@ -71,6 +71,15 @@ def bench_command(
         typer.Argument(help="with --compare: benchmark JSON files to merge", show_default=False),
     ] = None,
     quality: Qualities = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="your own models by name (saliency-cam train --name); uses --models-dir or "
+            "the default models folder",
+            show_default=False,
+        ),
+    ] = None,
     device: Devices = None,
     precision: Precisions = None,
     mode: Mode = "both",
@@ -123,6 +132,11 @@ def bench_command(
             raise SaliencyCamError(
                 f"unexpected argument {files[0]}: to merge results use --compare FILE …"
             )
+        if model:
+            from saliency_cam.models.paths import models_dir as default_models_dir
+
+            quality = [*(quality or []), *model]
+            models_dir = models_dir or default_models_dir()
         result = _measure(
             quality, device, precision, mode, tf, models_dir, rounds, round_seconds, warmup,
             threads, label, err,

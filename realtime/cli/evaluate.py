@@ -15,6 +15,7 @@ from saliency_cam.realtime.cli.options import (
     PRECISION_NAMES,
     Debug,
     Device,
+    Model,
     ModelsDir,
     open_model,
 )
@@ -141,6 +142,7 @@ def evaluate_command(
     maps: Maps = None,
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
+    model_name: Model = None,
     precision: PrecisionOpt = "fp32",
     device: Device = "auto",
     models_dir: ModelsDir = None,
@@ -170,8 +172,8 @@ def evaluate_command(
     from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
-    if predictions is not None and (quality or dataset):
-        raise SaliencyCamError("--quality/--dataset choose the model for --stimuli only")
+    if predictions is not None and (quality or dataset or model_name):
+        raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
     _check_outputs(
         [p for p in (csv, json, markdown) if p is not None],
         [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
@@ -200,6 +202,7 @@ def evaluate_command(
             precision="fp32" if precision == "auto" else precision,
             device=device,
             models_dir=models_dir,
+            model=model_name,
         )
         model = session.describe()
         if not model["trained"]:

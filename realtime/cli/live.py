@@ -17,6 +17,7 @@ from saliency_cam.realtime.cli.options import (
     Debug,
     Device,
     LetterboxFlag,
+    Model,
     ModelsDir,
     Precision,
     Quality,
@@ -59,6 +60,7 @@ def live(
         ),
     ] = None,
     quality: Quality = "medium",
+    model: Model = None,
     device: Device = "auto",
     precision: Precision = "auto",
     view: View = "overlay",
@@ -129,7 +131,7 @@ def live(
 
     options = LiveOptions(
         source=source,
-        quality=quality,
+        quality=model or quality,
         precision=precision,
         device=device,
         view=view,

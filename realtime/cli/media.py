@@ -27,6 +27,7 @@ from saliency_cam.realtime.cli.options import (
     Device,
     ExportedPrecision,
     LetterboxFlag,
+    Model,
     ModelsDir,
     ShowProgress,
     Smooth,
@@ -177,6 +178,7 @@ def video(
     ] = None,
     quality: QualityOrDefault = None,
     dataset: Dataset = None,
+    model: Model = None,
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
     view: View = "overlay",
@@ -239,6 +241,7 @@ def video(
         backend=backend,
         letterbox=letterbox,
         mode="throughput",
+        model=model,
     )
     _print_model(err, session)
     frames_per_run = resolve_batch(batch, session)
@@ -350,6 +353,7 @@ def image(
     ] = None,
     quality: QualityOrDefault = None,
     dataset: Dataset = None,
+    model: Model = None,
     overlay: Annotated[
         bool, typer.Option("--overlay", help="also write the blend as <name>_overlay.png")
     ] = False,
@@ -393,6 +397,7 @@ def image(
         backend=backend,
         letterbox=letterbox,
         mode="throughput",
+        model=model,
     )
     _print_model(err, session)
     note = session.note

@@ -65,6 +65,15 @@ Dataset = Annotated[
         show_default=False,
     ),
 ]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="a model by name: a quality, a dataset model, or one you trained with "
+        "'saliency-cam train --name NAME' (see 'saliency-cam models')",
+        show_default=False,
+    ),
+]
 ExportedPrecision = Annotated[
     str, typer.Option("--precision", help=f"{PRECISION_NAMES} (must be exported)")
 ]
@@ -126,15 +135,18 @@ def open_model(
     backend: str = "onnxruntime",
     letterbox: bool = False,
     mode: str = "latency",
+    model: str | None = None,
 ) -> SaliencySession:
-    """The session for a command's ``--quality``/``--dataset`` pair (one of them, or
-    ``default``), through the one model opener."""
+    """The session for a command's ``--quality``/``--dataset``/``--model`` choice (one
+    of them, or ``default``), through the one model opener (which also knows the user
+    models trained with ``saliency-cam train``)."""
     from saliency_cam.realtime.runtime.session import open_session
 
-    if quality and dataset:
-        raise SaliencyCamError("give --quality or --dataset, not both")
+    given = [name for name in (quality, dataset, model) if name]
+    if len(given) > 1:
+        raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
     return open_session(
-        dataset or quality or default,
+        given[0] if given else default,
         precision,
         device,
         models_dir,

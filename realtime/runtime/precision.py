@@ -49,7 +49,7 @@ def pick_precision(
         if isinstance(device_choice, ProviderChoice)
         else choose_providers(device_choice)
     )
-    name = resolve_preset(preset).name
+    name = resolve_preset(preset, models_dir).name
     manifest = Manifest.load(resolve_models_dir(models_dir))
     for precision in precision_order(choice):
         if usable_by_default(manifest.find(name, precision)):

@@ -34,8 +34,8 @@ def find_variant(
 ) -> VariantInfo:
     """The manifest entry for ``preset``/``precision``, or a clear error naming the
     export command to run."""
-    name = resolve_preset(preset).name
     directory = resolve_models_dir(models_dir)
+    name = resolve_preset(preset, directory).name
     info = Manifest.load(directory).find(name, precision)
     if info is None or not info.path.exists():
         raise ModelNotFoundError(
@@ -263,9 +263,10 @@ def open_session(
 ) -> SaliencySession:
     """Open an exported variant: the one way every command and API call opens a model.
 
-    ``quality`` is a quality (``very_low`` … ``very_high``) or a dataset preset
-    (``salicon``, ``mit1003``, …). ``precision="auto"`` picks the fastest exported
-    variant that passed its fidelity check for the device the providers resolve to
+    ``quality`` is a quality (``very_low`` … ``very_high``), a dataset preset
+    (``salicon``, ``mit1003``, …) or a user model trained with ``saliency-cam train``.
+    ``precision="auto"`` picks the fastest exported variant that passed its fidelity
+    check for the device the providers resolve to
     (int8 on CPU, fp16 on GPU, else fp32). ``backend`` is ``onnxruntime``, ``openvino``
     (the openvino extra; ``device`` then takes OpenVINO names: CPU, GPU, GPU.1, NPU) or
     ``auto`` (the fastest installed backend × precision, measured once per machine and
@@ -298,7 +299,7 @@ def open_session(
         except ModelNotFoundError:
             if on_missing is None:
                 raise
-            on_missing(resolve_preset(quality).name, chosen)
+            on_missing(resolve_preset(quality, models_dir).name, chosen)
             variant = find_variant(quality, chosen, models_dir)
         return SaliencySession(
             variant,

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from saliency_cam.models import metrics as M
+from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.cli.main import main
 from saliency_cam.realtime.evaluate import scoring as ev
 
@@ -236,9 +237,9 @@ def test_read_fixations_formats(tmp_path: Path) -> None:
     assert np.argwhere(ev.read_fixations(tmp_path / "c.mat").mask).tolist() == [[3, 4]]
 
     savemat(tmp_path / "e.mat", {"note": "nothing"})
-    with pytest.raises(ev.InputError, match="no fixations found"):
+    with pytest.raises(InputError, match="no fixations found"):
         ev.read_fixations(tmp_path / "e.mat")
-    with pytest.raises(ev.InputError, match="24x32"):
+    with pytest.raises(InputError, match="24x32"):
         ev.Fixations(mask=mask).to_mask((24, 32), tmp_path / "f.jpg")
 
 

@@ -1,0 +1,210 @@
+"""Read a training data folder in the original layout and check it before training.
+
+Layout (the original repository's, and what every downloader here produces)::
+
+    DATA/stimuli/…        images (png/jpg/jpeg…, found recursively, sorted)
+    DATA/saliency/…       continuous maps (images or .npy), optional
+    DATA/fixations/…      binary fixation maps (images), or .mat/.npy points, optional
+    DATA/fixations.csv    or one CSV of ``image,x,y[,observer]`` (pixels, 0-based)
+
+At least one kind of ground truth is needed; a saliency map is used when present,
+else the fixations are blurred into one (:mod:`..density`). Names match as the
+original's do: the path below the folder without extension, ``_fixMap``/``_fixPts``
+stripped (``a.jpg`` ↔ ``a_fixMap.jpg``). Every problem (a stimulus without ground
+truth, ground truth without a stimulus, an unreadable file) is collected and reported
+at once, before anything trains.
+
+>>> data = read_folder("my_study")  # doctest: +SKIP
+>>> len(data.samples), data.samples[0].key  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from saliency_cam.export.training.density import density_from_mask, density_map
+
+# Ground-truth readers and name matching are shared with 'evaluate' (models/groundtruth).
+from saliency_cam.models import groundtruth
+from saliency_cam.models.errors import InputError
+
+STIMULI, SALIENCY, FIXATIONS, FIXATIONS_CSV = "stimuli", "saliency", "fixations", "fixations.csv"
+#: Columns of a fixations CSV (``observer`` is optional and only informative).
+CSV_COLUMNS = ("image", "x", "y")
+
+
+class DataError(InputError):
+    """The training data has problems; ``problems`` lists every offending file."""
+
+    def __init__(self, root: Path, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:8]) + (
+            f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
+        )
+        super().__init__(f"{len(problems)} problem(s) in {root}, nothing was trained: {shown}")
+
+
+@dataclass
+class Sample:
+    """One stimulus and its ground truth (a map file, a fixation file and/or points)."""
+
+    key: str
+    image: Path
+    saliency: Path | None = None
+    fixations: Path | None = None
+    points: np.ndarray | None = None
+
+    @property
+    def category(self) -> str:
+        """The sub-folder of the stimulus (CAT2000's categories, SALICON's train/val)."""
+        return self.key.split("/", 1)[0] if "/" in self.key else ""
+
+
+@dataclass
+class FolderData:
+    """All samples of a data folder, sorted by key."""
+
+    root: Path
+    samples: list[Sample]
+    shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def has_fixations(self) -> bool:
+        return all(s.fixations is not None or s.points is not None for s in self.samples)
+
+
+def read_fixations_csv(path: Path) -> dict[str, np.ndarray]:
+    """``image,x,y[,observer]`` rows → ``{match key: (N, 2) points}``."""
+    points: dict[str, list[tuple[float, float]]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(
+                    f"{path}: missing column(s) {', '.join(missing)}; expected a header "
+                    "image,x,y[,observer] (pixels, 0-based)"
+                )
+            for line, row in enumerate(reader, start=2):
+                try:
+                    xy = (float(row["x"]), float(row["y"]))
+                except (TypeError, ValueError) as exc:
+                    raise InputError(f"{path} line {line}: x and y must be numbers") from exc
+                key = groundtruth.match_key(Path(row["image"].strip()))
+                points.setdefault(key, []).append(xy)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return {key: np.asarray(value, np.float64) for key, value in points.items()}
+
+
+def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> FolderData:
+    """Index ``root`` (layout above), pair files by name and check them all.
+
+    Raises :class:`DataError` listing every stimulus without ground truth, every map or
+    fixation file without a stimulus and every file that cannot be read (with
+    ``check_images``: the image header is read for each, which also gives the sizes).
+    """
+    root = Path(root)
+    stimuli_dir = root / STIMULI
+    if not stimuli_dir.is_dir():
+        raise InputError(
+            f"{root} has no {STIMULI}/ folder: expected {STIMULI}/ with {SALIENCY}/ and/or "
+            f"{FIXATIONS}/ (or {FIXATIONS_CSV}) next to it"
+        )
+    stimuli = groundtruth.index_folder(stimuli_dir, groundtruth.IMAGE_SUFFIXES)
+    maps = (
+        groundtruth.index_folder(root / SALIENCY, groundtruth.MAP_SUFFIXES)
+        if (root / SALIENCY).is_dir()
+        else None
+    )
+    fixations = (
+        groundtruth.index_folder(root / FIXATIONS, groundtruth.FIXATION_SUFFIXES)
+        if (root / FIXATIONS).is_dir()
+        else None
+    )
+    csv_points = (
+        read_fixations_csv(root / FIXATIONS_CSV) if (root / FIXATIONS_CSV).is_file() else {}
+    )
+    if maps is None and fixations is None and not csv_points:
+        raise InputError(
+            f"{root} has no ground truth: add {SALIENCY}/ (maps), {FIXATIONS}/ (fixation "
+            f"maps or points) or {FIXATIONS_CSV} (image,x,y[,observer])"
+        )
+
+    problems: list[str] = []
+    map_files = maps.files if maps else {}
+    fix_files = fixations.files if fixations else {}
+    truth = set(map_files) | set(fix_files) | set(csv_points)
+    samples = []
+    for key, image in sorted(stimuli.files.items()):
+        if key not in truth:
+            problems.append(f"no map or fixations for {image}")
+            continue
+        samples.append(
+            Sample(key, image, map_files.get(key), fix_files.get(key), csv_points.get(key))
+        )
+    for key in sorted(truth - set(stimuli.files)):
+        where = map_files.get(key) or fix_files.get(key) or f"{FIXATIONS_CSV} image {key}"
+        problems.append(f"no stimulus for {where}")
+    if not stimuli.files:
+        problems.append(f"no images in {stimuli_dir}")
+
+    shapes: dict[str, tuple[int, int]] = {}
+    if check_images:
+        for sample in samples:
+            for path in (sample.image, sample.saliency, sample.fixations):
+                if path is None or path.suffix.lower() == ".mat":
+                    continue
+                try:
+                    shape = groundtruth.map_shape(path)
+                except InputError:
+                    problems.append(f"cannot read {path}")
+                    continue
+                if path == sample.image:
+                    shapes[sample.key] = shape
+    if problems:
+        raise DataError(root, problems)
+    return FolderData(root, samples, shapes)
+
+
+def target_map(sample: Sample, sigma: float | None = None) -> np.ndarray:
+    """The ground-truth map of ``sample`` at its stimulus's size, float32 ≥ 0.
+
+    A saliency map is used as it is; otherwise fixations (a binary map, points from a
+    .mat/.npy file or the CSV) are blurred with σ = ``sigma`` px (None: the documented
+    default, :func:`..density.default_sigma`)."""
+    if sample.saliency is not None:
+        return groundtruth.read_map(sample.saliency).astype(np.float32)
+    shape = groundtruth.map_shape(sample.image)
+    if sample.points is not None:
+        return density_map(sample.points, shape, sigma)
+    assert sample.fixations is not None
+    fix = groundtruth.read_fixations(sample.fixations)
+    if fix.mask is not None:
+        if fix.mask.shape != shape:
+            raise InputError(
+                f"{sample.fixations}: fixation map is {fix.mask.shape[0]}x{fix.mask.shape[1]} "
+                f"but {sample.image.name} is {shape[0]}x{shape[1]}"
+            )
+        return density_from_mask(fix.mask, sigma)
+    points = np.asarray(fix.points, np.float64)
+    if fix.shape is not None and fix.shape != shape:
+        # points recorded on a differently sized screen: scale them onto the stimulus
+        points = points * [shape[1] / fix.shape[1], shape[0] / fix.shape[0]]
+    return density_map(points, shape, sigma)
+
+
+def fixation_mask(sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
+    """The sample's fixations as a boolean map of ``shape`` (its stimulus's size), or
+    None when it has only a saliency map (then NSS and AUC cannot be scored)."""
+    from saliency_cam.models.metrics import fixation_map
+
+    if sample.points is not None:
+        return fixation_map(sample.points, shape)
+    if sample.fixations is None:
+        return None
+    return groundtruth.read_fixations(sample.fixations).to_mask(shape, sample.fixations)

@@ -1,0 +1,207 @@
+"""``train(...)``: the whole recipe a user runs — data, split, size, start, training,
+export as a named model. The command line (``saliency-cam train``) only parses options
+and calls this.
+
+>>> train("./my_study", name="webpages", quality="medium", init="salicon")  # doctest: +SKIP
+>>> open_session("webpages").predict(frame)                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from saliency_cam.export.training.datasets.folder import FolderData, read_folder
+from saliency_cam.export.training.splits import (
+    ORIGINAL_TRAIN_COUNTS,
+    category_split,
+    fraction_split,
+    original_split,
+)
+from saliency_cam.export.training.trainer import TrainConfig, TrainResult, fit
+from saliency_cam.models.architecture import SIZE_MULTIPLE
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.manifest import VariantInfo
+from saliency_cam.models.registry import DATASET_PRESETS, resolve_preset
+
+
+@dataclass
+class TrainingOutcome:
+    """What :func:`train` did: the run, and the exported model (None with ``export=False``
+    or when no epoch finished)."""
+
+    run: TrainResult
+    model: VariantInfo | None
+    name: str
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"240x320"`` → (240, 320); both multiples of 8."""
+    try:
+        height, width = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError as exc:
+        raise SaliencyCamError(f"--size {text!r}: give HxW, e.g. 240x320") from exc
+    if height <= 0 or width <= 0 or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        raise SaliencyCamError(f"--size {text}: height and width must be positive multiples of 8")
+    return height, width
+
+
+def training_size(size: str | None, quality: str | None, dataset: str | None) -> tuple[int, int]:
+    """The network size: ``--size``, else ``--quality``'s preset, else the dataset's
+    original size (DESIGN.md §2), else medium."""
+    if size and quality:
+        raise SaliencyCamError("give --size or --quality, not both")
+    if size:
+        return parse_size(size)
+    if quality:
+        return resolve_preset(quality).size
+    if dataset in DATASET_PRESETS:
+        return DATASET_PRESETS[dataset].size
+    return resolve_preset("medium").size
+
+
+def choose_split(
+    data: FolderData, dataset: str | None, val_split: float | None
+) -> tuple[list[int], list[int]]:
+    """SALICON: its own train/ and val/ folders; CAT2000: 80/20 inside each category;
+    the other original datasets: the original seeded counts; anything else (or
+    ``val_split``): the original's seeded shuffle with that fraction held out."""
+    count = len(data.samples)
+    if val_split is not None:
+        return fraction_split(count, val_split)
+    if dataset == "salicon":
+        train = [i for i, s in enumerate(data.samples) if s.category == "train"]
+        valid = [i for i, s in enumerate(data.samples) if s.category == "val"]
+        if train and valid:
+            return train, valid
+        raise SaliencyCamError(f"{data.root}: SALICON needs stimuli/train and stimuli/val")
+    if dataset == "cat2000":
+        return category_split([s.category for s in data.samples])
+    if dataset in ORIGINAL_TRAIN_COUNTS and count > ORIGINAL_TRAIN_COUNTS[dataset]:
+        return original_split(count, ORIGINAL_TRAIN_COUNTS[dataset])
+    return fraction_split(count, 0.2)
+
+
+def resolve_data(
+    data: str | os.PathLike[str],
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+) -> tuple[Path, str | None]:
+    """``data`` as a folder plus the original dataset's name when it is one: a dataset
+    name means ``<data_dir>/<name>`` (downloaded first with ``download``)."""
+    text = str(data)
+    key = text.strip().lower()
+    if key in DATASET_PRESETS and not Path(text).is_dir():
+        from saliency_cam.export.training.datasets.sources import dataset_folder, download_dataset
+
+        folder = dataset_folder(key, data_dir)
+        if download:
+            download_dataset(key, data_dir)
+        elif not (folder / "stimuli").is_dir():
+            raise SaliencyCamError(
+                f"{key} is not in {folder}: add --download (or --data-dir where it is)"
+            )
+        return folder, key
+    folder = Path(text).expanduser()
+    if not folder.exists():
+        names = ", ".join(DATASET_PRESETS)
+        raise SaliencyCamError(f"{text} is neither a folder nor a dataset ({names})")
+    return folder, None
+
+
+def train(
+    data: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    size: str | None = None,
+    quality: str | None = None,
+    init: str = "vgg16",
+    init_path: str | os.PathLike[str] | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    val_split: float | None = None,
+    resume: bool = True,
+    export: bool = True,
+    replace: bool = False,
+    console: Any = None,
+    **options: Any,
+) -> TrainingOutcome:
+    """Train MSI-Net on ``data`` and export the best checkpoint as model ``name``.
+
+    ``data``: a folder (``stimuli/`` + ``saliency/`` and/or ``fixations/`` or
+    ``fixations.csv``) or an original dataset name (salicon, mit1003, …; with
+    ``download`` it is fetched into ``data_dir``). ``options`` are
+    :class:`~saliency_cam.export.training.trainer.TrainConfig` fields (epochs,
+    batch_size, lr, loss, schedule, freeze, flip, seed, sigma, max_steps, patience …).
+    The run folder (default ``<models dir>/runs/<name>``) resumes when run again.
+    """
+    from saliency_cam.export.training.init import initial_weights
+    from saliency_cam.export.training.publish import check_free_name, publish
+    from saliency_cam.models.paths import models_dir as resolve_models_dir
+    from saliency_cam.models.registry import check_user_model_name
+
+    folder, dataset = resolve_data(data, data_dir=data_dir, download=download)
+    name = check_user_model_name(name or dataset or folder.resolve().name)
+    if export:
+        check_free_name(name, models_dir, replace)
+    shape = training_size(size, quality, dataset)
+    unknown = set(options) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    config = TrainConfig(size=shape, **options)
+    if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
+        config.sigma = ORIGINAL_SIGMA[dataset]
+    loaded = read_folder(folder)  # lists every bad file before anything trains
+    split = choose_split(loaded, dataset, val_split)
+    run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
+    start = initial_weights(init, init_path, seed=config.seed)
+    began = time.time()
+    result = fit(loaded, split, config, run, start.weights, resume=resume, console=console)
+    model = None
+    if export and result.best_weights is not None:
+        card = {
+            "data": str(folder),
+            "dataset": dataset or "",
+            "images": {"train": len(split[0]), "validation": len(split[1])},
+            "init": start.description,
+            "config": {**config.__dict__, "size": list(config.size)},
+            "epochs_done": result.epochs_done,
+            "steps": result.steps,
+            "best_epoch": result.best_epoch,
+            "best_validation": next(
+                (r for r in result.history if r["epoch"] == result.best_epoch), {}
+            ),
+            "training_seconds": round(result.seconds, 1),
+            "wall_seconds": round(time.time() - began, 1),
+            "images_per_second": round(result.images_per_second, 3),
+            "versions": _versions(),
+            "python": platform.python_version(),
+        }
+        model = publish(
+            name, result.best_weights, shape, models_dir=models_dir, dataset=dataset or "",
+            card=card,
+        )  # fmt: skip
+    return TrainingOutcome(result, model, name)
+
+
+#: σ (px, at the published image size) the original used to blur fixations when a
+#: dataset ships no maps of its own (only used for samples without a saliency map).
+ORIGINAL_SIGMA: dict[str, float] = {"dutomron": 16.0, "osie": 16.0, "fiwi": 30.0}
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "saliency-cam"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,526 @@
+"""The training loop: MSI-Net (the project's Keras model, so the result exports to ONNX
+exactly), Adam, validation each epoch, best/latest checkpoints, resume, clean stops.
+
+A run lives in one folder::
+
+    RUN/state.json          where the run stands (epoch, step, best, history, config)
+    RUN/latest/ckpt-N.*     model + optimiser + step (tf.train.Checkpoint), for resuming
+    RUN/best.weights.h5     the weights with the lowest validation loss so far
+    RUN/history.csv|.json   one row per epoch: loss, val_loss, CC, KLD, NSS, SIM, AUC-Judd
+    RUN/history.png         a plot of the same
+
+Every file is replaced atomically, so Ctrl-C or SIGTERM at any moment leaves a run that
+resumes (the loop also saves the latest state when it is asked to stop).
+
+>>> result = fit(data, split, TrainConfig(size=(48, 64)), Path("runs/a"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saliency_cam.export.training.datasets.folder import FolderData, fixation_mask, target_map
+from saliency_cam.export.weights import WeightMap
+from saliency_cam.models.atomic import atomic_output, atomic_write_text
+from saliency_cam.models.errors import SaliencyCamError
+
+STATE = "state.json"
+BEST = "best.weights.h5"
+LATEST = "latest"
+SCHEDULES = ("constant", "cosine", "plateau")
+FREEZE = ("none", "encoder")
+#: Metrics scored on the validation subset each epoch (names as in models.metrics).
+VAL_METRICS = ("cc", "kld", "nss", "sim", "auc_judd")
+
+
+class TrainingInterrupted(SaliencyCamError):
+    """Ctrl-C / SIGTERM: the latest state was saved; the same command resumes."""
+
+    exit_code = 130
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run (saved in its state; a resume must match it)."""
+
+    size: tuple[int, int]
+    epochs: int = 10
+    batch_size: int = 1
+    lr: float = 1e-5
+    loss: str = "kld"
+    schedule: str = "constant"
+    freeze: str = "none"
+    flip: bool = False
+    seed: int = 0
+    sigma: float | None = None
+    #: stop after this many optimiser steps in total (smoke tests, benchmarks)
+    max_steps: int | None = None
+    #: stop when the validation loss has not improved for this many epochs
+    patience: int | None = None
+    #: validation images scored with the metrics each epoch (all of them get the loss)
+    metric_images: int = 100
+    #: save the resumable state every this many steps (and at every epoch end)
+    checkpoint_every: int = 200
+    #: compile the step with XLA (faster on some machines; same maths)
+    jit_compile: bool = False
+    #: score the starting weights first (history row "epoch 0": the baseline to beat)
+    validate_start: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the interrupted one."""
+        keep = ("size", "batch_size", "loss", "freeze", "flip", "seed", "sigma")
+        return {k: v for k, v in asdict(self).items() if k in keep} | {"size": list(self.size)}
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_weights: Path | None
+    best_val_loss: float
+    best_epoch: int
+    steps: int
+    epochs_done: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+    stopped_early: bool = False
+
+
+@dataclass
+class _State:
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    #: sum of this epoch's batch losses so far (the epoch's mean survives a resume)
+    epoch_loss_sum: float = 0.0
+    step: int = 0
+    best_val_loss: float = math.inf
+    best_epoch: int = -1
+    stale_epochs: int = 0
+    lr: float = 0.0
+    seconds: float = 0.0
+    images: int = 0
+    checkpoint: str = ""
+    history: list[dict[str, float]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> _State | None:
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise SaliencyCamError(
+                f"damaged training state {path} ({exc}): start over with --no-resume"
+            ) from exc
+
+    def save(self, path: Path) -> None:
+        data = asdict(self)
+        data["best_val_loss"] = None if math.isinf(self.best_val_loss) else self.best_val_loss
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[Callable[[], bool]]:
+    """Turn SIGINT/SIGTERM into a flag the loop polls between steps (so a checkpoint is
+    never cut in half); the handlers are restored afterwards. Outside the main thread
+    (no signals there) the flag simply never rises."""
+    flag = {"stop": False}
+
+    def handler(signum: int, frame: object) -> None:
+        flag["stop"] = True
+
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield lambda: flag["stop"]
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def build_model(config: TrainConfig, start: WeightMap, *, seed: int):  # -> keras.Model
+    """MSI-Net at the training size, seeded, with ``start`` weights copied in (all of
+    them, or only the encoder for a VGG16 start) and the encoder frozen if asked."""
+    import keras
+
+    from saliency_cam.models.msinet import build_msinet, layer_name
+
+    keras.utils.set_random_seed(seed)
+    model = build_msinet(*config.size)
+    scopes = sorted({name.rsplit("/", 1)[0] for name in start})
+    for scope in scopes:
+        layer = model.get_layer(layer_name(scope))
+        layer.set_weights([start[f"{scope}/kernel"], start[f"{scope}/bias"]])
+    if config.freeze == "encoder":
+        for layer in model.layers:
+            if layer.name.startswith("conv") and "__conv" in layer.name:
+                layer.trainable = False
+    elif config.freeze != "none":
+        raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
+    return model
+
+
+def _optimizer(config: TrainConfig, steps_per_epoch: int):
+    import keras
+
+    lr: Any = config.lr
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(
+            config.lr, max(1, config.epochs * steps_per_epoch)
+        )
+    elif config.schedule not in SCHEDULES:
+        raise SaliencyCamError(
+            f"unknown --schedule {config.schedule!r}: use {', '.join(SCHEDULES)}"
+        )
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def fit(
+    data: FolderData,
+    split: tuple[list[int], list[int]],
+    config: TrainConfig,
+    run_dir: str | os.PathLike[str],
+    start: WeightMap | None = None,
+    *,
+    resume: bool = True,
+    console: Any = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train on ``data`` (``split`` = train and validation indices) into ``run_dir``.
+
+    With ``resume`` and a state in ``run_dir``, the run continues where it stopped
+    (same step, optimiser moments, history, data order); ``start`` is then ignored.
+    Raises :class:`TrainingInterrupted` after saving when Ctrl-C/SIGTERM arrive.
+    ``on_step(step, loss)`` is called after every optimiser step.
+    """
+    import tensorflow as tf
+
+    from saliency_cam.export.training.loss import kld, loss_fn
+    from saliency_cam.export.training.pipeline import make_dataset
+
+    train_idx, val_idx = split
+    if not train_idx or not val_idx:
+        raise SaliencyCamError("training needs at least one training and one validation image")
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    out = console or _stderr_console()
+    state = _State.load(run / STATE) if resume else None
+    if state is not None and state.config != config.identity():
+        raise SaliencyCamError(
+            f"{run} holds a run with other settings ({_diff(state.config, config.identity())}): "
+            "use another --run-dir, the same settings, or --no-resume to start over"
+        )
+    if state is not None and state.epoch >= config.epochs and state.batch_in_epoch == 0:
+        out.print(f"{run}: all {config.epochs} epochs already done", markup=False)
+    if not resume:
+        shutil.rmtree(run / LATEST, ignore_errors=True)
+        (run / STATE).unlink(missing_ok=True)
+    fresh = state is None
+    state = state or _State(config=config.identity(), lr=config.lr)
+
+    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    model = build_model(config, start if fresh and start else {}, seed=config.seed)
+    optimizer = _optimizer(config, steps_per_epoch)
+    loss_of = loss_fn(config.loss)
+    step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
+    manager = tf.train.CheckpointManager(checkpoint, str(run / LATEST), max_to_keep=2)
+    if not fresh:
+        if not state.checkpoint:
+            raise SaliencyCamError(
+                f"{run / STATE} names no checkpoint: start over with --no-resume"
+            )
+        checkpoint.restore(str(run / LATEST / state.checkpoint)).expect_partial()
+        out.print(f"resuming {run} at epoch {state.epoch + 1}, step {state.step}", markup=False)
+    if config.schedule == "plateau":
+        optimizer.learning_rate.assign(state.lr or config.lr)
+    trainable = model.trainable_variables
+
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    def train_step(images, maps):
+        with tf.GradientTape() as tape:
+            loss = loss_of(maps, model(images, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, trainable), trainable, strict=True))
+        return loss
+
+    @tf.function(reduce_retracing=True)
+    def predict_step(images, maps):
+        pred = model(images, training=False)
+        return pred, kld(maps, pred) if config.loss == "kld" else loss_of(maps, pred)
+
+    def save_latest() -> None:
+        step_var.assign(state.step)
+        path = manager.save(checkpoint_number=state.step)
+        state.checkpoint = Path(path).name
+        state.lr = float(_current_lr(optimizer))
+        state.save(run / STATE)
+
+    if fresh and config.validate_start:
+        row = {"epoch": 0, "step": 0, "loss": float("nan")}
+        row.update(validate(model, predict_step, data, val_idx, config))
+        state.history.append(row)
+        out.print(_summary_line(row, False), markup=False)
+
+    started = time.perf_counter()
+    base_seconds, base_images = state.seconds, state.images
+    stopped_early = False
+    with stop_requests() as stop_asked, _Bar(out, steps_per_epoch) as bar:
+        while state.epoch < config.epochs:
+            if config.max_steps is not None and state.step >= config.max_steps:
+                break
+            bar.epoch(state.epoch, config.epochs, state.batch_in_epoch)
+            ds = make_dataset(
+                data, train_idx, config.size, batch_size=config.batch_size, epoch=state.epoch,
+                seed=config.seed, shuffle=True, flip=config.flip,
+                skip_batches=state.batch_in_epoch, sigma=config.sigma,
+            )  # fmt: skip
+            for images, maps in ds:
+                loss = float(train_step(images, maps))
+                if not math.isfinite(loss):
+                    raise SaliencyCamError(
+                        f"the loss became {loss} at step {state.step + 1}: lower --lr"
+                    )
+                state.epoch_loss_sum += loss
+                state.step += 1
+                state.batch_in_epoch += 1
+                state.images += int(images.shape[0])
+                state.seconds = base_seconds + time.perf_counter() - started
+                rate = (state.images - base_images) / max(1e-9, state.seconds - base_seconds)
+                bar.advance(loss, rate)
+                if on_step is not None:
+                    on_step(state.step, loss)
+                limit = config.max_steps is not None and state.step >= config.max_steps
+                if stop_asked() or limit or state.step % config.checkpoint_every == 0:
+                    save_latest()
+                if stop_asked():
+                    raise TrainingInterrupted(
+                        f"interrupted at step {state.step} (epoch {state.epoch + 1}); the state "
+                        f"is saved in {run}: run the same command again to resume"
+                    )
+                if limit:
+                    break
+            if state.batch_in_epoch < steps_per_epoch:
+                break  # max_steps reached inside the epoch: resumable from here
+            row = {"epoch": state.epoch + 1, "step": state.step}
+            row["loss"] = state.epoch_loss_sum / max(1, state.batch_in_epoch)
+            row.update(validate(model, predict_step, data, val_idx, config))
+            state.history.append(row)
+            improved = bool(row["val_loss"] < state.best_val_loss)
+            if improved:
+                state.best_val_loss, state.best_epoch, state.stale_epochs = (
+                    row["val_loss"], state.epoch + 1, 0,
+                )  # fmt: skip
+                save_weights(model, run / BEST)
+            else:
+                state.stale_epochs += 1
+                if config.schedule == "plateau":
+                    optimizer.learning_rate.assign(_current_lr(optimizer) * 0.5)
+            state.epoch += 1
+            state.batch_in_epoch = 0
+            state.epoch_loss_sum = 0.0
+            save_latest()
+            write_history(run, state.history)
+            bar.summary(row, improved)
+            if config.patience is not None and state.stale_epochs >= config.patience:
+                stopped_early = True
+                out.print(
+                    f"early stop: no better validation loss for {config.patience} epoch(s)",
+                    markup=False,
+                )
+                break
+    best = run / BEST
+    return TrainResult(
+        run_dir=run,
+        best_weights=best if best.is_file() else None,
+        best_val_loss=state.best_val_loss,
+        best_epoch=state.best_epoch,
+        steps=state.step,
+        epochs_done=state.epoch,
+        history=state.history,
+        seconds=state.seconds,
+        images_per_second=state.images / state.seconds if state.seconds else 0.0,
+        stopped_early=stopped_early,
+    )
+
+
+def _current_lr(optimizer) -> float:
+    value = optimizer.learning_rate
+    return float(value.numpy() if hasattr(value, "numpy") else value)
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {old.get(k)} → {new.get(k)}" for k in new if old.get(k) != new.get(k))
+
+
+def validate(model, predict_step, data: FolderData, val_idx, config: TrainConfig) -> dict:
+    """Validation loss on every validation image, and the project's metrics (CC, KLD,
+    NSS, SIM, AUC-Judd) on the first ``config.metric_images`` of them, scored at each
+    image's own size after undoing the letterbox, as the runtime does."""
+    from saliency_cam.export.training.pipeline import make_dataset
+    from saliency_cam.models import metrics
+    from saliency_cam.realtime.runtime.letterbox import Letterbox
+
+    ds = make_dataset(data, val_idx, config.size, batch_size=config.batch_size, sigma=config.sigma)
+    losses, preds = [], []
+    for images, maps in ds:
+        pred, loss = predict_step(images, maps)
+        losses.append(float(loss) * int(images.shape[0]))
+        if len(preds) < config.metric_images:
+            preds.extend(pred.numpy()[:, :, :, 0])
+    scores: dict[str, list[float]] = {name: [] for name in VAL_METRICS}
+    for index, pred in zip(val_idx, preds[: config.metric_images], strict=False):
+        sample = data.samples[index]
+        truth = target_map(sample, config.sigma)
+        saliency = Letterbox.fit(truth.shape, config.size).undo(pred)
+        scores["cc"].append(metrics.cc(saliency, truth))
+        scores["kld"].append(metrics.kld(saliency, truth))
+        scores["sim"].append(metrics.sim(saliency, truth))
+        mask = fixation_mask(sample, truth.shape)
+        if mask is not None and mask.any():
+            scores["nss"].append(metrics.nss(saliency, mask))
+            scores["auc_judd"].append(metrics.auc_judd(saliency, mask))
+    row = {"val_loss": float(np.sum(losses) / len(val_idx))}
+    for name, values in scores.items():
+        finite = [v for v in values if math.isfinite(v)]
+        row[f"val_{name}"] = float(np.mean(finite)) if finite else float("nan")
+    return row
+
+
+def save_weights(model, path: Path) -> Path:
+    """``model.save_weights`` under a temp name, then rename (readable by the export
+    step's Keras reader: the layers are MSI-Net's)."""
+    with atomic_output(path) as tmp:
+        folder = Path(tempfile.mkdtemp(prefix=".keras-", dir=path.parent))
+        try:
+            staged = folder / path.name  # Keras insists on the .weights.h5 suffix
+            model.save_weights(staged)
+            os.replace(staged, tmp)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return path
+
+
+def write_history(run: Path, history: list[dict[str, float]]) -> None:
+    """history.json, history.csv and history.png (loss and validation metrics)."""
+    # NaN (a metric with no fixations to score) is written as null: strict JSON
+    clean = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in history
+    ]
+    atomic_write_text(run / "history.json", json.dumps(clean, indent=2) + "\n")
+    if not history:
+        return
+    columns = list(history[0])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(run / "history.csv", buffer.getvalue())
+    _plot(run / "history.png", history)
+
+
+def _plot(path: Path, history: list[dict[str, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("loss", "val_loss"):
+        left.plot(epochs, [row[key] for row in history], marker="o", label=key)
+    left.set_xlabel("epoch")
+    left.set_title("loss")
+    left.legend()
+    for name in VAL_METRICS:
+        right.plot(epochs, [row[f"val_{name}"] for row in history], marker="o", label=name)
+    right.set_xlabel("epoch")
+    right.set_title("validation metrics")
+    right.legend()
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
+    plt.close(fig)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _Bar:
+    """A rich progress bar (loss, images/s, ETA) on terminals; one line per epoch always."""
+
+    def __init__(self, console: Any, steps_per_epoch: int) -> None:
+        self.console = console
+        self.total = steps_per_epoch
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Bar:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.2f} img/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        )
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def epoch(self, epoch: int, epochs: int, done: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(
+            f"epoch {epoch + 1}/{epochs}", total=self.total, completed=done, loss=0.0, rate=0.0
+        )
+
+    def advance(self, loss: float, rate: float) -> None:
+        self.progress.update(self.task, advance=1, loss=loss, rate=rate)
+
+    def summary(self, row: dict[str, float], improved: bool) -> None:
+        self.console.print(_summary_line(row, improved), markup=False)
+
+
+def _summary_line(row: dict[str, float], improved: bool) -> str:
+    parts = [f"epoch {row['epoch']}", f"loss {row['loss']:.4f}", f"val_loss {row['val_loss']:.4f}"]
+    parts += [
+        f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("val_") and k != "val_loss"
+    ]
+    return "  ".join(parts) + ("  (best)" if improved else "")
