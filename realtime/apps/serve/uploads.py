@@ -56,27 +56,31 @@ class BodyLimit:
             await _send_error(send, too_large(limit))
             return
         seen = 0
-        started = False
+        exceeded = replaced = False
 
         async def counted_receive() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: dict[str, Any]) -> None:
+            # the framework may turn our exception into its own 400: answer 413 instead
+            nonlocal replaced
+            if not exceeded:
+                await send(message)
+            elif not replaced and message["type"] == "http.response.start":
+                replaced = True
+                await _send_error(send, too_large(limit))
 
         try:
-            await self.app(scope, counted_receive, tracking_send)
+            await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
-            if not started:
+            if not replaced:
                 await _send_error(send, too_large(limit))
 
 

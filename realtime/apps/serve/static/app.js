@@ -5,7 +5,7 @@ const $ = (sel) => document.querySelector(sel);
 const QUALITIES = ["very_low", "low", "medium", "high", "very_high"];
 
 // ---------------------------------------------------------------- token + requests
-// A token given as http://host:port/#token=T is kept for this tab only.
+// A token given in the address as /#token=T is kept for this tab only.
 (function readToken() {
   const match = location.hash.match(/token=([^&]+)/);
   if (match) {
