@@ -334,7 +334,7 @@ async function processImage(file) {
     entry.mapUrl = URL.createObjectURL(entry.mapBlob);
     entry.map = await createImageBitmap(entry.mapBlob);
     entry.image = await createImageBitmap(file, { imageOrientation: "from-image" });
-    card.querySelector(".status").textContent = entry.model + (entry.trained ? "" : " — UNTRAINED: not real saliency");
+    card.querySelector(".status").textContent = entry.model + (entry.trained ? "" : " — not real saliency");
     card.querySelector(".status").classList.toggle("error", !entry.trained);
     const stem = (file.name || "pasted").replace(/\.[^.]*$/, "");
     const links = card.querySelector(".links");
