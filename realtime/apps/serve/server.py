@@ -10,6 +10,7 @@ real uvicorn server on a free 127.0.0.1 port, in a thread).
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -36,6 +37,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _uvicorn_server(config: ServeConfig, app=None, log_level: str = "warning"):
     import uvicorn
 
+    class Server(uvicorn.Server):
+        """uvicorn, except that a stop signal ends the process normally: uvicorn re-raises
+        SIGINT/SIGTERM after its graceful shutdown, which would make a clean stop look
+        like a crash (exit -15) or an interruption (130)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
     app = app or create_app(config)
     settings = uvicorn.Config(
         app,
@@ -46,7 +65,7 @@ def _uvicorn_server(config: ServeConfig, app=None, log_level: str = "warning"):
         timeout_graceful_shutdown=5,
         lifespan="on",
     )
-    return uvicorn.Server(settings), app
+    return Server(settings), app
 
 
 def url_for(config: ServeConfig) -> str:
