@@ -422,3 +422,23 @@ def test_live_keeps_only_the_newest_frame(server) -> None:
     answered = asyncio.run(burst())
     assert answered == sorted(answered) and answered[-1] == 30
     assert len(answered) < 30  # stale frames were replaced, not queued
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+
+def test_bounded_load_no_errors_no_leaks(server) -> None:
+    _concurrent_posts(server.url, 8)  # warm: threads and buffers exist before measuring
+    before = _rss_mib()
+    for _ in range(10):  # 80 requests from 8 clients; stops by itself, loopback only
+        assert _concurrent_posts(server.url, 8) == [200] * 8
+    assert _rss_mib() - before < 100  # no per-request growth (about 8 MB per 100 frames)
+    jobs = server.app.state.jobs
+    leftovers = [
+        p
+        for p in jobs.root.rglob("*")
+        if not any(j.folder in p.parents or j.folder == p for j in jobs.list())
+    ]
+    assert leftovers == []  # image requests leave no files behind
