@@ -129,22 +129,28 @@ class JobManager:
         folder.mkdir(parents=True)
         return job_id, folder
 
+    def _full(self) -> ApiError:
+        return busy(
+            f"{self.max_jobs} video jobs are already queued or running: try again later",
+            retry_after_s=10,
+            limit="max_jobs",
+        )
+
     def check_capacity(self) -> None:
         """503 + Retry-After when ``max_jobs`` jobs are already queued or running."""
         if self.count(ACTIVE) >= self.max_jobs:
-            raise busy(
-                f"{self.max_jobs} video jobs are already queued or running: try again later",
-                retry_after_s=10,
-                limit="max_jobs",
-            )
+            raise self._full()
 
     def submit(self, job: Job) -> Job:
-        """Queue a probed upload (its folder from :meth:`new_folder`)."""
+        """Queue a probed upload (its folder from :meth:`new_folder`); checks capacity
+        again, since other uploads may have filled the queue meanwhile."""
         with self._lock:
-            if sum(j.state in ACTIVE for j in self._jobs.values()) >= self.max_jobs:
-                shutil.rmtree(job.folder, ignore_errors=True)
-                self.check_capacity()
-            self._jobs[job.id] = job
+            full = sum(j.state in ACTIVE for j in self._jobs.values()) >= self.max_jobs
+            if not full:
+                self._jobs[job.id] = job
+        if full:
+            shutil.rmtree(job.folder, ignore_errors=True)
+            raise self._full()
         self._executor.submit(self._run, job)
         return job
 
