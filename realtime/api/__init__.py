@@ -15,6 +15,7 @@ One-shot calls: ``predict("photo.jpg", quality="high")`` (a cached session) and
 MSI-Net on eye-tracking data (export extra) and registers the model as ``mine``.
 ``open_source(0 | "clip.mp4" | "shots/*.jpg" | array)`` yields frames; ``list_models()``
 says what is available and exported.
+``create_app(ServeConfig(...))`` is the web app and HTTP API (``saliency-cam serve``).
 
 Importing this package is cheap: the names below load their modules (OpenCV,
 onnxruntime, PyAV) on first use, so ``import saliency_cam.models`` stays light.
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
     from saliency_cam.models.registry import Preset
     from saliency_cam.realtime.apps.oneshot import predict, process_video
+    from saliency_cam.realtime.apps.serve import ServeConfig as ServeConfig
+    from saliency_cam.realtime.apps.serve import create_app as create_app
     from saliency_cam.realtime.apps.video import VideoResult
     from saliency_cam.realtime.io.images import load_image
     from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
@@ -53,6 +56,10 @@ _EXPORTS: dict[str, str] = {
     "render": "saliency_cam.realtime.render.blend",
     "colorize": "saliency_cam.realtime.render.blend",
     "list_models": "saliency_cam.models.catalog",
+    # the web app and HTTP API: needs the serve extra, so left out of __all__
+    # (``from saliency_cam import *`` must work on a plain install)
+    "create_app": "saliency_cam.realtime.apps.serve",
+    "ServeConfig": "saliency_cam.realtime.apps.serve",
     "ModelEntry": "saliency_cam.models.catalog",
     "Preset": "saliency_cam.models.registry",
     "SaliencyCamError": "saliency_cam.models.errors",
@@ -71,8 +78,10 @@ __all__ = [
     "Preset",
     "SaliencyCamError",
     "SaliencySession",
+    "ServeConfig",
     "VideoResult",
     "colorize",
+    "create_app",
     "list_models",
     "load_image",
     "open_session",

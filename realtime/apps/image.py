@@ -189,9 +189,11 @@ def process_image(
     return ImageResult(source, written, width, height)
 
 
-def write_png(path: Path, image: np.ndarray, *, note: str = "") -> Path:
-    """Write a grayscale (H, W) uint8/uint16 or BGR (H, W, 3) uint8 PNG atomically, with
-    ``note`` as its ``Comment`` text chunk."""
+def encode_png(image: np.ndarray, *, note: str = "") -> bytes:
+    """PNG bytes of a grayscale (H, W) uint8/uint16 or BGR (H, W, 3) uint8 image, with
+    ``note`` as its ``Comment`` text chunk (the server answers with these bytes)."""
+    import io
+
     from PIL import Image, PngImagePlugin
 
     if image.dtype not in (np.uint8, np.uint16) or (image.ndim == 3 and image.dtype != np.uint8):
@@ -202,8 +204,16 @@ def write_png(path: Path, image: np.ndarray, *, note: str = "") -> Path:
     info.add_text("Software", "saliency-cam")
     if note:
         info.add_text("Comment", note)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", pnginfo=info, compress_level=3)
+    return buffer.getvalue()
+
+
+def write_png(path: Path, image: np.ndarray, *, note: str = "") -> Path:
+    """Write :func:`encode_png`'s bytes to ``path`` atomically."""
+    data = encode_png(image, note=note)
     with atomic_output(path) as tmp:
-        picture.save(tmp, format="PNG", pnginfo=info, compress_level=3)
+        tmp.write_bytes(data)
     return path
 
 

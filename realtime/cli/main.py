@@ -29,7 +29,7 @@ def _root() -> None:
 
 def _register() -> None:
     # Each module adds its own commands; none of them imports TensorFlow at import time.
-    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media, train
+    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media, serve, train
 
     live.register(app)
     export.register(app)
@@ -38,6 +38,7 @@ def _register() -> None:
     evaluate.register(app)
     demo.register(app)
     train.register(app)
+    serve.register(app)
 
 
 _register()

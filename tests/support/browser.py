@@ -1,0 +1,67 @@
+"""Headless Chromium for the web page tests and benchmarks: a fake camera fed from a
+generated y4m clip (DESIGN.md §11). Needs Debian's ``chromium`` and ``chromium-driver``
+and the ``selenium`` package.
+
+>>> driver = open_chromium(write_y4m(tmp / "clip.y4m"))     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+MISSING = (
+    "needs Chromium and its driver (Debian: apt-get install chromium chromium-driver)"
+    if CHROMIUM is None or CHROMEDRIVER is None
+    else ""
+)
+
+
+def write_y4m(path: Path, frames: int = 40, size: tuple[int, int] = (240, 320)) -> Path:
+    """A dark clip with a bright square moving left to right (PyAV, yuv4mpegpipe)."""
+    import av
+
+    height, width = size
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=15)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            picture = np.full((height, width, 3), 30, np.uint8)
+            x = (i * 8) % (width - 60)
+            picture[90:150, x : x + 60] = 255
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def open_chromium(clip: Path | None, *, allow_camera: bool = True):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    flags = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--use-fake-device-for-media-stream",
+    ]
+    if allow_camera:
+        flags.append("--use-fake-ui-for-media-stream")
+    else:
+        flags.append("--deny-permission-prompts")
+    if clip is not None:
+        flags.append(f"--use-file-for-fake-video-capture={clip}")
+    for flag in flags:
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
