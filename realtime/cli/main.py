@@ -29,7 +29,7 @@ def _root() -> None:
 
 def _register() -> None:
     # Each module adds its own commands; none of them imports TensorFlow at import time.
-    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media
+    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media, reframe
 
     live.register(app)
     export.register(app)
@@ -37,6 +37,7 @@ def _register() -> None:
     bench.register(app)
     evaluate.register(app)
     demo.register(app)
+    reframe.register(app)
 
 
 _register()

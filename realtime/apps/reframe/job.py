@@ -385,3 +385,8 @@ def _plan(
         padded_shots=sum(1 for a, b in shots if padded[a:b].any()),
     )
     return _Plan(track, info, scale, path, optimum, padded, cuts, fps, quality)
+
+
+def reframe_task(session, source: Path, **kwargs) -> ReframeResult:
+    """:func:`run_reframe_job` with a session (the per-file work for the batch runner)."""
+    return run_reframe_job(session.predict, source, **kwargs)
