@@ -16,6 +16,14 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.batch import (
+    GpusPerTask,
+    RayAddress,
+    Workers,
+    exit_on_failures,
+    run_parallel,
+    wants_batch,
+)
 from saliency_cam.realtime.cli.options import (
     Alpha,
     Colormap,
@@ -169,6 +177,9 @@ def video(
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
+    workers: Workers = None,
+    ray: RayAddress = None,
+    gpus_per_task: GpusPerTask = 0.0,
     debug: Debug = False,
 ) -> None:
     """Saliency for video files: every frame, in order, at the input's size and frame rate.
@@ -187,6 +198,10 @@ def video(
     out, err = _console(), _console(stderr=True)
     view = resolve_view(view)
     resolve_colormap(colormap)
+
+    def style_of() -> VideoStyle:
+        return VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+
     suffix = output.suffix.lower() if output is not None else ""
     if (
         output is not None
@@ -207,6 +222,20 @@ def video(
     plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
     jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
     total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
+    if wants_batch(workers, ray):  # files in parallel: apps/batch (one session per worker)
+        _, failed = run_parallel(
+            kind="video",
+            make_tasks=lambda note: _video_tasks(jobs, style_of(), keep_audio, note),
+            model=(dataset or quality or "medium", precision, device, models_dir),
+            threads=threads,
+            workers=workers,
+            ray=ray,
+            gpus_per_task=gpus_per_task,
+            earlier_failures=len(found.problems),
+            progress=progress,
+            describe=lambda result: _video_lines(result, keep_audio),
+        )
+        return exit_on_failures(failed)
 
     session = open_model(
         quality,
@@ -265,6 +294,23 @@ def video(
     _finish(err, failures, total, session)
 
 
+def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
+    """One batch task per video (see realtime/cli/batch.py)."""
+    from functools import partial
+
+    from saliency_cam.realtime.apps.batch.runner import FileTask
+    from saliency_cam.realtime.apps.video import run_video_job
+
+    return [
+        FileTask(
+            src,
+            tuple(outputs.paths()),
+            partial(run_video_job, outputs=outputs, style=style, keep_audio=keep_audio, note=note),
+        )
+        for src, outputs in jobs.items()
+    ]
+
+
 def _video_lines(result, keep_audio: bool) -> list[str]:
     """The per-video summary: outputs, frames, size, rate, speed, stage times."""
     info = result.info
@@ -318,6 +364,9 @@ def image(
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
+    workers: Workers = None,
+    ray: RayAddress = None,
+    gpus_per_task: GpusPerTask = 0.0,
     debug: Debug = False,
 ) -> None:
     """Saliency maps for images, at each image's own size: <name>_saliency.png (8-bit
@@ -342,6 +391,22 @@ def image(
         (src, ImageOutputs.beside(base, overlay=overlay, npy=npy)) for src, base in bases.items()
     ]
     total = _check_plan(err, found, [p for _, o in plan for p in o.paths()], "image")
+    if wants_batch(workers, ray):  # files in parallel: apps/batch (one session per worker)
+        _, failed = run_parallel(
+            kind="image",
+            make_tasks=lambda note: _image_tasks(
+                plan, ImageStyle(alpha=alpha, colormap=colormap), note
+            ),
+            model=(dataset or quality or "very_high", precision, device, models_dir),
+            threads=threads,
+            workers=workers,
+            ray=ray,
+            gpus_per_task=gpus_per_task,
+            earlier_failures=len(found.problems),
+            progress=progress,
+            describe=lambda result: [f"{result.source} → {', '.join(map(str, result.outputs))}"],
+        )
+        return exit_on_failures(failed)
 
     session = open_model(
         quality,
@@ -371,3 +436,20 @@ def image(
         + (f"; {len(report.failures)} failed" if report.failures else "")
     )
     _finish(err, len(report.failures) + len(found.problems), total, session)
+
+
+def _image_tasks(plan, style, note: str) -> list:
+    """One batch task per image (see realtime/cli/batch.py)."""
+    from functools import partial
+
+    from saliency_cam.realtime.apps.batch.runner import FileTask
+    from saliency_cam.realtime.apps.image import process_image
+
+    return [
+        FileTask(
+            src,
+            tuple(outputs.paths()),
+            partial(process_image, outputs=outputs, style=style, note=note),
+        )
+        for src, outputs in plan
+    ]
