@@ -86,6 +86,10 @@ def run_parallel(
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     name, precision, device, models_dir = model
+    if gpus_per_task and ray is None:
+        from saliency_cam.models.errors import SaliencyCamError
+
+        raise SaliencyCamError("--gpus-per-task is for --ray; local workers use --device")
     if ray is not None:
         if workers is not None:
             from saliency_cam.models.errors import SaliencyCamError

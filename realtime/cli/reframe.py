@@ -129,7 +129,7 @@ def reframe(
     )
     from saliency_cam.realtime.apps.reframe.padding import resolve_pad_style
     from saliency_cam.realtime.apps.reframe.path import PathSettings
-    from saliency_cam.realtime.apps.reframe.shots import _scenedetect
+    from saliency_cam.realtime.apps.reframe.shots import require_scenedetect
     from saliency_cam.realtime.apps.reframe.window import parse_aspect
     from saliency_cam.realtime.io.inputs import (
         expand_inputs,
@@ -137,7 +137,7 @@ def reframe(
         refuse_overwriting_inputs,
     )
 
-    _scenedetect()  # fail early, with the install hint, if the extra is missing
+    require_scenedetect()  # fail early, with the install hint, if the extra is missing
     err = _console(stderr=True)
     aspects = list(dict.fromkeys(parse_aspect(a) for a in aspect or ["9:16"]))
     settings = ReframeSettings(

@@ -20,7 +20,8 @@ from saliency_cam.models.errors import SaliencyCamError
 DETECT_WIDTH = 256
 
 
-def _scenedetect():
+def require_scenedetect():
+    """The scenedetect module, or an error naming the extra to install."""
     try:
         import scenedetect
     except ImportError as exc:  # optional dependency: the reframe extra
@@ -35,7 +36,7 @@ class ShotDetector:
     default; lower finds more cuts); ``min_shot_s``: shortest shot in seconds."""
 
     def __init__(self, fps: float, *, threshold: float = 27.0, min_shot_s: float = 0.5) -> None:
-        scenedetect = _scenedetect()
+        scenedetect = require_scenedetect()
         self._fps = float(fps)
         self._timecode = scenedetect.FrameTimecode
         min_len = max(1, int(round(min_shot_s * self._fps)))
