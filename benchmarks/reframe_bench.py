@@ -90,8 +90,9 @@ def measure_quality(folder: Path) -> list[dict[str, Any]]:
     for seed in range(3):
         clip = make_subject_clip(folder / f"q{seed}.mp4", 320, 180, 150, 25, cut=110, seed=seed)
         targets = [
-            ReframeTarget(a, folder / f"q{seed}_{a[0]}x{a[1]}.mp4",
-                          folder / f"q{seed}_{a[0]}x{a[1]}.json")
+            ReframeTarget(
+                a, folder / f"q{seed}_{a[0]}x{a[1]}.mp4", folder / f"q{seed}_{a[0]}x{a[1]}.json"
+            )
             for a in ASPECTS
         ]
         result = run_reframe_job(noisy_oracle(seed), clip, targets)
@@ -100,7 +101,7 @@ def measure_quality(folder: Path) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "clip": clip.name,
-                    "aspect": "%d:%d" % track.target.aspect,
+                    "aspect": "{}:{}".format(*track.target.aspect),
                     "cuts": result.cuts,
                     "object_kept": round(truth["reframed"], 4),
                     "object_kept_centre_crop": round(truth["centre_crop"], 4),
@@ -143,20 +144,39 @@ def measure_workers(folder: Path, models_dir: Path, quality: str, files: int) ->
     for command in ("video", "reframe"):
         for workers in (1, 2):
             out = folder / f"out_{command}_{workers}"
-            args = [sys.executable, "-m", "saliency_cam.realtime.cli.main", command, str(clips),
-                    "-o", str(out), "--workers", str(workers), "--threads", "1", "-q", quality,
-                    "--models-dir", str(models_dir), "--device", "cpu", "--no-progress"]
+            args = [
+                sys.executable,
+                "-m",
+                "saliency_cam.realtime.cli.main",
+                command,
+                str(clips),
+                "-o",
+                str(out),
+                "--workers",
+                str(workers),
+                "--threads",
+                "1",
+                "-q",
+                quality,
+                "--models-dir",
+                str(models_dir),
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
             started = time.perf_counter()
             subprocess.run(args, check=True, capture_output=True)
             seconds = time.perf_counter() - started
-            rows.append({
-                "command": " ".join(["saliency-cam", *args[3:]]).replace(str(folder), "TMP"),
-                "workers": workers,
-                "files": files,
-                "seconds": round(seconds, 2),
-                "files_per_minute": round(files / seconds * 60.0, 2),
-                "files_per_hour": round(files / seconds * 3600.0, 1),
-            })
+            rows.append(
+                {
+                    "command": " ".join(["saliency-cam", *args[3:]]).replace(str(folder), "TMP"),
+                    "workers": workers,
+                    "files": files,
+                    "seconds": round(seconds, 2),
+                    "files_per_minute": round(files / seconds * 60.0, 2),
+                    "files_per_hour": round(files / seconds * 3600.0, 1),
+                }
+            )
             shutil.rmtree(out)
     return rows
 

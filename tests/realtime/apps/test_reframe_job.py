@@ -126,3 +126,14 @@ def test_cli_crop_json_and_contact_sheet(
             assert load_image(out / f"{stem}_{name}{ext}").shape[:2] == (h, w)
     sheet = load_image(out / "contact_sheet.png")
     assert sheet.shape[0] >= 2 * 160
+
+
+def test_portrait_input_to_landscape_moves_the_window_vertically(tmp_path: Path) -> None:
+    clip = make_subject_clip(tmp_path / "portrait.mp4", 90, 160, 12, cut=None)
+    target = ReframeTarget((16, 9), tmp_path / "wide.mp4", tmp_path / "wide.json")
+    result = run_reframe_job(subject_saliency, clip, [target])
+    assert result.tracks[0].size == (90, 50)
+    plan = json.loads((tmp_path / "wide.json").read_text())
+    assert {f["x"] for f in plan["frames"]} == {0}  # full width: only y may move
+    info = VideoInfo.from_path(tmp_path / "wide.mp4")
+    assert (info.width, info.height, info.total_frames) == (90, 50, 12)
