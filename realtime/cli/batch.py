@@ -37,6 +37,17 @@ GpusPerTask = Annotated[
     float, typer.Option("--gpus-per-task", min=0.0, help="GPUs each Ray task asks for")
 ]
 
+SplitSeconds = Annotated[
+    float | None,
+    typer.Option(
+        "--split-seconds",
+        min=1.0,
+        help="with --workers/--ray: split long videos at keyframes into pieces of at least "
+        "this many seconds, one task each, joined losslessly (only the blended video)",
+        show_default=False,
+    ),
+]
+
 #: Exit status cap (shells keep 8 bits; above 125 means signals).
 MAX_EXIT = 100
 
@@ -66,12 +77,15 @@ def run_parallel(
     earlier_failures: int,
     progress: bool,
     describe: Callable[[Any], list[str]] | None = None,
+    split_seconds: float | None = None,
 ):
     """Run the tasks ``make_tasks(note)`` builds (:class:`FileTask`, whose outputs carry
     the model's ``note``) in parallel, print a line per finished file and
     a summary; failures count ``earlier_failures`` too (inputs that could not even be
     listed). ``model = (name, precision, device, models_dir)``.
-    Returns ``(results, failures)``; call :func:`exit_on_failures` after."""
+    ``split_seconds`` splits each video task into pieces at keyframes (see
+    :class:`~saliency_cam.realtime.apps.batch.chunks.ChunkingRunner`). Returns
+    ``(results, failures)``; call :func:`exit_on_failures` after."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -103,6 +117,10 @@ def run_parallel(
             name, precision, device, models_dir, thread_budget(workers or 1, threads)
         )
         runner = LocalRunner(spec, workers=workers or 1)
+    if split_seconds is not None:
+        from saliency_cam.realtime.apps.batch.chunks import ChunkingRunner
+
+        runner = ChunkingRunner(runner, split_seconds)
     tasks = make_tasks(spec.note)
     err.print(f"model: {spec.variant.label()}; {runner.describe()}")
     if not spec.variant.trained:

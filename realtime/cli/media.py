@@ -19,6 +19,7 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
     RayAddress,
+    SplitSeconds,
     Workers,
     exit_on_failures,
     run_parallel,
@@ -180,6 +181,7 @@ def video(
     workers: Workers = None,
     ray: RayAddress = None,
     gpus_per_task: GpusPerTask = 0.0,
+    split_seconds: SplitSeconds = None,
     debug: Debug = False,
 ) -> None:
     """Saliency for video files: every frame, in order, at the input's size and frame rate.
@@ -222,7 +224,7 @@ def video(
     plan = plan_outputs(found.paths, output, "_saliency", ".mp4")
     jobs = {src: VideoOutputs.for_main(main, blend=blend, maps=maps) for src, main in plan.items()}
     total = _check_plan(err, found, [p for o in jobs.values() for p in o.paths()], "video")
-    if wants_batch(workers, ray):  # files in parallel: apps/batch (one session per worker)
+    if wants_batch(workers, ray) or split_seconds:  # files in parallel: apps/batch
         _, failed = run_parallel(
             kind="video",
             make_tasks=lambda note: _video_tasks(jobs, style_of(), keep_audio, note),
@@ -234,6 +236,7 @@ def video(
             earlier_failures=len(found.problems),
             progress=progress,
             describe=lambda result: _video_lines(result, keep_audio),
+            split_seconds=_split_check(split_seconds, maps, blend),
         )
         return exit_on_failures(failed)
 
@@ -292,6 +295,12 @@ def video(
             markup=False,
         )
     _finish(err, failures, total, session)
+
+
+def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> float | None:
+    if split_seconds is not None and (maps or not blend):
+        raise SaliencyCamError("--split-seconds writes only the blended video: drop --maps")
+    return split_seconds
 
 
 def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:

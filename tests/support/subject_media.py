@@ -65,8 +65,10 @@ def make_subject_clip(
     cut: int | None = 40,
     audio: bool = False,
     seed: int = 0,
+    gop: int | None = None,
 ) -> Path:
-    """Write the clip (H.264 .mp4; ``audio`` adds an AAC 440 Hz tone as long as the video)."""
+    """Write the clip (H.264 .mp4; ``audio`` adds an AAC 440 Hz tone as long as the video;
+    ``gop`` puts a keyframe every that many frames)."""
     import av
 
     rng = np.random.default_rng(seed)
@@ -75,6 +77,8 @@ def make_subject_clip(
         video = container.add_stream("libx264", rate=rate)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"crf": "18", "preset": "ultrafast"}
+        if gop:
+            video.options = {**video.options, "g": str(gop), "keyint_min": str(gop)}
         sound = None
         if audio:
             sample_rate = 22050
