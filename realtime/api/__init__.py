@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
     from saliency_cam.models.registry import Preset
     from saliency_cam.realtime.apps.oneshot import predict, process_video
+    from saliency_cam.realtime.apps.reframe.crop import crop_image
+    from saliency_cam.realtime.apps.reframe.job import (
+        ReframeSettings,
+        ReframeTarget,
+        run_reframe_job,
+    )
+    from saliency_cam.realtime.apps.reframe.window import best_window
     from saliency_cam.realtime.apps.serve import ServeConfig as ServeConfig
     from saliency_cam.realtime.apps.serve import create_app as create_app
     from saliency_cam.realtime.apps.video import VideoResult
@@ -49,6 +56,11 @@ _EXPORTS: dict[str, str] = {
     "predict": "saliency_cam.realtime.apps.oneshot",
     "process_video": "saliency_cam.realtime.apps.oneshot",
     "VideoResult": "saliency_cam.realtime.apps.video",
+    "run_reframe_job": "saliency_cam.realtime.apps.reframe.job",
+    "ReframeTarget": "saliency_cam.realtime.apps.reframe.job",
+    "ReframeSettings": "saliency_cam.realtime.apps.reframe.job",
+    "crop_image": "saliency_cam.realtime.apps.reframe.crop",
+    "best_window": "saliency_cam.realtime.apps.reframe.window",
     "open_source": "saliency_cam.realtime.io.sources",
     "Frame": "saliency_cam.realtime.io.sources",
     "FrameSource": "saliency_cam.realtime.io.sources",
@@ -76,12 +88,16 @@ __all__ = [
     "ModelEntry",
     "ModelNotFoundError",
     "Preset",
+    "ReframeSettings",
+    "ReframeTarget",
     "SaliencyCamError",
     "SaliencySession",
     "ServeConfig",
     "VideoResult",
+    "best_window",
     "colorize",
     "create_app",
+    "crop_image",
     "list_models",
     "load_image",
     "open_session",
@@ -89,6 +105,7 @@ __all__ = [
     "predict",
     "process_video",
     "render",
+    "run_reframe_job",
     "train",
 ]
 

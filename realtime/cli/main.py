@@ -29,7 +29,17 @@ def _root() -> None:
 
 def _register() -> None:
     # Each module adds its own commands; none of them imports TensorFlow at import time.
-    from saliency_cam.realtime.cli import bench, demo, evaluate, export, live, media, serve, train
+    from saliency_cam.realtime.cli import (
+        bench,
+        demo,
+        evaluate,
+        export,
+        live,
+        media,
+        reframe,
+        serve,
+        train,
+    )
 
     live.register(app)
     export.register(app)
@@ -39,6 +49,7 @@ def _register() -> None:
     demo.register(app)
     train.register(app)
     serve.register(app)
+    reframe.register(app)
 
 
 _register()

@@ -16,6 +16,15 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.batch import (
+    GpusPerTask,
+    RayAddress,
+    SplitSeconds,
+    Workers,
+    exit_on_failures,
+    run_parallel,
+    wants_batch,
+)
 from saliency_cam.realtime.cli.options import (
     QUALITY_NAMES,
     Alpha,
@@ -214,6 +223,10 @@ def video(
     backend: Backend = "auto",
     letterbox: LetterboxFlag = False,
     batch: BatchSize = "auto",
+    workers: Workers = None,
+    ray: RayAddress = None,
+    gpus_per_task: GpusPerTask = 0.0,
+    split_seconds: SplitSeconds = None,
     debug: Debug = False,
 ) -> None:
     """Saliency for video files: every frame, in order, at the input's size and frame rate.
@@ -229,6 +242,22 @@ def video(
     resolve_colormap(colormap)
     plan = plan_video_jobs(inputs, output, blend=blend, maps=maps, points=points)
     total = _check_plan(err, plan, "video")
+    if wants_batch(workers, ray) or split_seconds:  # files in parallel: apps/batch
+        style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+        _, failed = run_parallel(
+            kind="video",
+            make_tasks=lambda note: _video_tasks(plan.jobs, style, keep_audio, note),
+            model=(model or dataset or quality or "medium", precision, device, models_dir),
+            threads=threads,
+            workers=workers,
+            ray=ray,
+            gpus_per_task=gpus_per_task,
+            earlier_failures=len(plan.problems),
+            progress=progress,
+            describe=lambda result: _video_lines(result, keep_audio),
+            split_seconds=_split_check(split_seconds, maps, blend),
+        )
+        return exit_on_failures(failed)
 
     session = open_model(
         quality,
@@ -315,6 +344,29 @@ def _folders(paths: list[Path]) -> str:
     return f"{len(paths)} files in {', '.join(folders)}"
 
 
+def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> float | None:
+    if split_seconds is not None and (maps or not blend):
+        raise SaliencyCamError("--split-seconds writes only the blended video: drop --maps")
+    return split_seconds
+
+
+def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
+    """One batch task per video (see realtime/cli/batch.py)."""
+    from functools import partial
+
+    from saliency_cam.realtime.apps.batch.runner import FileTask
+    from saliency_cam.realtime.apps.video import run_video_job
+
+    return [
+        FileTask(
+            src,
+            tuple(outputs.paths()),
+            partial(run_video_job, outputs=outputs, style=style, keep_audio=keep_audio, note=note),
+        )
+        for src, outputs in jobs.items()
+    ]
+
+
 def _video_lines(result, keep_audio: bool) -> list[str]:
     """The per-video summary: outputs, frames, size, rate, speed, stage times."""
     info = result.info
@@ -370,6 +422,9 @@ def image(
     threads: Threads = None,
     backend: Backend = "auto",
     letterbox: LetterboxFlag = False,
+    workers: Workers = None,
+    ray: RayAddress = None,
+    gpus_per_task: GpusPerTask = 0.0,
     debug: Debug = False,
 ) -> None:
     """Saliency maps for images, at each image's own size: <name>_saliency.png (8-bit
@@ -385,6 +440,21 @@ def image(
     resolve_colormap(colormap)
     plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy, points=points)
     total = _check_plan(err, plan, "image")
+    if wants_batch(workers, ray):  # files in parallel: apps/batch (one session per worker)
+        style = ImageStyle(alpha=alpha, colormap=colormap)
+        _, failed = run_parallel(
+            kind="image",
+            make_tasks=lambda note: _image_tasks(plan.jobs, style, note),
+            model=(model or dataset or quality or "very_high", precision, device, models_dir),
+            threads=threads,
+            workers=workers,
+            ray=ray,
+            gpus_per_task=gpus_per_task,
+            earlier_failures=len(plan.problems),
+            progress=progress,
+            describe=lambda result: [f"{result.source} → {', '.join(map(str, result.outputs))}"],
+        )
+        return exit_on_failures(failed)
 
     session = open_model(
         quality,
@@ -426,3 +496,20 @@ def image(
         markup=False,
     )
     _finish(err, len(report.failures) + len(plan.problems), total, session)
+
+
+def _image_tasks(plan, style, note: str) -> list:
+    """One batch task per image (see realtime/cli/batch.py)."""
+    from functools import partial
+
+    from saliency_cam.realtime.apps.batch.runner import FileTask
+    from saliency_cam.realtime.apps.image import process_image
+
+    return [
+        FileTask(
+            src,
+            tuple(outputs.paths()),
+            partial(process_image, outputs=outputs, style=style, note=note),
+        )
+        for src, outputs in plan
+    ]

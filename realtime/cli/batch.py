@@ -1,0 +1,171 @@
+"""``--workers N`` / ``--ray ADDRESS`` for the file commands (video, image, reframe,
+crop): the options, declared once, and the one driver that runs a command's per-file
+tasks through :mod:`saliency_cam.realtime.apps.batch` with one aggregated progress bar.
+
+Exit status: the number of files that failed (capped at 100), 0 when all succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="run N files in parallel on this machine (each worker its own model session; "
+        "workers × --threads ≤ cores); finished files are skipped on a rerun",
+        show_default=False,
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="run one task per file on Ray: 'local' (start one here, or RAY_ADDRESS), 'auto' "
+        "(the running cluster) or ray://HOST:PORT; needs the ray extra",
+        show_default=False,
+    ),
+]
+GpusPerTask = Annotated[
+    float, typer.Option("--gpus-per-task", min=0.0, help="GPUs each Ray task asks for")
+]
+
+SplitSeconds = Annotated[
+    float | None,
+    typer.Option(
+        "--split-seconds",
+        min=1.0,
+        help="with --workers/--ray: split long videos at keyframes into pieces of at least "
+        "this many seconds, one task each, joined losslessly (only the blended video)",
+        show_default=False,
+    ),
+]
+
+#: Exit status cap (shells keep 8 bits; above 125 means signals).
+MAX_EXIT = 100
+
+
+def wants_batch(workers: int | None, ray: str | None) -> bool:
+    """True when the command should go through the parallel runner."""
+    return workers is not None or ray is not None
+
+
+def index_path_for(outputs: Sequence[Path]) -> Path:
+    """The index lives in the folder common to all outputs."""
+    parents = [str(p.parent.resolve()) for p in outputs]
+    from saliency_cam.realtime.apps.batch.index import INDEX_NAME
+
+    return Path(os.path.commonpath(parents)) / INDEX_NAME
+
+
+def run_parallel(
+    *,
+    kind: str,
+    make_tasks: Callable[[str], Sequence[Any]],
+    model: tuple[str, str, str, Path | None],
+    threads: int | None,
+    workers: int | None,
+    ray: str | None,
+    gpus_per_task: float,
+    earlier_failures: int,
+    progress: bool,
+    describe: Callable[[Any], list[str]] | None = None,
+    split_seconds: float | None = None,
+):
+    """Run the tasks ``make_tasks(note)`` builds (:class:`FileTask`, whose outputs carry
+    the model's ``note``) in parallel, print a line per finished file and
+    a summary; failures count ``earlier_failures`` too (inputs that could not even be
+    listed). ``model = (name, precision, device, models_dir)``.
+    ``split_seconds`` splits each video task into pieces at keyframes (see
+    :class:`~saliency_cam.realtime.apps.batch.chunks.ChunkingRunner`). Returns
+    ``(results, failures)``; call :func:`exit_on_failures` after."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from saliency_cam.realtime.apps.batch.runner import (
+        LocalRunner,
+        ModelSpec,
+        RayRunner,
+        run_batch,
+        thread_budget,
+    )
+
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    name, precision, device, models_dir = model
+    if gpus_per_task and ray is None:
+        from saliency_cam.models.errors import SaliencyCamError
+
+        raise SaliencyCamError("--gpus-per-task is for --ray; local workers use --device")
+    if ray is not None:
+        if workers is not None:
+            from saliency_cam.models.errors import SaliencyCamError
+
+            raise SaliencyCamError("give --workers or --ray, not both")
+        spec = ModelSpec.resolve(name, precision, device, models_dir, threads or 1)
+        address = {"local": None}.get(ray.strip().lower(), ray.strip())
+        runner: Any = RayRunner(spec, address=address, gpus_per_task=gpus_per_task)
+    else:
+        spec = ModelSpec.resolve(
+            name, precision, device, models_dir, thread_budget(workers or 1, threads)
+        )
+        runner = LocalRunner(spec, workers=workers or 1)
+    if split_seconds is not None:
+        from saliency_cam.realtime.apps.batch.chunks import ChunkingRunner
+
+        runner = ChunkingRunner(runner, split_seconds)
+    tasks = make_tasks(spec.note)
+    err.print(f"model: {spec.variant.label()}; {runner.describe()}")
+    if not spec.variant.trained:
+        err.print("[bold yellow]UNTRAINED[/]: seeded random weights (tests and speed only)")
+    index = index_path_for([p for t in tasks for p in t.outputs])
+    results = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not progress,
+    ) as bar:
+        bar_task = bar.add_task(f"{kind} files", total=len(tasks))
+
+        def done(outcome) -> None:
+            if outcome.skipped:
+                bar.console.print(f"{outcome.source}: already done (in {index.name}), skipped")
+            elif outcome.ok:
+                results.append(outcome.result)
+                lines = describe(outcome.result) if describe else [str(outcome.source)]
+                for line in lines:
+                    bar.console.print(line, markup=False)
+            bar.advance(bar_task)
+
+        report = run_batch(tasks, runner, kind=kind, index_path=index, on_done=done)
+    for outcome in report.failed:
+        err.print(f"[red]error[/]: {outcome.error}", markup=True)
+    minutes = report.seconds / 60.0
+    rate = len(report.done) / minutes if minutes > 0 else 0.0
+    out.print(
+        f"{len(report.done)} done, {len(report.skipped)} skipped, {len(report.failed)} failed "
+        f"in {report.seconds:.1f} s ({rate:.1f} files/min) with {runner.describe()}",
+        markup=False,
+    )
+    return results, len(report.failed) + earlier_failures
+
+
+def exit_on_failures(failures: int) -> None:
+    """Exit with the number of failed inputs (capped), if any."""
+    if failures:
+        from rich.console import Console
+
+        Console(stderr=True).print(
+            f"[red]{failures} input(s) failed[/] (exit status = number of failures)"
+        )
+        raise typer.Exit(min(failures, MAX_EXIT))
