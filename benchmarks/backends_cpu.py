@@ -264,7 +264,7 @@ def main() -> None:
         )
     if "batch" in parts:
         result["batch"] = bench_batch(
-            "medium", args.models_dir, [("onnxruntime", "fp32"), ("openvino", "fp32")], 2, 24
+            qualities[0], args.models_dir, [("onnxruntime", "fp32"), ("openvino", "fp32")], 2, 24
         )
     result["load_average_end"] = list(__import__("os").getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)

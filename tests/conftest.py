@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# --backend auto caches its measurements per machine: keep the tests' out of the user cache
+os.environ.setdefault(
+    "SALIENCY_CAM_RUNTIME_CACHE", tempfile.mkdtemp(prefix="saliency-cam-runtime-cache-")
+)
 # Test helpers (media makers, local servers, published-format writers) live in one place,
 # tests/support, importable from every test folder as plain modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))

@@ -340,10 +340,11 @@ def open_session(
     return session
 
 
-#: ``--batch auto`` per backend/device: GPUs fill their units with several frames;
-#: OpenVINO keeps one request per frame in flight on its CPU streams; onnxruntime on
-#: the CPU already spreads one frame over every core (benchmarks/results/batch_cpu.json).
-AUTO_BATCH = {"gpu": 8, "openvino": 4, "cpu": 1}
+#: ``--batch auto`` per backend/device, from measurements: GPUs fill their units with
+#: several frames (H100: 1.8-5.5x at 8, results/gpu_h100_check.md); OpenVINO keeps one
+#: request per frame in flight on its CPU streams (1.56x at 4, 1.45x at 8); onnxruntime
+#: on the CPU gained 1.09x at 4 and 1.62x at 8 (results/batch_cpu.json, loaded 2-core AVX2).
+AUTO_BATCH = {"gpu": 8, "openvino": 4, "cpu": 8}
 
 
 def auto_batch(session: SaliencySession) -> int:
