@@ -111,6 +111,7 @@ def test_stop_resume_and_signal_continue_the_same_run(small, tmp_path: Path) -> 
     iterations = [k for k in reader.get_variable_to_shape_map() if "iteration" in k]
     assert iterations and int(reader.get_tensor(iterations[0])) == 4
     best_before = (run / "best.weights.h5").read_bytes()
+    handler_before = signal.getsignal(signal.SIGINT)
 
     def interrupt(step: int, loss: float) -> None:
         if step == 5:
@@ -121,7 +122,7 @@ def test_stop_resume_and_signal_continue_the_same_run(small, tmp_path: Path) -> 
     state = json.loads((run / "state.json").read_text())
     assert state["step"] == 5 and state["epoch"] == 1 and state["batch_in_epoch"] == 2
     assert (run / "best.weights.h5").read_bytes() == best_before
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) == handler_before  # handlers restored
 
     with pytest.raises(SaliencyCamError, match="other settings"):
         fit(data, split, TrainConfig(**{**config.__dict__, "batch_size": 1}), run)
