@@ -37,7 +37,7 @@ import numpy as np
 from saliency_cam.models.errors import SaliencyCamError
 
 #: MATLAB's ``eps`` (2^-52), the epsilon of the MIT KLD and IG code.
-EPS = 2.2204e-16
+EPS = float(np.finfo(np.float64).eps)  # exactly 2**-52, not a truncated 2.2204e-16
 
 
 class MetricInputError(SaliencyCamError, ValueError):
@@ -127,11 +127,11 @@ def cc(pred: np.ndarray, gt: np.ndarray) -> float:
 def kld(pred: np.ndarray, gt: np.ndarray) -> float:
     """Kullback-Leibler divergence of the prediction from the ground-truth map, KL(G‖S).
 
-    MIT ``KLdiv.m``: P = S/ΣS, Q = G/ΣG, ``Σ Q·log(ε + Q/(P + ε))`` with ε = 2.2204e-16
-    (natural log), no min-max normalisation. Lower is better, 0 for ``pred`` proportional
-    to ``gt``. A constant prediction is a uniform distribution; an all-zero ``gt`` gives
-    NaN (the MIT code would report a perfect 0). Negative values raise
-    :class:`MetricInputError`.
+    MIT ``KLdiv.m``: P = S/ΣS, Q = G/ΣG, ``Σ Q·log(ε + Q/(P + ε))`` with ε = MATLAB's
+    ``eps`` (2^-52, natural log), no min-max normalisation. Lower is better, 0 for
+    ``pred`` proportional to ``gt``. A constant prediction is a uniform distribution;
+    an all-zero ``gt`` gives NaN (the MIT code would report a perfect 0). Negative
+    values raise :class:`MetricInputError`.
 
     >>> round(kld(np.array([[1.0, 1.0]]), np.array([[1.0, 3.0]])), 4)
     0.1308
@@ -347,7 +347,7 @@ def information_gain(pred: np.ndarray, fixations: np.ndarray, baseline: np.ndarr
 
     MIT ``InfoGain.m``: resize S and the baseline B to F's size, min-max normalise each,
     divide each by its sum, mean over fixated pixels of ``log2(ε + P) − log2(ε + B)``
-    with ε = 2.2204e-16. Positive when the prediction beats the baseline. Use
+    with ε = MATLAB's ``eps`` (2^-52). Positive when the prediction beats the baseline. Use
     :func:`center_bias_map` or :func:`uniform_map` for B. No fixations gives NaN; a
     constant prediction (or baseline) is uniform. Note the min-max step: a fixation on
     the prediction's minimum costs ~52 bits, as in the benchmark.

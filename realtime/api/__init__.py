@@ -81,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "train": "saliency_cam.export.training",
 }
 
+# create_app/ServeConfig (the serve extra) load lazily too, but stay out of ``import *``.
 __all__ = [
     "Frame",
     "FrameSource",
@@ -92,11 +93,9 @@ __all__ = [
     "ReframeTarget",
     "SaliencyCamError",
     "SaliencySession",
-    "ServeConfig",
     "VideoResult",
     "best_window",
     "colorize",
-    "create_app",
     "crop_image",
     "list_models",
     "load_image",

@@ -203,20 +203,11 @@ def print_table(merged: Result, console: Any = None) -> None:
     for cells in body:
         table.add_row(*cells)
     console.print(table)
-    for machine in merged["machines"]:
-        goals = machine["summary"].get("targets", [])
-        if goals:
-            title = f"Targets ({machine['machine']})" if len(merged["machines"]) > 1 else "Targets"
-            console.print(f"[bold]{title}[/bold]")
-            for t in goals:
-                mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
-                console.print(
-                    f"  {t['target']} at {t['quality']}: {t['value']} (goal {t['goal']}) {mark}"
-                )
 
 
 def markdown(merged: Result) -> str:
-    """The report as Markdown: machines, the table, ratios and targets."""
+    """The report as Markdown: machines, the table and ratios (facts only: the project's
+    own speed targets stay in the JSON summary)."""
     many = len(merged["machines"]) > 1
     out = ["# saliency-cam benchmark" + (": comparison" if many else ""), ""]
     if any(m["untrained"] for m in merged["machines"]):
@@ -235,19 +226,9 @@ def markdown(merged: Result) -> str:
     out += ["| " + " | ".join(cells) + " |" for cells in body]
     out.append("")
     out.append(
-        "FPS = 1000 / median latency; GFLOP/s = DESIGN.md §2 cost per frame × FPS; "
+        "FPS = 1000 / median latency; GFLOP/s = the network's convolution cost per frame × FPS; "
         "'of peak' compares with the fp32 GEMM peak timed in the same rounds."
     )
-    for machine in merged["machines"]:
-        goals = machine["summary"].get("targets", [])
-        if goals:
-            out += ["", f"## Targets ({machine['machine']})", ""]
-            out += ["| target | quality | value | goal | met |", "|---|---|---|---|---|"]
-            out += [
-                f"| {t['target']} | {t['quality']} | {t['value']} | {t['goal']} | "
-                f"{'yes' if t['met'] else 'no'} |"
-                for t in goals
-            ]
     return "\n".join(out) + "\n"
 
 

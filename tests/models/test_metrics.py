@@ -327,3 +327,13 @@ def test_size_mismatch_resizes_prediction_to_ground_truth(scene):
     big = np.kron(pred, np.ones((2, 2)))  # shrinking averages blocks back exactly
     assert np.allclose(M.resize_to(big, pred.shape), pred)
     assert M.cc(big, gt) == pytest.approx(M.cc(pred, gt))
+
+
+def test_eps_is_matlabs_exactly() -> None:
+    # the truncated 2.2204e-16 moves IG by ~1e-3 relative where IG is near 0
+    assert M.EPS == 2.0**-52
+    pred = np.array([[0.0, 1.0]])
+    gt = np.array([[0.5, 0.5]])
+    eps = 2.0**-52
+    expected = 0.5 * math.log(eps + 0.5 / eps) + 0.5 * math.log(eps + 0.5 / (1.0 + eps))
+    assert M.kld(pred, gt) == pytest.approx(expected, rel=1e-12)
