@@ -298,9 +298,8 @@ def export_variant(
         note="" if loaded_weights.trained else "UNTRAINED random weights: tests and speed only",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    manifest = Manifest.load(directory)
-    manifest.put(info)
-    manifest.save()
+    with Manifest.editing(directory) as manifest:
+        manifest.put(info)
     return info
 
 

@@ -109,9 +109,8 @@ def quantize_variant(
         notes.append("UNTRAINED random weights: tests and speed only")
     candidate.note = "; ".join(n for n in notes if n)
 
-    manifest = Manifest.load(directory)
-    manifest.put(candidate)
-    manifest.save()
+    with Manifest.editing(directory) as manifest:
+        manifest.put(candidate)
     return candidate
 
 
@@ -161,9 +160,8 @@ def bf16_variant(
     if not fp32_info.trained:
         notes.append("UNTRAINED random weights: tests and speed only")
     candidate.note = "; ".join(n for n in notes if n)
-    manifest = Manifest.load(directory)
-    manifest.put(candidate)
-    manifest.save()
+    with Manifest.editing(directory) as manifest:
+        manifest.put(candidate)
     return candidate
 
 

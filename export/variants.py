@@ -23,7 +23,13 @@ from typing import Any
 
 from saliency_cam.export.weights import LoadedWeights
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.models.manifest import PRECISIONS, Manifest, VariantInfo, sha256_file
+from saliency_cam.models.manifest import (
+    PRECISIONS,
+    Manifest,
+    VariantInfo,
+    folder_lock,
+    sha256_file,
+)
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import (
     DATASET_PRESETS,
@@ -189,16 +195,18 @@ def export_presets(
                 cache[key] = read_weights(src, preset, weights_path, seed=seed)
             loaded = cache[key]
 
-            manifest = Manifest.load(directory)
-            info = manifest.find(preset.name, "fp32")
-            reason = stale_reason(info, preset, loaded, force=force)
-            if reason is None and info is not None:
-                bar.done(info, "up to date, skipped")
-            else:
-                started = time.perf_counter()
-                info = export_variant(preset, loaded, directory, on_step=bar.prefixed(preset.name))
-                elapsed = time.perf_counter() - started
-                bar.done(info, f"exported ({reason}) in {elapsed:.1f} s", parity=True)
+            # One exporter per variant: a second process waits, then finds it up to date.
+            with folder_lock(directory, f"export-{preset.name}"):
+                info = Manifest.load(directory).find(preset.name, "fp32")
+                reason = stale_reason(info, preset, loaded, force=force)
+                if reason is None and info is not None:
+                    bar.done(info, "up to date, skipped")
+                else:
+                    started = time.perf_counter()
+                    step = bar.prefixed(preset.name)
+                    info = export_variant(preset, loaded, directory, on_step=step)
+                    elapsed = time.perf_counter() - started
+                    bar.done(info, f"exported ({reason}) in {elapsed:.1f} s", parity=True)
             if "fp32" in precisions:
                 results.append(info)
 

@@ -7,8 +7,11 @@ were made. The exporter writes it; the runtime reads it (no TensorFlow needed).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +161,22 @@ class Manifest:
         """Register (or replace) a user model."""
         self.user_models[model.name] = model
 
+    @classmethod
+    @contextlib.contextmanager
+    def editing(cls, directory: str | os.PathLike[str]) -> Iterator[Manifest]:
+        """Load, let the caller change, and save the manifest while holding the models
+        folder's lock, so two processes exporting into one folder never lose each
+        other's entries (a read-modify-write without it keeps only the last writer's).
+
+        >>> with Manifest.editing(models) as manifest:     # doctest: +SKIP
+        ...     manifest.put(info)
+        """
+        directory = Path(directory)
+        with folder_lock(directory):
+            manifest = cls.load(directory)
+            yield manifest
+            manifest.save()
+
     def save(self) -> None:
         """Write atomically (temp file + rename) so a crash keeps the old manifest."""
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -168,3 +187,13 @@ class Manifest:
         if self.user_models:
             payload["user_models"] = {k: v.to_json() for k, v in sorted(self.user_models.items())}
         atomic_write_text(self.directory / MANIFEST_NAME, json.dumps(payload, indent=2) + "\n")
+
+
+def folder_lock(directory: str | os.PathLike[str], name: str = "manifest") -> Any:
+    """An inter-process lock on ``directory`` (``.<name>.lock`` inside it; ``filelock``),
+    re-entrant within a process. Waits as long as the other holder needs."""
+    from filelock import FileLock
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(directory / f".{name}.lock"))

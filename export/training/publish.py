@@ -67,19 +67,18 @@ def publish(
     }
     atomic_write_text(folder / "card.json", json.dumps(full_card, indent=2, default=str) + "\n")
 
-    manifest = Manifest.load(directory)
-    manifest.put_user_model(
-        UserModel(
-            name=name,
-            height=size[0],
-            width=size[1],
-            dataset=dataset,
-            description=preset.description,
-            folder=f"{USER_FOLDER}/{name}",
-            created=full_card["created"],
+    with Manifest.editing(directory) as manifest:
+        manifest.put_user_model(
+            UserModel(
+                name=name,
+                height=size[0],
+                width=size[1],
+                dataset=dataset,
+                description=preset.description,
+                folder=f"{USER_FOLDER}/{name}",
+                created=full_card["created"],
+            )
         )
-    )
-    manifest.save()
     return info
 
 
