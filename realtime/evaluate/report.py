@@ -30,6 +30,7 @@ LABELS = {
     "sim": "SIM",
     "kld": "KLD",
     "info_gain": "IG",
+    "emd": "EMD",
 }
 UNTRAINED_WARNING = (
     "UNTRAINED model (seeded random weights): these scores say nothing about MSI-Net; "

@@ -45,10 +45,20 @@ from saliency_cam.models.groundtruth import (  # noqa: F401  (re-exported: evalu
 )
 
 FIXATION_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "info_gain")
-MAP_METRICS = ("cc", "sim", "kld")
+MAP_METRICS = ("cc", "sim", "kld", "emd")
 #: Every metric, in the order tables show them.
-ALL_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "cc", "sim", "kld", "info_gain")
-LOWER_IS_BETTER = frozenset({"kld"})
+ALL_METRICS = (
+    "auc_judd",
+    "auc_borji",
+    "auc_shuffled",
+    "nss",
+    "cc",
+    "sim",
+    "kld",
+    "info_gain",
+    "emd",
+)
+LOWER_IS_BETTER = frozenset({"kld", "emd"})
 BASELINES = ("center", "uniform")
 
 
@@ -186,10 +196,14 @@ def select_metrics(
 ) -> tuple[str, ...]:
     """The metrics to compute: ``requested`` (validated) or all the ground truth allows."""
     if not requested:
+        import importlib.util
+
+        has_pot = importlib.util.find_spec("ot") is not None  # EMD only when POT is installed
         return tuple(
             m
             for m in ALL_METRICS
-            if (m in FIXATION_METRICS and have_fixations) or (m in MAP_METRICS and have_maps)
+            if (m in FIXATION_METRICS and have_fixations)
+            or (m in MAP_METRICS and have_maps and (m != "emd" or has_pot))
         )
     chosen: list[str] = []
     for raw in requested:

@@ -23,8 +23,7 @@ for i in range(25):
 
 def test_concurrent_writers_keep_every_entry(tmp_path: Path) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), tag])
-        for tag in ("a", "b")
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), tag]) for tag in ("a", "b")
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     presets = {info.preset for info in Manifest.load(tmp_path).variants.values()}

@@ -337,3 +337,31 @@ def test_eps_is_matlabs_exactly() -> None:
     eps = 2.0**-52
     expected = 0.5 * math.log(eps + 0.5 / eps) + 0.5 * math.log(eps + 0.5 / (1.0 + eps))
     assert M.kld(pred, gt) == pytest.approx(expected, rel=1e-12)
+
+
+def test_emd_by_hand_and_on_maps() -> None:
+    pytest.importorskip("ot")
+    # one unit of mass moved 3 cells right, and half a unit moved 3-4-5 diagonally
+    p = np.zeros((4, 6))
+    q = np.zeros((4, 6))
+    p[0, 0], q[0, 3] = 1.0, 1.0
+    assert M.emd_exact(p, q) == pytest.approx(3.0)
+    p[:] = 0
+    q[:] = 0
+    p[0, 0], p[3, 5] = 0.5, 0.5
+    q[3, 4], q[3, 5] = 0.5, 0.5
+    assert M.emd_exact(p, q) == pytest.approx(0.5 * 5.0)
+    g = np.zeros((96, 128))
+    g[20:40, 30:50] = 1.0
+    assert M.emd(g, g) == 0.0
+    moved = np.roll(g, 64, axis=1)  # two cells to the right on the 1/32 grid
+    assert M.emd(moved, g) == pytest.approx(2.0, abs=0.05)
+
+
+def test_matlab_imresize_keeps_constants_and_ramps() -> None:
+    flat = np.full((64, 96), 7.0)
+    np.testing.assert_allclose(M.matlab_imresize(flat, (2, 3), 1 / 32), 7.0)
+    ramp = np.tile(np.arange(64, dtype=float), (8, 1))
+    half = M.matlab_imresize(ramp, (4, 32), 0.5)
+    # cubic reproduces linear functions away from the mirrored edges: cell centres
+    np.testing.assert_allclose(half[:, 4:-4], np.tile(np.arange(8, 56, 2) + 0.5, (4, 1)))

@@ -71,13 +71,13 @@ def _read_csv(path: Path) -> dict[str, dict[str, str]]:
 
 def test_cli_scores_a_predictions_folder(mini: Path, tmp_path: Path, capsys) -> None:
     out_dir = tmp_path / "results"
-    code, out, _ = _run(
+    code, out, err = _run(
         capsys,
         *("-p", str(mini / "pred"), "-f", str(mini / "fix"), "-m", str(mini / "maps")),
         *("--csv", str(out_dir / "s.csv"), "--json", str(out_dir / "s.json")),
         *("--markdown", str(out_dir / "s.md")),
     )
-    assert code == 0, out
+    assert code == 0, out + err
     rows = _read_csv(out_dir / "s.csv")
     assert sorted(rows) == [f"img{i}" for i in range(5)]
     # per-image values are the metrics of the files, resized as the benchmark does
@@ -89,6 +89,10 @@ def test_cli_scores_a_predictions_folder(mini: Path, tmp_path: Path, capsys) -> 
     assert float(rows["img2"]["nss"]) == pytest.approx(M.nss(pred, fix), rel=1e-5)
     assert int(rows["img2"]["n_fixations"]) == int(fix.sum())
     assert float(rows["img0"]["cc"]) == pytest.approx(1.0, abs=1e-4)  # the perfect one
+    if "emd" in rows["img2"]:  # POT installed (the evaluate extra)
+        assert float(rows["img0"]["emd"]) == pytest.approx(0.0, abs=1e-6)
+        assert float(rows["img2"]["emd"]) == pytest.approx(M.emd(pred, gt), rel=1e-5)
+        assert float(rows["img2"]["emd"]) > 0
     assert float(rows["img0"]["auc_judd"]) > float(rows["img1"]["auc_judd"])
 
     summary = json.loads((out_dir / "s.json").read_text())
@@ -138,7 +142,7 @@ def test_cli_nothing_matched_exits_non_zero(mini: Path, tmp_path: Path, capsys) 
         (("-p", "PRED", "-s", "PRED", "-f", "FIX"), "exactly one of --predictions"),
         (("-p", "PRED", "-f", "FIX", "-q", "low"), "for --stimuli only"),
         (("-p", "PRED", "-f", "FIX", "--metrics", "cc"), "needs continuous saliency maps"),
-        (("-p", "PRED", "-f", "FIX", "--metrics", "emd"), "unknown metric 'emd'"),
+        (("-p", "PRED", "-f", "FIX", "--metrics", "auc_magic"), "unknown metric 'auc_magic'"),
         (("-p", "PRED", "-f", "FIX", "--baseline", "mean"), "unknown --baseline"),
         (("-p", "PRED", "-f", "FIX", "--csv", "PRED/out.csv"), "inside the input folder"),
         (("-p", "PRED", "-m", "FIX/img0_fixPts.png"), "is not a folder"),
@@ -158,7 +162,7 @@ def test_cli_lists_failed_images_and_keeps_scoring(mini: Path, tmp_path: Path, c
     bad = np.load(mini / "pred" / "img2.npy")
     bad[0, 0] = np.nan
     np.save(mini / "pred" / "img2.npy", bad)
-    code, out, _ = _run(
+    code, out, err = _run(
         capsys, "-p", str(mini / "pred"), "-m", str(mini / "maps"), "--json", str(tmp_path / "j")
     )
     assert code == 0
