@@ -95,5 +95,7 @@ def test_infer_batch_matches_frame_by_frame(tiny_models_dir: Path) -> None:
     assert batched.shape == (3, 48, 64)
     for item, got in zip(inputs, batched, strict=True):
         np.testing.assert_allclose(got, session.infer(item), atol=1e-6)
+    with pytest.raises(ValueError):  # dynamic graphs take any multiple of 8, not 37 rows
+        session.infer_batch(inputs[:, :37])
     with pytest.raises(ValueError):
         session.infer_batch(inputs[0])  # one frame, not a stack
