@@ -35,6 +35,7 @@ from saliency_cam.realtime.cli.options import (
     Debug,
     Device,
     ExportedPrecision,
+    Inputs,
     LetterboxFlag,
     Model,
     ModelsDir,
@@ -45,8 +46,8 @@ from saliency_cam.realtime.cli.options import (
     open_model,
     resolve_batch,
 )
+from saliency_cam.realtime.cli.printing import console, print_model, report_problems
 
-Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
 Points = Annotated[
     int,
     typer.Option(
@@ -78,34 +79,10 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------- shared
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _print_model(console, session) -> None:
-    if session.choice.note and session.backend == "onnxruntime":
-        console.print(session.choice.note)
-    if session.backend_note:
-        console.print(session.backend_note)
-    console.print(f"model: {session.variant.label()} on {session.providers[0]}")
-    if not session.trained:
-        console.print(
-            "[bold yellow]UNTRAINED[/]: this model has seeded random weights (tests and speed "
-            "only): its maps are meaningless; export trained weights with 'saliency-cam export'"
-        )
-
-
-def _report_problems(console, problems: list[tuple[str, str]]) -> None:
-    for name, message in problems:
-        console.print(f"[red]error[/]: {name}: {message}", markup=True)
-
-
 def _check_plan(err, plan, kind: str) -> int:
     """List the inputs that cannot be used and the skipped earlier outputs, stop (exit 1)
     when nothing is left; return the number of inputs asked for."""
-    _report_problems(err, plan.problems)
+    report_problems(err, plan.problems)
     if plan.skipped:
         more = " …" if len(plan.skipped) > 3 else ""
         names = ", ".join(p.name for p in plan.skipped[:3]) + more
@@ -237,7 +214,7 @@ def video(
     from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs, run_video_job
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
-    out, err = _console(), _console(stderr=True)
+    out, err = console(), console(stderr=True)
     view = resolve_view(view)
     resolve_colormap(colormap)
     plan = plan_video_jobs(inputs, output, blend=blend, maps=maps, points=points)
@@ -272,7 +249,7 @@ def video(
         mode="throughput",
         model=model,
     )
-    _print_model(err, session)
+    print_model(err, session)
     frames_per_run = resolve_batch(batch, session)
     if frames_per_run > 1:
         err.print(f"batch: {frames_per_run} frames per inference")
@@ -436,7 +413,7 @@ def image(
     from saliency_cam.realtime.apps.image import ImageStyle, plan_image_jobs, process_images
     from saliency_cam.realtime.render.blend import resolve_colormap
 
-    out, err = _console(), _console(stderr=True)
+    out, err = console(), console(stderr=True)
     resolve_colormap(colormap)
     plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy, points=points)
     total = _check_plan(err, plan, "image")
@@ -469,7 +446,7 @@ def image(
         mode="throughput",
         model=model,
     )
-    _print_model(err, session)
+    print_model(err, session)
     note = session.note
     with _progress(err, progress and len(plan.jobs) > 1) as bar:
         task = bar.add_task("images", total=len(plan.jobs))

@@ -26,6 +26,7 @@ DEFAULT_PRECISIONS = ", ".join(
     f"{'+'.join(order)} on {kind}" for kind, order in (("CPU", CPU_ORDER), ("GPU", GPU_ORDER))
 )
 
+Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
 Quality = Annotated[
     str,
     typer.Option("--quality", "-q", help=f"{QUALITY_NAMES} (very-low works too)"),

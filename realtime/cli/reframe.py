@@ -23,13 +23,14 @@ from saliency_cam.realtime.cli.options import (
     Debug,
     Device,
     ExportedPrecision,
+    Inputs,
     ModelsDir,
     ShowProgress,
     Threads,
     open_model,
 )
+from saliency_cam.realtime.cli.printing import console, report_problems
 
-Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
 Quality = Annotated[
     str, typer.Option("--quality", "-q", help="very_low … very_high (coarse maps are enough)")
 ]
@@ -39,17 +40,6 @@ def register(app: typer.Typer) -> None:
     """Add the ``reframe`` and ``crop`` commands to the app."""
     app.command("reframe")(reframe)
     app.command("crop")(crop)
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _report_problems(err, found) -> None:
-    for name, message in found.problems:
-        err.print(f"[red]error[/]: {name}: {message}")
 
 
 def reframe(
@@ -138,7 +128,7 @@ def reframe(
     )
 
     require_scenedetect()  # fail early, with the install hint, if the extra is missing
-    err = _console(stderr=True)
+    err = console(stderr=True)
     aspects = list(dict.fromkeys(parse_aspect(a) for a in aspect or ["9:16"]))
     settings = ReframeSettings(
         path=PathSettings(smoothness=smoothness, max_pan=max_pan),
@@ -167,7 +157,7 @@ def reframe(
     refuse_overwriting_inputs(
         found.paths, [p for ts in jobs.values() for t in ts for p in t.paths()]
     )
-    _report_problems(err, found)
+    report_problems(err, found.problems)
     if not found.paths:
         err.print("[red]no video to process[/]")
         raise typer.Exit(1)
@@ -330,7 +320,7 @@ def crop(
         refuse_overwriting_inputs,
     )
 
-    out, err = _console(), _console(stderr=True)
+    out, err = console(), console(stderr=True)
     sizes = list(dict.fromkeys(parse_size(s) for s in size or ["1080x1080"]))
     settings = CropSettings(margins=_margins(margin), min_scale=min_scale)
     found = expand_inputs(inputs, IMAGE_SUFFIXES)
@@ -338,7 +328,7 @@ def crop(
     planned = {src: crop_outputs(base, src, sizes, json_) for src, base in bases.items()}
     all_outputs = [p for files, js in planned.values() for p in [*files, js] if p is not None]
     refuse_overwriting_inputs(found.paths, all_outputs)
-    _report_problems(err, found)
+    report_problems(err, found.problems)
     if not found.paths:
         err.print("[red]no image to process[/]")
         raise typer.Exit(1)
