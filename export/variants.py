@@ -293,8 +293,27 @@ def missing_model_exporter(
         return None
 
     def export_missing(preset: str, precision: str) -> None:
+        source = weights_source_in_use(preset, models_dir)
         if say is not None:
-            say(f"{preset} {precision} is not exported yet: exporting it now")
-        export_presets([preset], models_dir=models_dir, precisions=(precision,), progress=True)
+            via = f" from the same {source} weights as the models already there" if source else ""
+            say(f"{preset} {precision} is not exported yet: exporting it now{via}")
+        export_presets(
+            [preset], source, models_dir=models_dir, precisions=(precision,), progress=True
+        )
 
     return export_missing
+
+
+def weights_source_in_use(
+    preset: str, models_dir: str | os.PathLike[str] | None = None
+) -> str | None:
+    """The weight source the models folder already uses: this preset's fp32 variant's,
+    else the most common among its variants; None for an empty folder (then each preset's
+    default source). Deriving int8 from a random-weight fp32 must not go online."""
+    manifest = Manifest.load(resolve_models_dir(models_dir))
+    own = manifest.find(preset, "fp32")
+    if own is not None and own.weights.get("source"):
+        return str(own.weights["source"])
+    sources = [v.weights.get("source") for v in manifest.variants.values()]
+    sources = [s for s in sources if s]
+    return max(set(sources), key=sources.count) if sources else None
