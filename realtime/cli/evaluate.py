@@ -89,7 +89,12 @@ MetricsOpt = Annotated[
     ),
 ]
 Baseline = Annotated[
-    str, typer.Option("--baseline", help="information-gain baseline: center | uniform")
+    str,
+    typer.Option(
+        "--baseline",
+        help="information-gain baseline: center (parametric) | uniform | others (the "
+        "benchmark's: the other images' fixations, leave-one-out, blurred)",
+    ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="seed for the AUC jitter and random splits")]
 Splits = Annotated[
@@ -186,7 +191,7 @@ def evaluate_command(
         strip=tuple(strip_suffix) if strip_suffix else ev.DEFAULT_STRIP,
     )
     if baseline not in ev.BASELINES:
-        raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose center or uniform")
+        raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose {', '.join(ev.BASELINES)}")
     wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
 
     console = Console()

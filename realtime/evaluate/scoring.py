@@ -59,7 +59,7 @@ ALL_METRICS = (
     "emd",
 )
 LOWER_IS_BETTER = frozenset({"kld", "emd"})
-BASELINES = ("center", "uniform")
+BASELINES = ("center", "uniform", "others")
 
 
 # --------------------------------------------------------------------------- matching
@@ -272,6 +272,29 @@ def _other_map(
     return out
 
 
+def dataset_center_bias(
+    key: str, truths: dict[str, _Truth], shape: tuple[int, int], sigma: float = 0.04
+) -> np.ndarray | None:
+    """The MIT benchmark's IG baseline, leave-one-out: every *other* image's fixations,
+    rescaled to ``shape`` and summed, blurred with a Gaussian of ``sigma`` × the larger
+    side (the dataset's own centre bias). None when no other image has fixations."""
+    import cv2
+
+    total = np.zeros(shape, np.float64)
+    found = False
+    for other_key, other in truths.items():
+        if other_key == key or other.rows is None or not other.rows.size:
+            continue
+        assert other.cols is not None
+        points = np.stack([other.cols + 0.5, other.rows + 0.5], axis=1)
+        total += metrics.fixation_map(points, shape, source_shape=other.shape)
+        found = True
+    if not found:
+        return None
+    blur = sigma * max(shape)
+    return cv2.GaussianBlur(total, (0, 0), sigmaX=blur, sigmaY=blur) + 1e-12
+
+
 def score_image(
     pred: np.ndarray,
     chosen: Sequence[str],
@@ -280,6 +303,7 @@ def score_image(
     saliency_map: np.ndarray | None = None,
     other_fixations: np.ndarray | None = None,
     baseline: str = "center",
+    baseline_map: np.ndarray | None = None,
     seed: int | Sequence[int] = 0,
     n_splits: int = 100,
 ) -> dict[str, float]:
@@ -313,8 +337,12 @@ def score_image(
             out[name] = metrics.nss(pred, fixations)
         elif name == "info_gain":
             shape = fixations.shape
-            center = baseline == "center"
-            base = metrics.center_bias_map(shape) if center else metrics.uniform_map(shape)
+            if baseline_map is not None:  # "others": the dataset's own centre bias
+                base = baseline_map
+            elif baseline == "center":
+                base = metrics.center_bias_map(shape)
+            else:
+                base = metrics.uniform_map(shape)
             out[name] = metrics.information_gain(pred, fixations, base)
     return out
 
@@ -341,7 +369,7 @@ def evaluate(
     ``progress(done, total, key)`` is called after each image.
     """
     if baseline not in BASELINES:
-        raise SaliencyCamError(f"unknown baseline {baseline!r}: choose center or uniform")
+        raise SaliencyCamError(f"unknown baseline {baseline!r}: choose {', '.join(BASELINES)}")
     items = matching.items
     chosen = select_metrics(
         metric_names,
@@ -400,6 +428,9 @@ def _score_item(
         other = None
         if fixations is not None and "auc_shuffled" in chosen:
             other = _other_map(item.key, truths, truth.shape, n_others, seed)
+        base = None
+        if fixations is not None and "info_gain" in chosen and baseline == "others":
+            base = dataset_center_bias(item.key, truths, truth.shape)
         scores = score_image(
             pred,
             chosen,
@@ -407,6 +438,7 @@ def _score_item(
             saliency_map=gt_map,
             other_fixations=other,
             baseline=baseline,
+            baseline_map=base,
             seed=_item_seed(seed, item.key),
             n_splits=n_splits,
         )

@@ -307,6 +307,30 @@ def test_information_gain_baseline_choice(mini: Path) -> None:
     assert uniform.results[1].scores["info_gain"] != pytest.approx(expected)
 
 
+def test_information_gain_with_the_datasets_own_centre_bias(mini: Path) -> None:
+    import cv2
+
+    preds = ev.index_folder(mini / "pred", ev.MAP_SUFFIXES)
+    m = ev.match(preds, ev.index_folder(mini / "fix", ev.FIXATION_SUFFIXES))
+    report = ev.evaluate(m, ev.read_map, metric_names=["ig"], baseline="others")
+    assert report.settings["baseline"] == "others"  # the output says which was used
+    item = m.items[1]
+    fixations = ev.read_fixations(item.fixations).mask
+    # leave-one-out: the other images' fixation maps summed and blurred, this one excluded
+    others = sum(
+        ev.read_fixations(o.fixations).mask.astype(float) for o in m.items if o is not item
+    )
+    sigma = 0.04 * max(fixations.shape)
+    base = cv2.GaussianBlur(others, (0, 0), sigmaX=sigma, sigmaY=sigma) + 1e-12
+    pred = ev.read_map(item.source)
+    expected = M.information_gain(pred, fixations, base)
+    assert report.results[1].scores["info_gain"] == pytest.approx(expected, rel=1e-6)
+    with_self = M.information_gain(
+        pred, fixations, cv2.GaussianBlur(others + fixations, (0, 0), sigma) + 1e-12
+    )
+    assert report.results[1].scores["info_gain"] != pytest.approx(with_self, rel=1e-6)
+
+
 # --------------------------------------------------------------------------- on the fly
 
 
