@@ -195,8 +195,9 @@ def export_presets(
                 cache[key] = read_weights(src, preset, weights_path, seed=seed)
             loaded = cache[key]
 
-            # One exporter per variant: a second process waits, then finds it up to date.
-            with folder_lock(directory, f"export-{preset.name}"):
+            # One exporter at a time per folder: a second process waits, then finds the
+            # variant up to date instead of exporting it again.
+            with folder_lock(directory):
                 info = Manifest.load(directory).find(preset.name, "fp32")
                 reason = stale_reason(info, preset, loaded, force=force)
                 if reason is None and info is not None:

@@ -189,11 +189,13 @@ class Manifest:
         atomic_write_text(self.directory / MANIFEST_NAME, json.dumps(payload, indent=2) + "\n")
 
 
-def folder_lock(directory: str | os.PathLike[str], name: str = "manifest") -> Any:
-    """An inter-process lock on ``directory`` (``.<name>.lock`` inside it; ``filelock``),
-    re-entrant within a process. Waits as long as the other holder needs."""
+def folder_lock(directory: str | os.PathLike[str]) -> Any:
+    """The models folder's inter-process lock (one ``.manifest.lock`` file, ``filelock``):
+    held for every manifest write and for each variant's export. Re-entrant within a
+    process (one lock object per path), so an export may write the manifest while
+    holding it. Waits as long as the other holder needs."""
     from filelock import FileLock
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(directory / f".{name}.lock"))
+    return FileLock(str(directory / ".manifest.lock"), is_singleton=True)
