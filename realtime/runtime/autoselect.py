@@ -105,7 +105,7 @@ def candidates(
 ) -> list[tuple[str, str]]:
     """(backend, precision) pairs worth measuring: exported, passing fidelity (unless the
     precision was named), on a backend that is installed and can run it."""
-    name = resolve_preset(quality).name
+    name = resolve_preset(quality, models_dir).name
     manifest = Manifest.load(resolve_models_dir(models_dir))
     backends = backends or installed_backends()
     out: list[tuple[str, str]] = []
@@ -167,7 +167,7 @@ def choose_backend(
     if len(pairs) == 1:
         backend, chosen = pairs[0]
         return BackendPick(backend, chosen, "")
-    name = resolve_preset(quality).name
+    name = resolve_preset(quality, models_dir).name
     manifest = Manifest.load(resolve_models_dir(models_dir))
     shas = [getattr(manifest.find(name, p), "sha256", "") for _, p in pairs]
     key = cache_key(name, precision, device, threads, shas)

@@ -22,10 +22,18 @@ from saliency_cam.realtime.runtime.letterbox import Letterbox
 from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers, prepare_gpu
 
 
-def export_hint(preset: str, precision: str = "fp32") -> str:
-    """The command that exports a missing variant."""
+def export_hint(
+    preset: str, precision: str = "fp32", models_dir: str | os.PathLike[str] | None = None
+) -> str:
+    """The command that makes a missing variant (a user model is made by training)."""
     extra = "" if precision == "fp32" else f" --precision {precision}"
-    option = "--dataset" if resolve_preset(preset).kind == "dataset" else "--quality"
+    try:
+        kind = resolve_preset(preset, models_dir).kind
+    except SaliencyCamError:
+        kind = "quality"
+    if kind == "user":
+        return f"saliency-cam train DATA --name {preset} --replace"
+    option = "--dataset" if kind == "dataset" else "--quality"
     return f"saliency-cam export {option} {preset}{extra}"
 
 
@@ -38,8 +46,9 @@ def find_variant(
     name = resolve_preset(preset, directory).name
     info = Manifest.load(directory).find(name, precision)
     if info is None or not info.path.exists():
+        hint = export_hint(name, precision, directory)
         raise ModelNotFoundError(
-            f"no {name} {precision} model in {directory}: run '{export_hint(name, precision)}' "
+            f"no {name} {precision} model in {directory}: run '{hint}' "
             "(needs the export extra: pip install 'saliency-cam[export]')"
         )
     return info

@@ -243,10 +243,10 @@ def test_cli_split_long_video_equals_whole(
     diff = [
         np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(whole, pieces, strict=True)
     ]
-    # the same maps; only the encodes differ: frames before the first cut are bit-identical,
-    # later ones come from independent x264 runs (rate control restarts per piece), whose
-    # difference on a 64x48 clip with the UNTRAINED label's sharp text reaches ~3 levels
-    assert max(diff[:20]) == 0.0
+    # the same maps; only the encodes differ: the pieces are independent x264 runs (rate
+    # control restarts per piece), whose difference on a 64x48 clip with the UNTRAINED
+    # label's sharp text reaches ~3 grey levels on some frames
+    assert float(np.mean(diff)) < 2.5
     assert max(diff) < 4.0
     assert audio_seconds(split) == pytest.approx(audio_seconds(source), abs=0.05)
     assert sorted(p.name for p in split.parent.iterdir()) == [INDEX_NAME, "split.mp4"]
