@@ -46,6 +46,7 @@ def test_api_map_equals_cli_output(tmp_path: Path, tiny_models_dir: Path) -> Non
     main(  # returns normally on success
         ["image", str(photo), "-o", str(tmp_path / "out"), "-q", "very_low"]
         + ["--models-dir", str(tiny_models_dir), "--device", "cpu", "--no-progress"]
+        + ["--backend", "onnxruntime"]  # the API's default; the CLI's auto may pick OpenVINO
     )
     cli_map = cv2.imread(str(tmp_path / "out" / "photo_saliency.png"), cv2.IMREAD_GRAYSCALE)
     from_path = saliency_cam.predict(photo, "very_low", device="cpu", models_dir=tiny_models_dir)

@@ -41,8 +41,19 @@ def _maps(folder: Path) -> dict[str, np.ndarray]:
     return {p.name: load_image(p) for p in sorted(folder.glob("*_saliency.png"))}
 
 
-def _common(models: Path) -> list[str]:
-    return ["-q", "very_low", "--models-dir", str(models), "--device", "cpu", "--no-progress"]
+def _common(models: Path, backend: bool = True) -> list[str]:
+    # the serial run and the workers must use the same backend: --backend auto might
+    # measure OpenVINO faster on another machine (reframe has no --backend option)
+    chosen = ["--backend", "onnxruntime"] if backend else []
+    return [
+        "-q",
+        "very_low",
+        "--models-dir",
+        str(models),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ] + chosen
 
 
 def test_workers_equal_serial_and_rerun_skips(
@@ -147,7 +158,7 @@ def test_real_local_ray_runs_skips_and_reports(
     make_subject_clip(clips / "b.mp4", 96, 54, 16, cut=None, seed=1)
     (clips / "bad.mp4").write_bytes(b"not a video at all" * 10)
     serial, remote = tmp_path / "serial", tmp_path / "ray"
-    common = ["--aspect", "1:1", "--threads", "1"] + _common(tiny_models_dir)
+    common = ["--aspect", "1:1", "--threads", "1"] + _common(tiny_models_dir, backend=False)
     assert (
         _cli(["reframe", str(clips / "a.mp4"), str(clips / "b.mp4"), "-o", str(serial)] + common)
         == 0

@@ -100,6 +100,8 @@ def test_png_map_equals_saliency_cam_image(client, tiny_models_dir: Path, tmp_pa
             "--models-dir",
             str(tiny_models_dir),
             "--no-progress",
+            "--backend",  # the server's sessions are onnxruntime's; auto might pick OpenVINO
+            "onnxruntime",
         ]
     )
     expected = np.asarray(Image.open(tmp_path / "photo_saliency.png"))

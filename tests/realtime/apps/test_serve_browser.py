@@ -125,6 +125,8 @@ def test_image_upload_shows_a_map_equal_to_the_image_command(
             "--models-dir",
             str(tiny_models_dir),
             "--no-progress",
+            "--backend",  # the server's sessions are onnxruntime's; auto might pick OpenVINO
+            "onnxruntime",
         ]
     )
     np.testing.assert_array_equal(
