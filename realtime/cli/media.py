@@ -39,6 +39,7 @@ from saliency_cam.realtime.cli.options import (
     LetterboxFlag,
     Model,
     ModelsDir,
+    OutputFolder,
     ShowProgress,
     Smooth,
     Threads,
@@ -370,16 +371,7 @@ def _video_lines(result, keep_audio: bool) -> list[str]:
 
 def image(
     inputs: Inputs,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="output folder; default: next to each input",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
+    output: OutputFolder = None,
     quality: QualityOrDefault = None,
     dataset: Dataset = None,
     model: Model = None,

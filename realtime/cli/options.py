@@ -27,6 +27,16 @@ DEFAULT_PRECISIONS = ", ".join(
 )
 
 Inputs = Annotated[list[str], typer.Argument(help="files, folders or glob patterns", min=1)]
+OutputFolder = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="output folder; default: next to each input",
+        show_default=False,
+        file_okay=False,
+    ),
+]
 Quality = Annotated[
     str,
     typer.Option("--quality", "-q", help=f"{QUALITY_NAMES} (very-low works too)"),

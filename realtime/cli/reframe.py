@@ -25,6 +25,7 @@ from saliency_cam.realtime.cli.options import (
     ExportedPrecision,
     Inputs,
     ModelsDir,
+    OutputFolder,
     ShowProgress,
     Threads,
     open_model,
@@ -256,16 +257,7 @@ def reframe(
 
 def crop(
     inputs: Inputs,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="output folder; default: next to each input",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
+    output: OutputFolder = None,
     size: Annotated[
         list[str] | None,
         typer.Option("--size", "-s", help="output size WxH, repeatable [default: 1080x1080]"),
