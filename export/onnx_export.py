@@ -63,21 +63,34 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
 
     The uint8→float cast and channel swap are traced into the same tf.function as the
     model, so they end up in the graph; the mean subtraction is the model's own layer.
+    The weights enter the trace as inputs (Keras' ``stateless_call``) and are put back
+    as initializers afterwards (:mod:`saliency_cam.export.fold`): with them as constants
+    tf2onnx peaked at 5.5 GB and took 17 s per variant, this way under 1 GB and 3 s.
     """
     import tensorflow as tf
     import tf2onnx
 
-    signature = [tf.TensorSpec([1, height, width, 3], tf.uint8, name=INPUT_NAME)]
+    from saliency_cam.export.fold import fold_weights
+
+    variables = list(model.trainable_variables)
+    if model.non_trainable_variables:
+        raise ExportError("MSI-Net has no non-trainable variables; this model does")
+    names = [f"weight_{i}" for i in range(len(variables))]
+    signature = [tf.TensorSpec([1, height, width, 3], tf.uint8, name=INPUT_NAME)] + [
+        tf.TensorSpec(v.shape, tf.float32, name=n) for v, n in zip(variables, names, strict=True)
+    ]
 
     @tf.function(input_signature=signature)
-    def frame_to_saliency(frame_bgr: tf.Tensor) -> dict[str, tf.Tensor]:
+    def frame_to_saliency(frame_bgr: tf.Tensor, *weights: tf.Tensor) -> dict[str, tf.Tensor]:
         rgb = tf.gather(tf.cast(frame_bgr, tf.float32), [2, 1, 0], axis=3)
-        return {OUTPUT_NAME: model(rgb, training=False)}
+        saliency, _ = model.stateless_call(list(weights), [], rgb, training=False)
+        return {OUTPUT_NAME: saliency}
 
     proto, _ = tf2onnx.convert.from_function(
         frame_to_saliency, input_signature=signature, opset=opset
     )
-    return proto
+    values = {n: np.asarray(v.numpy()) for n, v in zip(names, variables, strict=True)}
+    return fold_weights(proto, values)
 
 
 def check_graph(proto, height: int, width: int) -> None:

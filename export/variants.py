@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from saliency_cam.export.weights import LoadedWeights
+from saliency_cam.models.cost import Cost, measure_cost
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import (
     PRECISIONS,
@@ -203,11 +203,11 @@ def export_presets(
                 if reason is None and info is not None:
                     bar.done(info, "up to date, skipped")
                 else:
-                    started = time.perf_counter()
                     step = bar.prefixed(preset.name)
-                    info = export_variant(preset, loaded, directory, on_step=step)
-                    elapsed = time.perf_counter() - started
-                    bar.done(info, f"exported ({reason}) in {elapsed:.1f} s", parity=True)
+                    with measure_cost() as cost:
+                        info = export_variant(preset, loaded, directory, on_step=step)
+                    info.cost = cost
+                    bar.done(info, f"exported ({reason}) in {cost.describe()}", parity=True)
             if "fp32" in precisions:
                 results.append(info)
 
@@ -219,12 +219,26 @@ def export_presets(
                     results.append(done)
                     continue
                 bar.step(f"{preset.name}: making {precision}")
-                started = time.perf_counter()
-                done = quantize(info, precision, directory)
-                elapsed = time.perf_counter() - started
-                bar.done(done, f"exported ({derived_reason}) in {elapsed:.1f} s")
+                with measure_cost() as cost:
+                    done = quantize(info, precision, directory)
+                done.cost = cost
+                bar.done(done, f"exported ({derived_reason}) in {cost.describe()}")
                 results.append(done)
     return results
+
+
+def run_summary(results: Sequence[VariantInfo], cost: Cost) -> str:
+    """One line for a whole export run: how many variants were made, how many were
+    already up to date, the wall time and the peak memory.
+
+    >>> run_summary(results, cost)                   # doctest: +SKIP
+    'exported 5 variants (0 up to date) in 82.1 s, peak memory 2.6 GB'
+    """
+    made = sum(info.cost is not None for info in results)
+    return (
+        f"exported {made} variant{'s' if made != 1 else ''} "
+        f"({len(results) - made} up to date) in {cost.describe()}"
+    )
 
 
 class _Progress:

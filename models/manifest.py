@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_cam.models.atomic import atomic_write_text
+from saliency_cam.models.cost import Cost
 from saliency_cam.models.errors import SaliencyCamError
 
 MANIFEST_NAME = "manifest.json"
@@ -70,6 +71,8 @@ class VariantInfo:
     note: str = ""
     created: str = ""
     directory: Path | None = field(default=None, compare=False, repr=False)
+    #: What exporting it took in this run (seconds, peak memory); not saved.
+    cost: Cost | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -95,6 +98,7 @@ class VariantInfo:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("directory")
+        data.pop("cost")
         return data
 
 

@@ -37,15 +37,30 @@ def demo(
     """Export all five quality variants (skipped when up to date), then write saliency
     maps for the bundled pictures and an annotated side-by-side clip into --output."""
     from saliency_cam.export import require_export_extra
+    from saliency_cam.models.cost import measure_cost
+
+    require_export_extra("the demo (it exports the models first)")
+    with measure_cost() as total:
+        _run_demo(output, weights, quality, models_dir)
+    typer.echo(
+        f"demo done in {total.describe()}: see {output}/images and "
+        f"{output}/sample_clip_saliency.mp4. Live camera: saliency-cam --quality high"
+    )
+
+
+def _run_demo(output: Path, weights: str | None, quality: str, models_dir: Path | None) -> None:
+    """Export every quality, then the pictures and the clip; the export's own summary
+    line (time, peak memory) goes to stderr."""
+    from saliency_cam.export.variants import export_presets, run_summary
+    from saliency_cam.models.cost import measure_cost
     from saliency_cam.models.errors import DownloadError, SaliencyCamError
     from saliency_cam.realtime.apps.demo import sample_pictures, write_sample_clip
     from saliency_cam.realtime.cli.media import image, video
 
-    require_export_extra("the demo (it exports the models first)")
-    from saliency_cam.export.variants import export_presets
-
     try:
-        export_presets(["all"], source=weights, models_dir=models_dir)
+        with measure_cost() as cost:
+            results = export_presets(["all"], source=weights, models_dir=models_dir)
+        typer.echo(run_summary(results, cost), err=True)
     except DownloadError as exc:
         raise SaliencyCamError(
             f"{exc} — offline? 'saliency-cam demo --weights random' runs the whole pipeline "
@@ -68,8 +83,4 @@ def demo(
         view="side",
         models_dir=models_dir,
         progress=False,
-    )
-    typer.echo(
-        f"demo done: see {output}/images and {output}/sample_clip_saliency.mp4. "
-        "Live camera: saliency-cam --quality high"
     )

@@ -95,21 +95,24 @@ def export_command(
     if weights == "random":
         typer.secho(UNTRAINED_WARNING, fg=typer.colors.RED, bold=True, err=True)
     require_export_extra("export")
-    from saliency_cam.export.variants import export_presets
+    from saliency_cam.export.variants import export_presets, run_summary
+    from saliency_cam.models.cost import measure_cost
 
     names = ", ".join(p.name for p in presets)
     err.write(f"exporting {names} into {directory}\n")
-    results = export_presets(
-        presets,
-        weights,
-        weights_path,
-        directory,
-        force=force,
-        seed=seed,
-        precisions=precision,
-    )
+    with measure_cost() as cost:
+        results = export_presets(
+            presets,
+            weights,
+            weights_path,
+            directory,
+            force=force,
+            seed=seed,
+            precisions=precision,
+        )
     for info in results:
         typer.echo(summary_line(info))
+    err.write(run_summary(results, cost) + "\n")
     if any(not info.trained for info in results):
         typer.secho(
             "these models are UNTRAINED (random weights): not for real use",

@@ -131,6 +131,12 @@ def test_graph_takes_one_uint8_bgr_frame_and_gives_one_map(tiny_models_dir: Path
         assert attrs["mode"] == "linear"
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["trained"] == "false" and meta["preset"] == "low"
+    # traced with the weights as inputs, then folded (export/fold.py): no node computes on
+    # weights alone, and every convolution carries its own bias
+    inits = {i.name for i in proto.graph.initializer}
+    assert not [n.name for n in proto.graph.node if n.input and set(n.input) <= inits]
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    assert len(convs) == 23 and all(len(n.input) == 3 for n in convs)
 
 
 def test_onnx_matches_keras_on_a_real_picture(tiny_models_dir: Path) -> None:
@@ -192,6 +198,9 @@ def test_stale_variant_is_replaced_and_others_kept(models_copy: Path) -> None:
     assert info.sha256 != old.find("very_low").sha256
     assert info.sha256 == sha256_file(models_copy / info.file)
     assert info.parity["max_abs"] <= 1e-4
+    # what the export cost is reported for this run (not saved in the manifest)
+    assert info.cost is not None and info.cost.seconds > 0 and info.cost.peak_mib > 100
+    assert "cost" not in info.to_json()
     new = Manifest.load(models_copy)
     assert new.find("very_low").to_json() == info.to_json()
     assert new.find("low").to_json() == old.find("low").to_json()
@@ -332,6 +341,7 @@ def test_cli_skips_up_to_date_and_warns_untrained(models_copy: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "UNTRAINED" in result.stderr
     assert result.stderr.count("up to date, skipped") == 2
+    assert "exported 0 variants (2 up to date) in" in result.stderr
     assert str(models_copy / "msinet_very_low_fp32.onnx") in result.stdout
     assert snapshot(models_copy) == before
 
