@@ -23,10 +23,10 @@ def require_export_extra(purpose: str = "export") -> None:
     >>> require_export_extra("the demo")  # doctest: +SKIP
     """
     from saliency_cam.models.errors import SaliencyCamError
+    from saliency_cam.models.install import install_command
 
     missing = missing_export_modules()
     if missing:
         raise SaliencyCamError(
-            f"{purpose} needs {', '.join(missing)} (not installed): "
-            "pip install 'saliency-cam[export]'"
+            f"{purpose} needs {', '.join(missing)} (not installed): " + install_command("export")
         )

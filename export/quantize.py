@@ -43,6 +43,7 @@ from saliency_cam.export.calibration import calibration_frames, held_out_frames
 from saliency_cam.export.fidelity import CC_BAR, measure_fidelity
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
 
 #: Precisions this module derives from fp32 (bf16 is a run mode of the fp32 file).
@@ -129,7 +130,7 @@ def bf16_variant(
     from saliency_cam.realtime.runtime.backends.openvino import has_bf16, openvino_version
 
     if not openvino_version():
-        raise SaliencyCamError("bf16 runs on OpenVINO: pip install 'saliency-cam[openvino]'")
+        raise SaliencyCamError("bf16 runs on OpenVINO: " + install_command("openvino"))
     if not has_bf16("CPU"):
         raise SaliencyCamError(
             "this CPU has no bf16 units (OpenVINO lists no BF16 capability: needs AVX512_BF16 "

@@ -21,6 +21,7 @@ import numpy as np
 
 from saliency_cam.models import media, metrics
 from saliency_cam.models.errors import InputError, SaliencyCamError
+from saliency_cam.models.install import install_command
 
 # In preference order: when one name has several files, the first listed is used
 # (full-precision .npy/.mat before 8-bit images) and the others are reported.
@@ -203,7 +204,7 @@ def _from_mat(path: Path) -> Fixations:
         from scipy.io import loadmat
     except ImportError as exc:
         raise SaliencyCamError(
-            f"reading {path.name} needs scipy: pip install 'saliency-cam[evaluate]'"
+            f"reading {path.name} needs scipy: {install_command('evaluate')}"
         ) from exc
     try:
         data = loadmat(str(path))

@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 
 #: MATLAB's ``eps`` (2^-52), the epsilon of the MIT KLD and IG code.
 EPS = float(np.finfo(np.float64).eps)  # exactly 2**-52, not a truncated 2.2204e-16
@@ -482,7 +483,7 @@ def emd(pred: np.ndarray, gt: np.ndarray, downsize: int = 32) -> float:
     import importlib.util
 
     if importlib.util.find_spec("ot") is None:
-        raise MetricInputError("EMD needs POT: pip install 'saliency-cam[evaluate]'")
+        raise MetricInputError("EMD needs POT: " + install_command("evaluate"))
     g = np.asarray(gt, np.float64)
     small_shape = (
         max(1, int(np.ceil(g.shape[0] / downsize))),

@@ -13,6 +13,7 @@ from typing import Any
 from saliency_cam.export.fetchers.http_download import one_line
 from saliency_cam.models import registry
 from saliency_cam.models.errors import DownloadError, SaliencyCamError
+from saliency_cam.models.install import install_command
 from saliency_cam.models.paths import weights_cache_dir
 
 #: Overrides :data:`registry.DRIVE_BASE_URL` (mirrors, tests).
@@ -73,7 +74,7 @@ def _gdown(url: str, output: Path, member: str, manual: str) -> None:
         import gdown
         from gdown.exceptions import FileURLRetrievalError
     except ImportError as exc:
-        raise DownloadError("gdown is not installed: pip install 'saliency-cam[export]'") from exc
+        raise DownloadError("gdown is not installed: " + install_command("export")) from exc
     output.unlink(missing_ok=True)
     options: dict[str, Any] = {"quiet": not sys.stderr.isatty(), "use_cookies": False}
     # Newer gdown retries and resumes by itself; older versions lack these options.

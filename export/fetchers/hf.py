@@ -15,6 +15,7 @@ from saliency_cam.export.fetchers.http_download import (
 from saliency_cam.models import registry
 from saliency_cam.models.atomic import atomic_write_text
 from saliency_cam.models.errors import DownloadError
+from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import sha256_file
 from saliency_cam.models.paths import weights_cache_dir
 
@@ -46,7 +47,7 @@ def fetch_hf_savedmodel(revision: str | None = None) -> Path:
         from huggingface_hub import snapshot_download
     except ImportError as exc:
         raise DownloadError(
-            "huggingface_hub is not installed: pip install 'saliency-cam[export]'"
+            "huggingface_hub is not installed: " + install_command("export")
         ) from exc
     cache = weights_cache_dir() / "hf"
     # huggingface_hub reads HF_ENDPOINT once, at import: pass it explicitly.

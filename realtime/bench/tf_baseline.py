@@ -23,6 +23,7 @@ import numpy as np
 
 from saliency_cam.models.architecture import LAYERS
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import VariantInfo
 
 
@@ -101,7 +102,7 @@ def tensorflow_runner(variant: VariantInfo) -> TensorFlowRunner:
         from saliency_cam.models.msinet import build_msinet, load_weights
     except ImportError as exc:
         raise SaliencyCamError(
-            "the TensorFlow baseline needs the export extra: pip install 'saliency-cam[export]' "
+            f"the TensorFlow baseline needs the export extra: {install_command('export')} "
             "(or run the benchmark with --no-tf)"
         ) from exc
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import InputError, SaliencyCamError, first_line
+from saliency_cam.models.install import install_command
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES
 
 #: Encoders tried in order for .mp4 output: H.264 first, MPEG-4 part 2 as a last resort.
@@ -263,7 +264,8 @@ def pick_video_codec(width: int, height: int, preferred: str | None = None) -> t
         )
     raise SaliencyCamError(
         f"no video encoder in this PyAV/FFmpeg build can write {width}×{height} "
-        f"(tried {', '.join(VIDEO_CODECS)}): install a PyAV wheel with libx264 (pip install av)"
+        f"(tried {', '.join(VIDEO_CODECS)}): install a PyAV wheel with libx264 "
+        f"({install_command(packages='av')})"
     )
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 
 CPU = "CPUExecutionProvider"
 
@@ -33,9 +34,14 @@ class ProviderSpec:
     device: str
     provider: str
     what: str
-    install: str
+    how_to_install: Callable[[], str]
     precisions: tuple[str, ...]
     gpu: bool = True
+
+    @property
+    def install(self) -> str:
+        """How to get this provider, as a command for the way saliency-cam was installed."""
+        return self.how_to_install()
 
 
 #: Auto's preference order. Precision rules: NVIDIA/AMD/DirectML GPUs run fp16 files on
@@ -46,53 +52,56 @@ PROVIDER_SPECS: tuple[ProviderSpec, ...] = (
         "tensorrt",
         "TensorrtExecutionProvider",
         "NVIDIA TensorRT",
-        "pip uninstall onnxruntime && pip install 'saliency-cam[gpu]' plus TensorRT",
+        lambda: install_command("gpu", replace="onnxruntime") + " plus TensorRT",
         ("fp16", "fp32"),
     ),
     ProviderSpec(
         "cuda",
         "CUDAExecutionProvider",
         "NVIDIA CUDA",
-        "pip uninstall onnxruntime && pip install 'saliency-cam[gpu]'",
+        lambda: install_command("gpu", replace="onnxruntime"),
         ("fp16", "fp32"),
     ),
     ProviderSpec(
         "migraphx",
         "MIGraphXExecutionProvider",
         "AMD MIGraphX",
-        "install onnxruntime-rocm (AMD's ROCm wheels) instead of onnxruntime",
+        lambda: "install onnxruntime-rocm (AMD's ROCm wheels) instead of onnxruntime",
         ("fp16", "fp32"),
     ),
     ProviderSpec(
         "rocm",
         "ROCMExecutionProvider",
         "AMD ROCm",
-        "install onnxruntime-rocm (AMD's ROCm wheels) instead of onnxruntime",
+        lambda: "install onnxruntime-rocm (AMD's ROCm wheels) instead of onnxruntime",
         ("fp16", "fp32"),
     ),
     ProviderSpec(
         "directml",
         "DmlExecutionProvider",
         "Windows DirectML",
-        "pip uninstall onnxruntime && pip install onnxruntime-directml",
+        lambda: install_command(packages="onnxruntime-directml", replace="onnxruntime"),
         ("fp16", "fp32"),
     ),
     ProviderSpec(
         "coreml",
         "CoreMLExecutionProvider",
         "macOS Neural Engine/GPU; fp32 files, CoreML picks its own precision",
-        "the standard onnxruntime wheel for macOS has it",
+        lambda: "the standard onnxruntime wheel for macOS has it",
         ("fp32",),
     ),
     ProviderSpec(
         "openvino-ep",
         "OpenVINOExecutionProvider",
         "onnxruntime's OpenVINO EP",
-        "pip uninstall onnxruntime && pip install onnxruntime-openvino (or use --backend openvino)",
+        lambda: (
+            install_command(packages="onnxruntime-openvino", replace="onnxruntime")
+            + " (or use --backend openvino)"
+        ),
         ("int8", "fp32"),
         gpu=False,
     ),
-    ProviderSpec("cpu", CPU, "CPU", "always present", ("int8", "fp32"), gpu=False),
+    ProviderSpec("cpu", CPU, "CPU", lambda: "always present", ("int8", "fp32"), gpu=False),
 )
 _BY_DEVICE = {spec.device: spec for spec in PROVIDER_SPECS}
 _BY_PROVIDER = {spec.provider: spec for spec in PROVIDER_SPECS}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
+from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import resolve_preset
@@ -49,7 +50,7 @@ def find_variant(
         hint = export_hint(name, precision, directory)
         raise ModelNotFoundError(
             f"no {name} {precision} model in {directory}: run '{hint}' "
-            "(needs the export extra: pip install 'saliency-cam[export]')"
+            f"(needs the export extra: {install_command('export')})"
         )
     return info
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_cam.models.errors import SaliencyCamError, first_line
+from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.realtime.apps.batch.index import DoneIndex, task_key
 
@@ -270,7 +271,7 @@ def _ray():
     try:
         import ray
     except ImportError as exc:
-        raise SaliencyCamError("--ray needs Ray: pip install 'saliency-cam[ray]'") from exc
+        raise SaliencyCamError("--ray needs Ray: " + install_command("ray")) from exc
     return ray
 
 

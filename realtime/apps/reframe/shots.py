@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 
 #: Width frames are shrunk to before detection: cuts are visible at any size, and the
 #: detector's HSV/edge work costs per pixel.
@@ -26,7 +27,7 @@ def require_scenedetect():
         import scenedetect
     except ImportError as exc:  # optional dependency: the reframe extra
         raise SaliencyCamError(
-            "reframe needs PySceneDetect for shot boundaries: pip install 'saliency-cam[reframe]'"
+            "reframe needs PySceneDetect for shot boundaries: " + install_command("reframe")
         ) from exc
     return scenedetect
 

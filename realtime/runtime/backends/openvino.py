@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.install import install_command
 from saliency_cam.realtime.runtime.backends.base import EngineOptions, symbolic
 
-INSTALL_HINT = "pip install 'saliency-cam[openvino]'"
 CAPABILITIES = "OPTIMIZATION_CAPABILITIES"
 
 
@@ -39,7 +39,8 @@ def import_openvino() -> Any:
     try:
         import openvino
     except ImportError as exc:
-        raise SaliencyCamError(f"--backend openvino needs OpenVINO: {INSTALL_HINT}") from exc
+        hint = install_command("openvino")
+        raise SaliencyCamError(f"--backend openvino needs OpenVINO: {hint}") from exc
     return openvino
 
 

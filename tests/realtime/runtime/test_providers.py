@@ -136,7 +136,7 @@ def test_explicit_devices() -> None:
 
 @pytest.mark.parametrize("device", ["cuda", "tensorrt"])
 def test_explicit_gpu_without_its_provider_names_the_fix(device: str) -> None:
-    with pytest.raises(SaliencyCamError, match=r"saliency-cam\[gpu\].*--device cpu"):
+    with pytest.raises(SaliencyCamError, match=r"-m pip install .*\[gpu\].*--device cpu"):
         choose_providers(device, available=[CPU])
 
 
