@@ -87,5 +87,5 @@ def test_missing_export_extra_is_named_with_the_install_command(monkeypatch) -> 
         importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name)
     )
     assert missing_export_modules() == ["tf2onnx"]
-    with pytest.raises(SaliencyCamError, match=r"the demo needs tf2onnx .*-m pip install .*\[export\]"):
+    with pytest.raises(SaliencyCamError, match=r"demo needs tf2onnx .*pip install .*\[export\]"):
         require_export_extra("the demo")
