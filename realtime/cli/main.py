@@ -36,6 +36,7 @@ def _register() -> None:
         export,
         live,
         media,
+        models,
         reframe,
         serve,
         train,
@@ -47,6 +48,7 @@ def _register() -> None:
     bench.register(app)
     evaluate.register(app)
     demo.register(app)
+    models.register(app)
     train.register(app)
     serve.register(app)
     reframe.register(app)

@@ -89,3 +89,15 @@ def test_missing_export_extra_is_named_with_the_install_command(monkeypatch) -> 
     assert missing_export_modules() == ["tf2onnx"]
     with pytest.raises(SaliencyCamError, match=r"demo needs tf2onnx .*pip install .*\[export\]"):
         require_export_extra("the demo")
+
+
+def test_models_lists_what_is_exported_and_the_disk_it_takes(tiny_models_dir: Path) -> None:
+    result = _cli("models", "--models-dir", str(tiny_models_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"models folder: {tiny_models_dir}"
+    rows = {line.split()[0]: line for line in lines[1:-1]}
+    assert "fp32 UNTRAINED" in rows["very_low"] and "fp32 UNTRAINED" in rows["low"]
+    assert rows["very_high"].endswith("not exported")
+    on_disk = sum(p.stat().st_size for p in tiny_models_dir.glob("*.onnx")) / 2**20
+    assert lines[-1] == f"2 exported file(s), {on_disk:.0f} MB on disk"
