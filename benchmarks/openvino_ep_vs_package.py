@@ -1,18 +1,26 @@
 """onnxruntime-openvino 1.24.1 (OpenVINO EP) vs the openvino 2026.4.1 package on the
-same ONNX files, interleaved rounds, one process."""
+same ONNX files, interleaved rounds, one process. Needs onnxruntime-openvino in place of
+onnxruntime (a separate environment).
 
+    python benchmarks/openvino_ep_vs_package.py MODELS_DIR very_low_fp32,very_low_int8
+"""
+
+import argparse
 import json
-import sys
 import time
 
 import numpy as np
 import onnxruntime as ort
 import openvino as ov
 
-models = sys.argv[1]
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("models_dir")
+parser.add_argument("variants", help="comma-separated <quality>_<precision> names")
+args = parser.parse_args()
+models = args.models_dir
 core = ov.Core()
 rows = []
-for name in sys.argv[2].split(","):
+for name in args.variants.split(","):
     path = f"{models}/msinet_{name}.onnx"
     h, w = {"very_low": (48, 64), "medium": (120, 160), "very_high": (240, 320)}[
         name.rsplit("_", 1)[0]

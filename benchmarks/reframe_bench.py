@@ -39,12 +39,13 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from subject_media import make_subject_clip, subject_saliency  # noqa: E402
 
+from saliency_cam.models.atomic import write_json  # noqa: E402
 from saliency_cam.realtime.apps.reframe.job import (  # noqa: E402
     ReframeTarget,
     run_reframe_job,
 )
 from saliency_cam.realtime.apps.video import VideoOutputs, run_video_job  # noqa: E402
-from saliency_cam.realtime.pipeline.stats import hardware_info, write_json  # noqa: E402
+from saliency_cam.realtime.pipeline.stats import hardware_info  # noqa: E402
 from saliency_cam.realtime.runtime.session import open_session  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "reframe.json"
