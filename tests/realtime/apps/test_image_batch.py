@@ -124,3 +124,20 @@ def test_cli_batch_option(
         outputs[batch] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert len(outputs["1"]) == len(SIZES)
     assert outputs["1"] == outputs["3"]
+
+
+def test_openvino_throughput_batches_match_one_at_a_time(
+    tmp_path: Path, tiny_models_dir: Path
+) -> None:
+    pytest.importorskip("openvino")
+    session = open_session(
+        "very_low", models_dir=tiny_models_dir, backend="openvino", mode="throughput"
+    )
+    paths = _pictures(tmp_path / "in")
+    process_images(session, _plan(paths, tmp_path / "one"))
+    process_images(session, _plan(paths, tmp_path / "four"), batch=4)
+    for path in paths:
+        name = f"{path.stem}_saliency"
+        assert np.array_equal(
+            np.load(tmp_path / "one" / f"{name}.npy"), np.load(tmp_path / "four" / f"{name}.npy")
+        )
