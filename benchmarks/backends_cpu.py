@@ -6,12 +6,27 @@
    sample pictures, peak RSS of a process that loads the model and runs 3 frames;
 2. aspect: generated 16:9 and 9:16 clips with a moving salient disc, ``predict`` frames/s
    aspect-matched vs letterboxed, and CC between the two maps;
-3. batch: ``run_video_job`` frames/s at batch 1, 4, 8 on a 16:9 clip.
+3. batch: ``run_video_job`` frames/s at batch 1, 4, 8 on a 16:9 clip;
+4. combined: the levers together at one quality (very_high by default) on the 16:9
+   clip: onnxruntime int8 letterboxed (the old way), onnxruntime int8 aspect-matched,
+   OpenVINO int8 aspect-matched with its latency plan (one frame at a time, live) and
+   with its throughput plan (streams, 4 frames in flight, file jobs); frames/s of
+   ``predict`` (resize + network + map back), CC of each against onnxruntime fp32
+   letterboxed (the old output) and fp32 at the same input size, and the issue's AVX2
+   goal (very_high >= 5 FPS) checked on the best.
+
+``--export`` first exports (once) the random-weight fp32 and int8 variants the parts
+need into ``--models-dir`` (needs the export extra; very_high int8 takes ~2 GB and a
+minute or two).
 
 Models: random (UNTRAINED) exports, speed only; CCs on them say how much the numerics
 agree, not how good the maps are.
 
-    python benchmarks/backends_cpu.py --models-dir DIR --out benchmarks/results/backends_cpu.json
+    python benchmarks/backends_cpu.py --models-dir DIR --export \
+        --out benchmarks/results/backends_cpu.json
+    # a quick check that it runs (numbers meaningless):
+    python benchmarks/backends_cpu.py --models-dir /tmp/m --export --qualities very_low \
+        --rounds 1 --seconds 0.1 --combined-quality very_low --out /tmp/b.json
 """
 
 from __future__ import annotations
@@ -229,6 +244,123 @@ def bench_batch(quality: str, models: Path, backends, rounds: int, frames: int) 
     return rows
 
 
+def combined_contenders(quality: str, models: Path) -> dict[str, object]:
+    """The sessions of the combined part, by name (see the module docstring)."""
+
+    def opened(backend: str, aspect: str, mode: str = "latency") -> object:
+        return open_session(
+            quality, "int8", "cpu", models, backend=backend, aspect=aspect, mode=mode
+        )
+
+    return {
+        "onnxruntime int8 letterbox": opened("onnxruntime", "letterbox"),
+        "onnxruntime int8 aspect-matched": opened("onnxruntime", "match"),
+        "openvino int8 aspect-matched, latency": opened("openvino", "match"),
+        "openvino int8 aspect-matched, throughput x4": opened("openvino", "match", "throughput"),
+    }
+
+
+#: The AVX2 goal of issue 13 for very_high, all levers together.
+AVX2_VERY_HIGH_GOAL_FPS = 5.0
+THROUGHPUT_BATCH = 4
+
+
+def bench_combined(quality: str, models: Path, rounds: int, seconds: float) -> dict:
+    """Aspect matching, OpenVINO int8 and its latency/throughput plans together on a
+    16:9 clip, interleaved rounds; the best is the combined figure."""
+    shape = (360, 640)
+    frames = moving_clip(shape, 8)
+    # references: the old way (fp32 letterboxed) and fp32 at the same aspect-matched input
+    # (so the backend's and precision's own error shows apart from the aspect's)
+    references = {}
+    for aspect in ("letterbox", "match"):
+        reference = open_session(quality, "fp32", "cpu", models, aspect=aspect)
+        references[aspect] = [reference.predict(f).astype(float) for f in frames]
+        del reference
+    expected = references["letterbox"]
+    sessions = combined_contenders(quality, models)
+
+    def runner(name: str, session) -> object:
+        if "throughput" in name:
+            groups = [
+                frames[i : i + THROUGHPUT_BATCH] for i in range(0, len(frames), THROUGHPUT_BATCH)
+            ]
+            return lambda: [session.predict_batch(g) for g in groups]
+        return lambda: [session.predict(f) for f in frames]
+
+    runs = {name: runner(name, session) for name, session in sessions.items()}
+    for run in runs.values():  # the first run at a new shape compiles / plans memory
+        run()
+    speeds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            count, start = 0, time.perf_counter()
+            while count < 1 or time.perf_counter() - start < seconds:
+                run()
+                count += 1
+            speeds[name].append(count * len(frames) / (time.perf_counter() - start))
+    rows = []
+    for name, session in sessions.items():
+        maps = (
+            [
+                m
+                for i in range(0, len(frames), THROUGHPUT_BATCH)
+                for m in session.predict_batch(frames[i : i + THROUGHPUT_BATCH])
+            ]
+            if "throughput" in name
+            else [session.predict(f) for f in frames]
+        )
+        ccs = [cc(m.astype(float), e) for m, e in zip(maps, expected, strict=True)]
+        same = references["letterbox" if "letterbox" in name else "match"]
+        ccs_same = [cc(m.astype(float), e) for m, e in zip(maps, same, strict=True)]
+        rows.append(
+            {
+                "quality": quality,
+                "clip": f"16:9 {shape[1]}x{shape[0]}, {len(frames)} frames",
+                "setup": name,
+                "backend": session.backend,
+                "provider": session.providers[0],
+                "input": "x".join(map(str, session.letterbox_for(shape).target)),
+                "fps": round(float(np.median(speeds[name])), 2),
+                "cc_vs_onnxruntime_fp32_letterbox": round(float(np.mean(ccs)), 4),
+                "cc_vs_onnxruntime_fp32_same_input": round(float(np.mean(ccs_same)), 4),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    base = rows[0]["fps"]
+    for row in rows:
+        row["vs_onnxruntime_int8_letterbox"] = round(row["fps"] / base, 3) if base else None
+    best = max(rows[2:], key=lambda r: r["fps"])
+    figure = {
+        "quality": quality,
+        "setup": best["setup"],
+        "fps": best["fps"],
+        "vs_onnxruntime_int8_letterbox": best["vs_onnxruntime_int8_letterbox"],
+        "cc_vs_onnxruntime_fp32_letterbox": best["cc_vs_onnxruntime_fp32_letterbox"],
+        "cc_vs_onnxruntime_fp32_same_input": best["cc_vs_onnxruntime_fp32_same_input"],
+        "goal": f"very_high >= {AVX2_VERY_HIGH_GOAL_FPS} FPS on the AVX2 kind (issue 13)",
+        "met": quality == "very_high" and best["fps"] >= AVX2_VERY_HIGH_GOAL_FPS,
+    }
+    print(
+        f"combined ({quality}, 16:9, {best['setup']}): {best['fps']:.2f} FPS, "
+        f"{best['vs_onnxruntime_int8_letterbox']}x onnxruntime int8 letterboxed "
+        f"({base:.2f} FPS), CC {best['cc_vs_onnxruntime_fp32_letterbox']} vs onnxruntime "
+        f"fp32 letterboxed, {best['cc_vs_onnxruntime_fp32_same_input']} vs fp32 at the same "
+        f"input; goal very_high >= {AVX2_VERY_HIGH_GOAL_FPS} FPS on AVX2: "
+        + ("met" if figure["met"] else "not met" if quality == "very_high" else "n/a"),
+        flush=True,
+    )
+    return {"rows": rows, "figure": figure}
+
+
+def export_missing(qualities: list[str], models: Path) -> None:
+    """Random-weight (UNTRAINED) fp32 + int8 for ``qualities`` into ``models``; what is
+    already exported and up to date is skipped."""
+    from saliency_cam.realtime.bench.timing import export_random_models
+
+    export_random_models(qualities, models, precisions=("fp32", "int8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models-dir", type=Path, required=True)
@@ -236,9 +368,17 @@ def main() -> None:
     parser.add_argument("--qualities", default="very_low,medium,very_high")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--parts", default="backends,aspect,batch")
+    parser.add_argument("--parts", default="backends,aspect,batch,combined")
+    parser.add_argument("--combined-quality", default="very_high")
+    parser.add_argument(
+        "--export", action="store_true", help="export missing random-weight fp32/int8 first"
+    )
     args = parser.parse_args()
     qualities = args.qualities.split(",")
+    parts = args.parts.split(",")
+    if args.export:
+        wanted = qualities + ([args.combined_quality] if "combined" in parts else [])
+        export_missing(list(dict.fromkeys(wanted)), args.models_dir)
     import onnxruntime
 
     result = {
@@ -255,7 +395,6 @@ def main() -> None:
         "note": "UNTRAINED random weights: speed only; shared 2-core machine; "
         "compare ratios within this run only",
     }
-    parts = args.parts.split(",")
     if "backends" in parts:
         result["backends"] = bench_backends(qualities, args.models_dir, args.rounds, args.seconds)
     if "aspect" in parts:
@@ -265,6 +404,10 @@ def main() -> None:
     if "batch" in parts:
         result["batch"] = bench_batch(
             qualities[0], args.models_dir, [("onnxruntime", "fp32"), ("openvino", "fp32")], 2, 24
+        )
+    if "combined" in parts:
+        result["combined"] = bench_combined(
+            args.combined_quality, args.models_dir, args.rounds, args.seconds
         )
     result["load_average_end"] = list(__import__("os").getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)

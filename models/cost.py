@@ -33,6 +33,9 @@ class Cost:
     seconds: float = 0.0
     peak_mib: float | None = None
     since_start: bool = False
+    #: Resident memory when the step started (None where the peak could not be reset):
+    #: ``peak_mib - start_mib`` is what the step added at its peak.
+    start_mib: float | None = None
     _seen_mib: float = field(default=0.0, repr=False, compare=False)
 
     def describe(self) -> str:
@@ -42,6 +45,14 @@ class Cost:
             kind = "process peak" if self.since_start else "peak memory"
             text += f", {kind} {self.peak_mib / 1024:.1f} GB"
         return text
+
+    @property
+    def grown_mib(self) -> float | None:
+        """How far the step raised resident memory above where it started, at its peak
+        (None when the start is unknown)."""
+        if self.peak_mib is None or self.start_mib is None:
+            return None
+        return max(0.0, self.peak_mib - self.start_mib)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -95,6 +106,8 @@ def measure_cost() -> Iterator[Cost]:
     when the block raises)."""
     cost = Cost()
     own_peak = _reset_peak()
+    if own_peak:  # right after the reset the peak mark is the resident memory now
+        cost.start_mib = _status_peak_mib()
     _ACTIVE.append(cost)
     started = time.perf_counter()
     try:

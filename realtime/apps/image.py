@@ -165,9 +165,26 @@ def process_image(
     ``note`` is stored in the PNG text chunks (e.g. which model made the map, and
     UNTRAINED for random weights).
     """
-    style = style or ImageStyle()
     image = load_image(source)
-    saliency = session.predict(image)
+    return write_image_outputs(
+        session, source, image, session.predict(image), outputs, style, note=note
+    )
+
+
+def write_image_outputs(
+    session: SaliencySession,
+    source: Path,
+    image: np.ndarray,
+    saliency: np.ndarray,
+    outputs: ImageOutputs,
+    style: ImageStyle | None = None,
+    *,
+    note: str = "",
+) -> ImageResult:
+    """Write ``outputs`` for ``image`` (as loaded from ``source``) and its ``saliency``
+    map (at the image's size): the one writer of :func:`process_image` and the batched
+    :func:`process_images`."""
+    style = style or ImageStyle()
     height, width = image.shape[:2]
     if saliency.shape != (height, width):  # the letterbox undo guarantees this
         raise SaliencyCamError(f"internal: map {saliency.shape} for image {height}×{width}")
@@ -232,48 +249,164 @@ class BatchReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: Decoded pictures a batched run holds at most (full size, BGR uint8) before it runs
+#: what it has: 8 phone photos of 12 MP (36 MB each) fit; larger ones run in smaller
+#: batches (one alone when it exceeds this by itself) rather than filling the memory.
+BATCH_MEMORY_BYTES = 512 * 2**20
+
+#: ``on_done(source, result, error)``: called once per input when it is finished.
+OnDone = Callable[[Path, ImageResult | None, str | None], None]
+
+
 def process_images(
     session: SaliencySession,
     plan: Sequence[tuple[Path, ImageOutputs]],
     style: ImageStyle | None = None,
     *,
     note: str = "",
-    on_done: Callable[[Path, ImageResult | None, str | None], None] | None = None,
+    on_done: OnDone | None = None,
     stop: StopRequest = STOP,
+    batch: int = 1,
+    memory_limit: int = BATCH_MEMORY_BYTES,
 ) -> BatchReport:
     """Run :func:`process_image` over ``plan``; a bad file is recorded as a failure and
     the rest still run. ``on_done(source, result, error)`` is called after each file.
-    Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the image in hand, then raise
+
+    ``batch`` > 1 runs up to that many pictures with the same network input size (same
+    aspect) in one inference (:meth:`SaliencySession.predict_batch`); the maps are the
+    same as one at a time. At most ``memory_limit`` bytes of decoded pictures wait for a
+    batch. ``on_done`` then follows the batches; the report keeps the plan's order.
+
+    Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the pictures in hand, then raise
     :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` carrying the report
     (``.report``) of what was written."""
     report = BatchReport()
+    order = {str(source): index for index, (source, _) in enumerate(plan)}
+    finish = _Finisher(session, style, note, report, on_done)
+    batcher = _ImageBatcher(session, batch, memory_limit, finish) if batch > 1 else None
     with stop.armed():
         for source, outputs in plan:
             if stop.requested:
+                if batcher is not None:
+                    batcher.flush_all()
                 interrupted = Interrupted(stop.signum or 0)
-                interrupted.report = report  # type: ignore[attr-defined]
+                interrupted.report = _in_order(report, order)  # type: ignore[attr-defined]
                 raise interrupted
-            _process_one(session, source, outputs, style, note, report, on_done)
+            if batcher is None:
+                finish.attempt(source, lambda s=source, o=outputs: process_image(
+                    session, s, o, style, note=note
+                ))  # fmt: skip
+            else:
+                batcher.load(source, outputs)
+        if batcher is not None:
+            batcher.flush_all()
+    return _in_order(report, order)
+
+
+def _in_order(report: BatchReport, order: dict[str, int]) -> BatchReport:
+    """``report`` with its results and failures in the plan's order (batches finish
+    pictures grouped by size)."""
+    report.results.sort(key=lambda r: order.get(str(r.source), len(order)))
+    report.failures.sort(key=lambda f: order.get(f[0], len(order)))
     return report
 
 
-def _process_one(
-    session: SaliencySession,
-    source: Path,
-    outputs: ImageOutputs,
-    style: ImageStyle | None,
-    note: str,
-    report: BatchReport,
-    on_done: Callable[[Path, ImageResult | None, str | None], None] | None,
-) -> None:
-    try:
-        result = process_image(session, source, outputs, style, note=note)
-    except (SaliencyCamError, OSError) as exc:
+@dataclass
+class _Finisher:
+    """Records each input's outcome: a result, or a failure line (the run goes on)."""
+
+    session: SaliencySession
+    style: ImageStyle | None
+    note: str
+    report: BatchReport
+    on_done: OnDone | None
+
+    def attempt(self, source: Path, work: Callable[[], ImageResult]) -> None:
+        try:
+            result = work()
+        except (SaliencyCamError, OSError) as exc:
+            self.failed(source, exc)
+            return
+        self.report.results.append(result)
+        if self.on_done is not None:
+            self.on_done(source, result, None)
+
+    def failed(self, source: Path, exc: Exception) -> None:
         message = str(exc) if isinstance(exc, SaliencyCamError) else f"{source}: {exc}"
-        report.failures.append((str(source), message))
-        if on_done is not None:
-            on_done(source, None, message)
-        return
-    report.results.append(result)
-    if on_done is not None:
-        on_done(source, result, None)
+        self.report.failures.append((str(source), message))
+        if self.on_done is not None:
+            self.on_done(source, None, message)
+
+    def write(self, item: _Loaded, saliency: np.ndarray) -> None:
+        self.attempt(
+            item.source,
+            lambda: write_image_outputs(
+                self.session, item.source, item.image, saliency, item.outputs, self.style,
+                note=self.note,
+            ),
+        )  # fmt: skip
+
+
+@dataclass
+class _Loaded:
+    """A decoded picture waiting for its batch."""
+
+    source: Path
+    outputs: ImageOutputs
+    image: np.ndarray
+
+
+class _ImageBatcher:
+    """Decoded pictures grouped by network input size; a group runs when it holds
+    ``size`` pictures, when the pictures held exceed ``memory_limit`` bytes, or at the
+    end."""
+
+    def __init__(
+        self, session: SaliencySession, size: int, memory_limit: int, finish: _Finisher
+    ) -> None:
+        self.session, self.size, self.memory_limit, self.finish = (
+            session, size, memory_limit, finish
+        )  # fmt: skip
+        self.groups: dict[tuple[int, int], list[_Loaded]] = {}
+        self.held = 0
+
+    def load(self, source: Path, outputs: ImageOutputs) -> None:
+        """Decode ``source`` (a bad file is reported now) and queue it for its batch."""
+        try:
+            image = load_image(source)
+        except (SaliencyCamError, OSError) as exc:
+            self.finish.failed(source, exc)
+            return
+        key = self.session.input_size_for(image.shape)
+        group = self.groups.setdefault(key, [])
+        group.append(_Loaded(source, outputs, image))
+        self.held += image.nbytes
+        if len(group) >= self.size:
+            self.flush(key)
+        while self.held > self.memory_limit and self.groups:
+            # the group holding the most memory runs first: the fewest runs cut short
+            self.flush(max(self.groups, key=lambda k: sum(i.image.nbytes for i in self.groups[k])))
+
+    def flush(self, key: tuple[int, int]) -> None:
+        """Run one group and write its outputs."""
+        group = self.groups.pop(key)
+        self.held -= sum(item.image.nbytes for item in group)
+        try:
+            maps = self.session.predict_batch([item.image for item in group])
+        except (SaliencyCamError, OSError):
+            # one at a time, so the failure is reported against the picture that caused it
+            for item in group:
+                self.finish.attempt(
+                    item.source,
+                    lambda i=item: write_image_outputs(
+                        self.session, i.source, i.image, self.session.predict(i.image),
+                        i.outputs, self.finish.style, note=self.finish.note,
+                    ),
+                )  # fmt: skip
+            return
+        for item, saliency in zip(group, maps, strict=True):
+            self.finish.write(item, saliency)
+
+    def flush_all(self) -> None:
+        for key in list(self.groups):
+            self.flush(key)

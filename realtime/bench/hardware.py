@@ -47,6 +47,7 @@ def fingerprint(providers: list[str] | None = None) -> dict[str, Any]:
     info["onnxruntime_package"] = _package_version(
         "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino"
     )
+    info["openvino"] = _package_version("openvino")
     gpus = nvidia_gpus()
     if gpus:
         info["gpus"] = gpus

@@ -88,21 +88,42 @@ def merge_results(sources: list[tuple[str, Result]]) -> Result:
     return {"schema": SCHEMA, "machines": machines, "results": rows}
 
 
-def _series(row: dict[str, Any]) -> str:
-    """What a row measures, without the quality: ``cpu int8``, ``cpu fp32 pipeline``, …"""
+def _series(row: dict[str, Any], *, with_backend: bool = False) -> str:
+    """What a row measures, without the quality: ``cpu int8``, ``cpu fp32 pipeline``, …
+    (``with_backend``: ``cpu openvino int8``, for the plot's legend)."""
     if row["runtime"] == "tensorflow":
         return f"{row['device']} TensorFlow"
-    text = f"{row['device']} {row['precision']}"
+    backend = f" {backend_of(row)}" if with_backend and backend_of(row) != "onnxruntime" else ""
+    text = f"{row['device']}{backend} {row['precision']}"
     return text if row["mode"] == "inference" else f"{text} pipeline"
 
 
-def _order(row: dict[str, Any]) -> tuple[int, bool, int, bool]:
-    """Quality, then onnxruntime precisions (fp32 first), each followed by its pipeline
-    run, then TensorFlow."""
-    q, p = row["quality"], row["precision"]
+def _memory(row: dict[str, Any]) -> str:
+    """Peak resident MiB of opening and running the model (what it added in brackets)."""
+    peak = row.get("peak_rss_mib")
+    if peak is None:
+        return ""
+    added = row.get("rss_added_mib")
+    return f"{peak:.0f}" + (f" (+{added:.0f})" if added is not None else "")
+
+
+#: Row order within a quality: onnxruntime, then OpenVINO, then TensorFlow.
+RUNTIME_ORDER: tuple[str, ...] = ("onnxruntime", "openvino", "tensorflow")
+
+
+def backend_of(row: dict[str, Any]) -> str:
+    """The backend that ran a row (``runtime`` in results from before the column)."""
+    return str(row.get("backend") or row["runtime"])
+
+
+def _order(row: dict[str, Any]) -> tuple[int, int, int, bool]:
+    """Quality, then backend (onnxruntime, OpenVINO, TensorFlow), then precision (fp32
+    first), each followed by its pipeline run."""
+    q, p, b = row["quality"], row["precision"], backend_of(row)
     quality = QUALITY_ORDER.index(q) if q in QUALITY_ORDER else len(QUALITY_ORDER)
     precision = PRECISIONS.index(p) if p in PRECISIONS else len(PRECISIONS)
-    return (quality, row["runtime"] == "tensorflow", precision, row["mode"] != "inference")
+    runtime = RUNTIME_ORDER.index(b) if b in RUNTIME_ORDER else len(RUNTIME_ORDER)
+    return (quality, runtime, precision, row["mode"] != "inference")
 
 
 def _sorted_rows(merged: Result) -> list[dict[str, Any]]:
@@ -123,7 +144,8 @@ def _notes(row: dict[str, Any]) -> str:
         return f"video job, {clip['width']}x{clip['height']} clip, {clip['frames']} frames"
     notes = []
     if row.get("fidelity_cc") is not None:
-        notes.append(f"CC {row['fidelity_cc']:.4f}")
+        source = " measured here" if str(row.get("fidelity_source", "")).startswith("bench") else ""
+        notes.append(f"CC {row['fidelity_cc']:.4f}{source}")
         if row.get("default_ok") is False:
             notes.append("below the 0.99 bar")
     return ", ".join(notes)
@@ -133,25 +155,30 @@ def table_rows(merged: Result, compact: bool = False) -> tuple[list[str], list[l
     """Header and string cells shared by the screen table (``compact``: fewer, narrower
     columns) and the Markdown table."""
     many = len(merged["machines"]) > 1
-    if compact:
-        header = ["quality", "what", "median/p90 ms", "FPS", "GFLOP/s", "of peak", "notes"]
+    if compact:  # the backend goes into "what" (cpu openvino int8): a screen is narrow
+        header = ["quality", "what", "median/p90 ms", "FPS", "GFLOP/s", "of peak", "peak MiB"]
+        header += ["notes"]
     else:
-        header = ["quality", "input", "GFLOPs", "what", "median ms", "p90 ms", "FPS"]
-        header += ["GFLOP/s", "of peak", "notes"]
+        header = ["quality", "input", "GFLOPs", "what", "backend", "median ms", "p90 ms", "FPS"]
+        header += ["GFLOP/s", "of peak", "peak MiB", "notes"]
     header = (["machine"] if many else []) + header
     body = []
     for row in _sorted_rows(merged):
         # the GEMM peak compares arithmetic rates; a whole video job is not one
         peak = "" if row["mode"] == "pipeline" else _pct(row.get("peak_fraction"))
-        rates = [f"{row['fps']:.1f}", f"{row['effective_gflops']:.0f}", peak, _notes(row)]
+        rates = [f"{row['fps']:.1f}", f"{row['effective_gflops']:.0f}", peak, _memory(row)]
+        rates.append(_notes(row))
+        backend = backend_of(row)
         if compact:
-            cells = [row["quality"], _series(row), f"{row['median_ms']:.1f}/{row['p90_ms']:.1f}"]
+            cells = [row["quality"], _series(row, with_backend=True)]
+            cells.append(f"{row['median_ms']:.1f}/{row['p90_ms']:.1f}")
         else:
             cells = [
                 row["quality"],
                 f"{row['height']}x{row['width']}",
                 f"{row['gflops_per_frame']:.1f}",
                 _series(row),
+                backend,
                 f"{row['median_ms']:.1f}",
                 f"{row['p90_ms']:.1f}",
             ]
@@ -170,7 +197,8 @@ def _machine_lines(machine: dict[str, Any]) -> list[str]:
         f"CPU: {fp.get('cpu')}, {fp.get('logical_cores')} cores, {fp.get('memory_gb')} GB, "
         f"features {' '.join(fp.get('cpu_features') or []) or 'n/a'}",
         f"GPU: {gpus or 'none'}",
-        f"Software: onnxruntime {fp.get('onnxruntime')}, OpenCV {fp.get('opencv')}, "
+        f"Software: onnxruntime {fp.get('onnxruntime')}, "
+        f"OpenVINO {fp.get('openvino') or 'not installed'}, OpenCV {fp.get('opencv')}, "
         f"NumPy {fp.get('numpy')}, TensorFlow {fp.get('tensorflow') or 'not installed'}, "
         f"Python {fp.get('python')}; providers {', '.join(fp.get('providers') or [])}",
         f"fp32 GEMM peak (onnxruntime MatMul, same run): {gemm or 'not measured'}",
@@ -199,7 +227,11 @@ def print_table(merged: Result, console: Any = None) -> None:
     header, body = table_rows(merged, compact=True)
     table = Table(title="saliency-cam bench")
     for name in header:
-        table.add_column(name, justify="right" if name not in ("what", "notes") else "left")
+        left = name in ("what", "notes")
+        # "what" says which backend and precision: wrapped, never cut to "openv…"
+        table.add_column(
+            name, justify="left" if left else "right", overflow="fold" if left else "ellipsis"
+        )
     for cells in body:
         table.add_row(*cells)
     console.print(table)
@@ -227,7 +259,10 @@ def markdown(merged: Result) -> str:
     out.append("")
     out.append(
         "FPS = 1000 / median latency; GFLOP/s = the network's convolution cost per frame × FPS; "
-        "'of peak' compares with the fp32 GEMM peak timed in the same rounds."
+        "'of peak' compares with the fp32 GEMM peak timed in the same rounds; 'peak MiB' is "
+        "the process's peak resident memory while opening that model and running 3 frames "
+        "(in brackets: what that added); CC is against onnxruntime fp32 (from the models' "
+        "manifest, or 'measured here' on held-out frames)."
     )
     return "\n".join(out) + "\n"
 
@@ -251,7 +286,7 @@ def write_plot(merged: Result, path: Path) -> Path:
     qualities = [q for q in QUALITY_ORDER if any(r["quality"] == q for r in rows)]
 
     def name(row: dict[str, Any]) -> str:
-        return (f"{row['machine']}: " if many else "") + _series(row)
+        return (f"{row['machine']}: " if many else "") + _series(row, with_backend=True)
 
     series = list(dict.fromkeys(name(r) for r in rows))
     fps = {(name(r), r["quality"]): r["fps"] for r in rows}

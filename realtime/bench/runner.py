@@ -1,6 +1,12 @@
-"""``saliency-cam bench``: FPS across qualities × devices × precisions, in two modes
-(inference only; the full video pipeline), with the TensorFlow baseline and the
+"""``saliency-cam bench``: FPS across qualities × devices × backends × precisions, in two
+modes (inference only; the full video pipeline), with the TensorFlow baseline and the
 machine's own GEMM peak measured in the same run.
+
+Backends: onnxruntime (every device) and, on the CPU, OpenVINO (f32, int8 from the same
+QDQ file, bf16 where the CPU has it) when installed. Every inference row carries the
+peak resident memory of opening that model and running it (``models/cost.py``), and
+each non-fp32 row its CC against onnxruntime fp32 (the manifest's, where it was measured
+on that backend; else measured here on held-out frames).
 
 Speed does not depend on weight values, so by default the benchmark exports seeded
 random (UNTRAINED) variants into its own cache folder and runs anywhere, offline; every
@@ -26,10 +32,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from saliency_cam.models.cost import Cost
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS, Manifest, VariantInfo
 from saliency_cam.models.registry import QUALITY_ORDER, Preset, resolve_preset, resolve_quality
 from saliency_cam.realtime.bench.timing import Case, Timing, measure_interleaved
+from saliency_cam.realtime.runtime.backends import BACKENDS, installed_backends
 from saliency_cam.realtime.runtime.precision import precision_order
 from saliency_cam.realtime.runtime.providers import (
     ProviderChoice,
@@ -51,12 +59,16 @@ Progress = Callable[[str], None]
 @dataclass
 class BenchConfig:
     """What to measure and how long. ``devices`` empty: every device whose provider
-    this onnxruntime has; ``precisions`` empty: those ``--precision auto`` picks from.
+    this onnxruntime has; ``backends`` empty: every installed one; ``precisions``
+    empty: those ``--precision auto`` picks from (plus bf16 on OpenVINO where the CPU
+    has it).
     ``round_seconds`` sets the pace: the GEMM probe takes twice that, and each full
     pipeline run lasts about three times that (``pipeline_seconds`` overrides)."""
 
     qualities: list[str] = field(default_factory=lambda: list(QUALITY_ORDER))
     devices: list[str] = field(default_factory=list)
+    #: ``onnxruntime``/``openvino``; empty: every installed backend (OpenVINO on the CPU).
+    backends: list[str] = field(default_factory=list)
     precisions: list[str] = field(default_factory=list)
     modes: list[str] = field(default_factory=lambda: list(MODES))
     tensorflow: bool = True
@@ -101,6 +113,51 @@ def precisions_for(choice: ProviderChoice, asked: list[str]) -> list[str]:
             )
     wanted = asked or list(precision_order(choice))  # what --precision auto would choose from
     return list(dict.fromkeys(["fp32", *wanted]))
+
+
+def resolve_backends(names: list[str]) -> list[str]:
+    """The backends to measure: ``names`` checked (``all`` or empty: every installed
+    one); asking for one that is not installed is an error naming its extra."""
+    wanted = [n.strip().lower() for n in names if n.strip()]
+    installed = installed_backends()
+    if not wanted or "all" in wanted:
+        return installed
+    for name in wanted:
+        if name not in BACKENDS or name == "auto":
+            raise SaliencyCamError(f"unknown backend {name!r}: choose onnxruntime, openvino or all")
+        if name not in installed:
+            raise SaliencyCamError(
+                f"--backend {name}: not installed (pip install 'saliency-cam[{name}]')"
+            )
+    return list(dict.fromkeys(wanted))
+
+
+#: What each backend runs: (backend, precision) pairs, onnxruntime fp32 first (the
+#: reference every other row is compared with).
+Contenders = list[tuple[str, str]]
+
+
+def contenders_for(
+    choice: ProviderChoice, backends: list[str], asked: list[str], say: Progress
+) -> Contenders:
+    """The (backend, precision) pairs to measure on ``choice``. onnxruntime runs the
+    precisions of :func:`precisions_for` except bf16 (it has no bf16 convolutions);
+    OpenVINO runs on the CPU only, fp32 and int8 files, and bf16 where the CPU has it."""
+    precisions = precisions_for(choice, asked)
+    pairs: Contenders = [("onnxruntime", p) for p in precisions if p != "bf16"]
+    if "openvino" in backends and not choice.is_gpu:
+        from saliency_cam.realtime.runtime.backends.openvino import has_bf16
+
+        openvino = [p for p in precisions if p in ("fp32", "int8")]
+        if (not asked or "bf16" in asked) and has_bf16("CPU"):
+            openvino.append("bf16")
+        elif "bf16" in asked:
+            say("openvino: skipping bf16 (this CPU has no bf16 units)")
+        pairs += [("openvino", p) for p in openvino]
+    if "onnxruntime" not in backends:
+        # onnxruntime fp32 stays as the reference the CCs are measured against
+        pairs = [("onnxruntime", "fp32")] + [(b, p) for b, p in pairs if b != "onnxruntime"]
+    return pairs
 
 
 def _preset(name: str, models_dir: Path | None) -> Preset:
@@ -173,6 +230,7 @@ def _row(
         "height": preset.height,
         "width": preset.width,
         "device": choice.device if choice else "cpu",
+        "backend": runtime,
         "provider": provider,
         "precision": precision,
         "gflops_per_frame": round(preset.gflops, 3),
@@ -190,7 +248,7 @@ def _measure_quality(
     config: BenchConfig,
     choice: ProviderChoice,
     quality: str,
-    precisions: list[str],
+    contenders: Contenders,
     models_dir: Path,
     gemm_shape: tuple[int, int, int] | None,
     workdir: Path,
@@ -201,9 +259,13 @@ def _measure_quality(
 
     preset = _preset(quality, config.models_dir)
     frame = _test_frame(preset.size)
-    sessions = _open_sessions(preset.name, precisions, choice, models_dir, config.threads)
+    opened = _open_sessions(preset.name, contenders, choice, models_dir, config.threads)
+    fidelity = _fidelity(opened)
+    all_sessions = {key: session for key, (session, _) in opened.items()}
+    # the TensorFlow baseline and the pipeline runs use onnxruntime's sessions
+    sessions = {p: s for (b, p), s in all_sessions.items() if b == "onnxruntime"}
     cases: dict[str, Callable[[], object] | Case] = {
-        f"ort/{p}": (lambda s=s: s.infer(frame)) for p, s in sessions.items()
+        f"{b}/{p}": (lambda s=s: s.infer(frame)) for (b, p), s in all_sessions.items()
     }
     gemm = gemm_runner(choice, config.threads, gemm_shape) if gemm_shape else None
     if gemm is not None:
@@ -231,8 +293,15 @@ def _measure_quality(
     )
     gemm_gflops = gemm.gflops(timings["gemm"].median_ms / 1e3) if gemm else None
     rows = []
-    for precision, session in sessions.items():
-        rows.extend(_session_rows(session, choice, timings, pipelines.get(precision), gemm_gflops))
+    for (backend, precision), (session, cost) in opened.items():
+        pipeline = pipelines.get(precision) if backend == "onnxruntime" else None
+        rows.extend(
+            _session_rows(
+                session, choice, timings, pipeline, gemm_gflops, cost, fidelity.get(
+                    (backend, precision)
+                )
+            )
+        )  # fmt: skip
     if baseline is not None:
         runner, diff = baseline
         rows.append(
@@ -249,25 +318,85 @@ def _measure_quality(
                 parity_max_abs=diff,
             )
         )
-    del sessions, cases, baseline, pipelines
+    del sessions, all_sessions, opened, cases, baseline, pipelines
     gc.collect()
     return rows
 
 
+#: Calls run inside the memory measurement after opening (the first ones plan memory).
+MEMORY_CALLS = 3
+
+
 def _open_sessions(
     preset: str,
-    precisions: list[str],
+    contenders: Contenders,
     choice: ProviderChoice,
     models_dir: Path,
     threads: int | None,
-) -> dict[str, SaliencySession]:
-    """One session per precision, through the one model opener."""
-    return {
-        precision: open_session(
-            preset, precision, choice.device, models_dir, threads=threads, choice=choice
+) -> dict[tuple[str, str], tuple[SaliencySession, Cost]]:
+    """One session per (backend, precision), through the one model opener, each with
+    the cost of opening it and running :data:`MEMORY_CALLS` frames: its peak resident
+    memory (and how much it added above what was resident before)."""
+    import numpy as np
+
+    from saliency_cam.models.cost import measure_cost
+
+    out = {}
+    for backend, precision in contenders:
+        with measure_cost() as cost:
+            session = open_session(
+                preset,
+                precision,
+                choice.device,
+                models_dir,
+                threads=threads,
+                choice=choice if backend == "onnxruntime" else None,
+                backend=backend,
+            )
+            for _ in range(MEMORY_CALLS):
+                session.infer(np.full((*session.size, 3), 126, np.uint8))
+        out[(backend, precision)] = (session, cost)
+    return out
+
+
+#: Held-out frames the CC is measured on when the manifest has none for that backend.
+FIDELITY_FRAMES = 4
+
+
+def _fidelity(
+    opened: dict[tuple[str, str], tuple[SaliencySession, Cost]],
+) -> dict[tuple[str, str], tuple[float | None, str]]:
+    """(CC vs onnxruntime fp32, where it comes from) for every other contender: the
+    manifest's when its fidelity was measured on the same backend (onnxruntime int8/fp16,
+    OpenVINO bf16), else measured now on :data:`FIDELITY_FRAMES` held-out frames."""
+    import numpy as np
+
+    from saliency_cam.export.calibration import held_out_frames
+    from saliency_cam.models.metrics import cc
+
+    reference = opened[("onnxruntime", "fp32")][0]
+    frames = held_out_frames(reference.size, FIDELITY_FRAMES)
+    expected: list[np.ndarray] | None = None
+    out: dict[tuple[str, str], tuple[float | None, str]] = {}
+    for (backend, precision), (session, _) in opened.items():
+        if (backend, precision) == ("onnxruntime", "fp32"):
+            continue
+        recorded = session.variant.fidelity
+        by_openvino = str(recorded.get("provider", "")).startswith("OpenVINO")
+        if recorded.get("cc") is not None and by_openvino == (backend == "openvino"):
+            out[(backend, precision)] = (recorded["cc"], "manifest")
+            continue
+        if expected is None:
+            expected = [reference.infer(f).astype(np.float64) for f in frames]
+        values = [
+            cc(session.infer(f).astype(np.float64), e)
+            for f, e in zip(frames, expected, strict=True)
+        ]
+        out[(backend, precision)] = (
+            round(float(np.mean(values)), 6),
+            f"bench, {FIDELITY_FRAMES} held-out frames",
         )
-        for precision in precisions
-    }
+    return out
 
 
 def _tensorflow_baseline(fp32: SaliencySession, frame: Any) -> tuple[Any, float]:
@@ -316,13 +445,17 @@ def _session_rows(
     timings: dict[str, Timing],
     pipeline: Any,
     gemm_gflops: float | None,
+    cost: Cost,
+    fidelity: tuple[float | None, str] | None,
 ) -> list[dict[str, Any]]:
-    """The inference row of one variant, and its pipeline row when measured."""
+    """The inference row of one variant on one backend, and its pipeline row when
+    measured."""
     variant = session.variant
     precision = variant.precision
+    backend = session.backend
     # what every row of this variant shares, inference or pipeline
     common: dict[str, Any] = {
-        "runtime": "onnxruntime",
+        "runtime": backend,
         "variant": variant,
         "choice": choice,
         "provider": session.providers[0],
@@ -330,10 +463,16 @@ def _session_rows(
         "gemm_gflops": gemm_gflops,
         "trained": variant.trained,
     }
-    if precision != "fp32":
-        common["fidelity_cc"] = variant.fidelity.get("cc")
-        common["default_ok"] = variant.default_ok
-    rows = [_row(timings[f"ort/{precision}"], mode="inference", **common)]
+    if fidelity is not None:
+        common["fidelity_cc"], common["fidelity_source"] = fidelity
+        if precision != "fp32":
+            common["default_ok"] = variant.default_ok
+    memory = {
+        "peak_rss_mib": None if cost.peak_mib is None else round(cost.peak_mib, 1),
+        "rss_added_mib": None if cost.grown_mib is None else round(cost.grown_mib, 1),
+        "memory_step": f"open + {MEMORY_CALLS} frames",
+    }
+    rows = [_row(timings[f"{backend}/{precision}"], mode="inference", **common, **memory)]
     if pipeline is not None:
         rows.append(
             _row(
@@ -349,21 +488,21 @@ def _session_rows(
 
 
 def _only_exported(
-    plan: dict[str, tuple[ProviderChoice, list[str]]], config: BenchConfig, say: Progress
-) -> dict[str, tuple[ProviderChoice, list[str]]]:
+    plan: dict[str, tuple[ProviderChoice, Contenders]], config: BenchConfig, say: Progress
+) -> dict[str, tuple[ProviderChoice, Contenders]]:
     """With the user's own models and no precision asked for, measure the default
     precisions that are exported for every quality (fp32 is always required)."""
     assert config.models_dir is not None
     manifest = Manifest.load(config.models_dir)
     out = {}
-    for device, (choice, precisions) in plan.items():
+    for device, (choice, contenders) in plan.items():
         kept = [
-            p
-            for p in precisions
+            (b, p)
+            for b, p in contenders
             if p == "fp32"
             or all(manifest.find(_preset(q, config.models_dir).name, p) for q in config.qualities)
         ]
-        for p in set(precisions) - set(kept):
+        for p in dict.fromkeys(p for b, p in contenders if (b, p) not in kept):
             say(f"{device}: skipping {p} (not exported in {config.models_dir} for every quality)")
         out[device] = (choice, kept)
     return out
@@ -389,10 +528,13 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
         if mode not in MODES:
             raise SaliencyCamError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
     choices = resolve_devices(config.devices)
-    plan = {c.device: (c, precisions_for(c, config.precisions)) for c in choices}
+    config.backends = resolve_backends(config.backends)
+    plan = {
+        c.device: (c, contenders_for(c, config.backends, config.precisions, say)) for c in choices
+    }
     if config.models_dir is not None and not config.precisions:
         plan = _only_exported(plan, config, say)
-    needed = list(dict.fromkeys(p for _, ps in plan.values() for p in ps))
+    needed = list(dict.fromkeys(p for _, pairs in plan.values() for _, p in pairs))
     models_dir, untrained = prepare_models(config, needed, say)
 
     started = datetime.now(timezone.utc)
@@ -400,7 +542,7 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
     gemm: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="saliency-cam-bench-") as work:
-        for device, (choice, precisions) in plan.items():
+        for device, (choice, contenders) in plan.items():
             shape = None
             if config.gemm:
                 say(f"{device}: measuring the fp32 GEMM peak")
@@ -410,10 +552,10 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
             for quality in config.qualities:
                 rows.extend(
                     _measure_quality(
-                        config, choice, quality, precisions, models_dir, shape, Path(work), say
+                        config, choice, quality, contenders, models_dir, shape, Path(work), say
                     )
                 )
-    trained = all(r.get("trained", True) for r in rows if r["runtime"] == "onnxruntime")
+    trained = all(r.get("trained", True) for r in rows if r["runtime"] != "tensorflow")
     result: dict[str, Any] = {
         "schema": SCHEMA,
         "created": started.isoformat(timespec="seconds"),

@@ -2,7 +2,8 @@
 against them (recorded, never asserted: speed belongs to the machine, not the code).
 
 Per device: fp32 effective GFLOP/s as a fraction of the GEMM peak, onnxruntime vs
-TensorFlow, int8 and fp16 vs fp32 (with the variant's CC), full pipeline vs inference.
+TensorFlow, int8 and fp16 vs fp32 (with the variant's CC), full pipeline vs inference,
+OpenVINO vs onnxruntime at the same precision (bf16 vs fp32).
 
 >>> summarize({"results": []})["targets"]
 []
@@ -48,6 +49,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             "int8_vs_fp32": {},
             "fp16_vs_fp32": {},
             "pipeline_vs_inference": {},
+            "openvino_vs_onnxruntime": {},
         }
         ort = {"runtime": "onnxruntime", "device": device}
         for quality in dict.fromkeys(r["quality"] for r in rows if r["device"] == device):
@@ -67,6 +69,15 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
                         "cc": row.get("fidelity_cc"),
                     }
             for row in rows:
+                if row.get("runtime") == "openvino" and row["quality"] == quality:
+                    # against onnxruntime at the same precision (bf16: against fp32)
+                    same = "fp32" if row["precision"] == "bf16" else row["precision"]
+                    base = find(rows, mode="inference", quality=quality, precision=same, **ort)
+                    if row.get("device") == device and base:
+                        per["openvino_vs_onnxruntime"][f"{quality}/{row['precision']}"] = {
+                            "speedup": _ratio(row, base),
+                            "cc": row.get("fidelity_cc"),
+                        }
                 if (
                     row["mode"] == "pipeline"
                     and row["quality"] == quality

@@ -123,11 +123,14 @@ def inference_fps(session: SaliencySession, seconds: float, min_frames: int = 10
     return count / (time.perf_counter() - start)
 
 
-def export_random_models(qualities: list[str], directory: Path) -> Path:
+def export_random_models(
+    qualities: list[str], directory: Path, precisions: tuple[str, ...] = ("fp32",)
+) -> Path:
     """Export seeded random-weight (UNTRAINED) variants into ``directory`` for speed
-    measurements (needs the export extra). Shared by the benchmark scripts."""
+    measurements (needs the export extra); up-to-date ones are kept. Shared by the
+    benchmark scripts."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from saliency_cam.export.variants import export_presets
 
-    export_presets(qualities, "random", models_dir=directory, progress=True)
+    export_presets(qualities, "random", models_dir=directory, progress=True, precisions=precisions)
     return directory

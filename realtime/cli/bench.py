@@ -56,6 +56,16 @@ BenchModelsDir = Annotated[
         show_default=False,
     ),
 ]
+BenchBackends = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="onnxruntime | openvino | all; repeatable or comma-separated [default: all "
+        "installed; OpenVINO runs on the CPU: fp32, int8, and bf16 where the CPU has it]",
+        show_default=False,
+    ),
+]
 Mode = Annotated[
     str, typer.Option("--mode", help="inference | pipeline | both (pipeline = full video job)")
 ]
@@ -81,6 +91,7 @@ def bench_command(
         ),
     ] = None,
     device: Devices = None,
+    backend: BenchBackends = None,
     precision: Precisions = None,
     mode: Mode = "both",
     tf: Annotated[
@@ -110,8 +121,9 @@ def bench_command(
     ] = False,
     debug: Debug = False,
 ) -> None:
-    """Benchmark FPS across qualities × devices × precisions (inference only and the full
-    video pipeline) against the TensorFlow baseline and this machine's GEMM peak.
+    """Benchmark FPS across qualities × devices × backends × precisions (inference only
+    and the full video pipeline) against the TensorFlow baseline and this machine's GEMM
+    peak, with each model's peak memory.
 
     Without --models-dir it exports seeded random (UNTRAINED) variants into its own
     cache: speed does not depend on weight values, so it runs anywhere, offline.
@@ -138,8 +150,8 @@ def bench_command(
             quality = [*(quality or []), *model]
             models_dir = models_dir or default_models_dir()
         result = _measure(
-            quality, device, precision, mode, tf, models_dir, rounds, round_seconds, warmup,
-            threads, label, err,
+            quality, device, backend, precision, mode, tf, models_dir, rounds, round_seconds,
+            warmup, threads, label, err,
         )  # fmt: skip
         merged = report.merge_results([("this run", result)])
     report.print_table(merged)
@@ -156,6 +168,7 @@ def bench_command(
 def _measure(
     quality: list[str] | None,
     device: list[str] | None,
+    backend: list[str] | None,
     precision: list[str] | None,
     mode: str,
     tf: bool,
@@ -176,14 +189,15 @@ def _measure(
         qualities = list(QUALITY_ORDER)
     precisions = _split(precision)
     if "all" in (p.lower() for p in precisions):
-        # bf16 is OpenVINO's run mode (benchmarks/backends_cpu.py measures it)
-        precisions = [p for p in PRECISIONS if p != "bf16"]
+        # bf16 is OpenVINO's run mode: measured there where the CPU has it
+        precisions = list(PRECISIONS)
     mode = mode.strip().lower()
     if mode not in (*MODES, "both"):
         raise SaliencyCamError(f"unknown --mode {mode!r}: choose inference, pipeline or both")
     config = BenchConfig(
         qualities=qualities,
         devices=_split(device),
+        backends=_split(backend),
         precisions=[p.lower() for p in precisions],
         modes=list(MODES) if mode == "both" else [mode],
         tensorflow=tf,

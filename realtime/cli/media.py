@@ -391,6 +391,7 @@ def image(
     threads: Threads = None,
     backend: Backend = "auto",
     letterbox: LetterboxFlag = False,
+    batch: BatchSize = "auto",
     workers: Workers = None,
     ray: RayAddress = None,
     gpus_per_task: GpusPerTask = 0.0,
@@ -439,6 +440,9 @@ def image(
         model=model,
     )
     print_model(err, session)
+    pictures_per_run = resolve_batch(batch, session)
+    if pictures_per_run > 1:
+        err.print(f"batch: up to {pictures_per_run} pictures of one aspect per inference")
     note = session.note
     with _progress(err, progress and len(plan.jobs) > 1) as bar:
         task = bar.add_task("images", total=len(plan.jobs))
@@ -450,7 +454,9 @@ def image(
 
         style = ImageStyle(alpha=alpha, colormap=colormap)
         try:
-            report = process_images(session, plan.jobs, style, note=note, on_done=done)
+            report = process_images(
+                session, plan.jobs, style, note=note, on_done=done, batch=pictures_per_run
+            )
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the image in hand finished
             bar.stop()
             partial = getattr(exc, "report", None)

@@ -219,16 +219,21 @@ class SaliencySession:
         return box.undo(self.infer(box.apply(frame)))
 
     def predict_batch(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """:meth:`predict` for several frames of one size, in one run where the model
-        batches (file jobs: order matters, latency does not)."""
-        if not frames:
-            return []
+        """:meth:`predict` for several frames, one run per network input size where the
+        model batches (file jobs: order matters, latency does not). Frames of different
+        sizes may share a run when their aspect gives the same input (a 4000×3000 photo
+        and a 640×480 one); the maps come back in the frames' order, each at its size."""
         images = [as_bgr_uint8(frame) for frame in frames]
-        box = self.letterbox_for(images[0].shape)
-        if any(image.shape[:2] != images[0].shape[:2] for image in images):
-            return [self.predict(image) for image in images]
-        maps = self.infer_batch(np.stack([box.apply(image) for image in images]))
-        return [box.undo(item) for item in maps]
+        boxes = [self.letterbox_for(image.shape) for image in images]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, box in enumerate(boxes):
+            groups.setdefault(box.target, []).append(index)
+        maps: list[np.ndarray | None] = [None] * len(images)
+        for members in groups.values():
+            stack = np.stack([boxes[i].apply(images[i]) for i in members])
+            for i, item in zip(members, self.infer_batch(stack), strict=True):
+                maps[i] = boxes[i].undo(item)
+        return maps  # type: ignore[return-value]  # every index was filled
 
 
 def as_bgr_uint8(image: np.ndarray) -> np.ndarray:

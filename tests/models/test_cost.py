@@ -62,3 +62,16 @@ def test_describe_names_the_kind_of_peak() -> None:
     assert Cost(2.0, 2048.0, since_start=True).describe() == "2.0 s, process peak 2.0 GB"
     assert Cost(2.0, None).describe() == "2.0 s"
     assert Cost(1.0, 10.0).to_json()["peak_mib"] == 10.0
+
+
+@linux_only
+def test_growth_is_the_step_own_addition_above_what_was_resident() -> None:
+    held = touch_mib(150)  # resident before the step: not the step's
+    with measure_cost() as cost:
+        block = touch_mib(100)
+        del block
+    del held
+    assert cost.start_mib is not None and cost.grown_mib is not None
+    assert cost.start_mib >= 150
+    assert 90 <= cost.grown_mib < 140
+    assert Cost(1.0, 10.0).grown_mib is None

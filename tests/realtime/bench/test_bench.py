@@ -31,6 +31,7 @@ def result(tiny_derived_dir: Path) -> dict[str, Any]:
     config = BenchConfig(
         qualities=["very-low"],
         devices=["cpu"],
+        backends=["onnxruntime"],  # OpenVINO beside it: tests/realtime/bench/test_bench_backends.py
         precisions=["int8"],
         models_dir=tiny_derived_dir,
         warmup=1,
@@ -228,9 +229,9 @@ def test_default_precisions_skip_what_is_not_exported(
     out = tmp_path / "fp32.json"
     main(
         [
-            "bench", "-q", "low", "--mode", "inference", "--no-tf", "--models-dir",
-            str(tiny_models_dir), "--rounds", "1", "--round-seconds", "0.02", "--warmup", "0",
-            "--json", str(out),
+            "bench", "-q", "low", "--mode", "inference", "--no-tf", "-b", "onnxruntime",
+            "--models-dir", str(tiny_models_dir), "--rounds", "1", "--round-seconds", "0.02",
+            "--warmup", "0", "--json", str(out),
         ]
     )  # fmt: skip
     rows = report.load_result(out)["results"]
