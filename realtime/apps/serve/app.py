@@ -27,7 +27,6 @@ from starlette.websockets import WebSocket
 from saliency_cam import __version__
 from saliency_cam.models.catalog import list_models
 from saliency_cam.models.errors import InputError
-from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.apps.serve import results
 from saliency_cam.realtime.apps.serve.auth import bearer_scheme, require_token
 from saliency_cam.realtime.apps.serve.config import ServeConfig
@@ -254,7 +253,7 @@ def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
         """Start a video job (the same processing as ``saliency-cam video``, audio kept).
         Poll ``GET /v1/videos/{id}``; download when its state is ``done``."""
         jobs = jobs_of(request)
-        name = resolve_preset(quality or config.quality).name
+        name = request.app.state.engine.name(quality)
         style = VideoStyle(resolve_view(view), alpha, colormap, smooth)
         resolve_colormap(colormap)
         filename = Path(file.filename or "video").name
@@ -332,7 +331,7 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         loaded = engine.pool.sessions
         entries = await run_in_threadpool(list_models, config.models_dir)
         return {
-            "default": resolve_preset(config.quality).name,
+            "default": engine.name(),
             "precision": config.precision,
             "models": [
                 {
@@ -359,7 +358,7 @@ def _add_ops_routes(ops: APIRouter, engine: ServeEngine, metrics: Metrics) -> No
         return {
             "status": "ok",
             "version": __version__,
-            "default_quality": resolve_preset(engine.config.quality).name,
+            "default_quality": engine.name(),
             "loaded": sorted(engine.pool.sessions),
         }
 
