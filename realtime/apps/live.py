@@ -421,7 +421,7 @@ def run_live(
     choice = choose_providers("cpu" if options.backend == "openvino" else options.device)
     if choice.note and options.backend != "openvino":
         say(choice.note)
-    pool = SessionPool(session_opener(options, choice, say))
+    pool = SessionPool(session_opener(options, choice, say), options.models_dir)
     engine = SaliencyEngine(pool, first)  # model problems surface before the camera opens
     if not engine.current.trained:
         say(f"{engine.current.variant.label()}: maps are NOT real saliency (tests/speed only)")

@@ -10,6 +10,7 @@ picture keeps moving while a model loads.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,15 +35,26 @@ class Saliency:
 
 class SessionPool:
     """One open :class:`SaliencySession` per preset, opened on first use by ``opener``
-    (which may export a missing variant). Thread-safe; a preset opens only once."""
+    (which may export a missing variant). Thread-safe; a preset opens only once.
+    ``models_dir`` is where user models' names are looked up (default: the usual
+    models folder), the folder ``opener`` opens from."""
 
-    def __init__(self, opener: Callable[[str], SaliencySession]) -> None:
+    def __init__(
+        self,
+        opener: Callable[[str], SaliencySession],
+        models_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self._opener = opener
+        self.models_dir = models_dir
         self._sessions: dict[str, SaliencySession] = {}
         self._lock = threading.Lock()
 
+    def name(self, preset: str) -> str:
+        """The canonical name of a quality, dataset or user model (raises for unknown)."""
+        return resolve_preset(preset, self.models_dir).name
+
     def get(self, preset: str) -> SaliencySession:
-        name = resolve_preset(preset).name
+        name = self.name(preset)
         with self._lock:
             session = self._sessions.get(name)
             if session is None:
@@ -50,7 +62,7 @@ class SessionPool:
             return session
 
     def loaded(self, preset: str) -> bool:
-        return resolve_preset(preset).name in self._sessions
+        return self.name(preset) in self._sessions
 
     @property
     def sessions(self) -> dict[str, SaliencySession]:
@@ -87,7 +99,7 @@ class SaliencyEngine:
 
     def request(self, preset: str) -> None:
         """Switch to ``preset`` as soon as it is loaded (returns immediately)."""
-        name = resolve_preset(preset).name
+        name = self.pool.name(preset)
         with self._lock:
             self._wanted = name
             self.error = None

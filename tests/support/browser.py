@@ -41,6 +41,36 @@ def write_y4m(path: Path, frames: int = 40, size: tuple[int, int] = (240, 320)) 
     return path
 
 
+def write_disc_y4m(
+    path: Path,
+    frames: int = 60,
+    size: tuple[int, int] = (180, 320),
+    radius: int = 20,
+    centre_y: int = 60,
+    fps: int = 15,
+) -> Path:
+    """A dark 16:9 clip with one bright disc moving left to right at height ``centre_y``
+    (off the middle, so a vertical misplacement shows), from ``2 * radius`` to
+    ``width - 2 * radius`` over the clip. Chromium's fake camera loops it."""
+    import av
+
+    height, width = size
+    ys, xs = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            centre_x = 2 * radius + (width - 4 * radius) * i / max(1, frames - 1)
+            picture = np.full((height, width, 3), 30, np.uint8)
+            picture[(xs - centre_x) ** 2 + (ys - centre_y) ** 2 <= radius**2] = 255
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def open_chromium(clip: Path | None, *, allow_camera: bool = True):
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -27,12 +27,12 @@ from starlette.websockets import WebSocket
 from saliency_cam import __version__
 from saliency_cam.models.catalog import list_models
 from saliency_cam.models.errors import InputError
-from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.apps.serve import results
 from saliency_cam.realtime.apps.serve.auth import bearer_scheme, require_token
 from saliency_cam.realtime.apps.serve.config import ServeConfig
 from saliency_cam.realtime.apps.serve.engine import ServeEngine
 from saliency_cam.realtime.apps.serve.errors import ApiError, install_handlers
+from saliency_cam.realtime.apps.serve.form import file_body, file_chunks, read_file_field
 from saliency_cam.realtime.apps.serve.jobs import ACTIVE, FINAL, Job, JobManager, JobRequest
 from saliency_cam.realtime.apps.serve.live import LiveConnection
 from saliency_cam.realtime.apps.serve.metrics import Metrics
@@ -47,7 +47,6 @@ from saliency_cam.realtime.render.blend import (
 )
 
 STATIC_DIR = Path(str(resources.files("saliency_cam.realtime.apps.serve") / "static"))
-_COPY_CHUNK = 1024 * 1024
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
@@ -160,8 +159,8 @@ class _RequestMetrics:
             )
 
 
-def _image_data(upload: UploadFile, data: bytes) -> str:
-    name = Path(upload.filename or "upload").name or "upload"
+def _image_data(filename: str, data: bytes) -> str:
+    name = Path(filename or "upload").name or "upload"  # for messages only, never a path
     if not data:
         raise InputError(f"{name}: empty file (0 bytes)")
     return name
@@ -178,9 +177,10 @@ def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                 "float32; json: top fixation points) or a rendered view",
             }
         },
+        openapi_extra=file_body("an image (JPEG, PNG, WebP, TIFF, …)"),
     )
     async def saliency(
-        file: Annotated[UploadFile, File(description="an image (JPEG, PNG, WebP, TIFF, …)")],
+        request: Request,
         quality: Annotated[
             str | None, Query(description="model (default: the server's --quality)")
         ] = None,
@@ -198,10 +198,11 @@ def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                 f"unknown format {format!r}: one of {', '.join(results.FORMATS)}",
             )
         resolve_colormap(colormap)
-        data = await file.read()
-        name = _image_data(file, data)
+        model = engine.name(quality)  # an unknown model fails before the upload is read
+        filename, data = await read_file_field(request)  # in memory, within BodyLimit
+        name = _image_data(filename, data)
         image = await run_in_threadpool(read_image, data, name, config.max_pixels)
-        saliency_map, session = await engine.predict(image, quality)
+        saliency_map, session = await engine.predict(image, model)
         extra = {"model": session.variant.label(), "trained": session.trained}
         body, media_type = await run_in_threadpool(
             lambda: results.encode_map(
@@ -240,11 +241,15 @@ def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
     def jobs_of(request: Request) -> JobManager:
         return request.app.state.jobs
 
-    @api.post("/videos", status_code=202, tags=["videos"])
+    @api.post(
+        "/videos",
+        status_code=202,
+        tags=["videos"],
+        openapi_extra=file_body("a video (mp4, mov, mkv, webm, …)"),
+    )
     async def submit_video(
         request: Request,
         response: Response,
-        file: Annotated[UploadFile, File(description="a video (mp4, mov, mkv, webm, …)")],
         quality: Annotated[str | None, Query(description="model")] = None,
         view: Annotated[str, Query(description="overlay | heatmap | side")] = "overlay",
         alpha: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
@@ -254,16 +259,14 @@ def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
         """Start a video job (the same processing as ``saliency-cam video``, audio kept).
         Poll ``GET /v1/videos/{id}``; download when its state is ``done``."""
         jobs = jobs_of(request)
-        name = resolve_preset(quality or config.quality).name
+        name = request.app.state.engine.name(quality)
         style = VideoStyle(resolve_view(view), alpha, colormap, smooth)
         resolve_colormap(colormap)
-        filename = Path(file.filename or "video").name
-        suffix = video_suffix(filename)
-        jobs.check_capacity()
+        jobs.check_capacity()  # before a byte of the upload is read
         job_id, folder = jobs.new_folder()
-        source = folder / f"input{suffix}"
+        filename, source = "video", folder / "input"
         try:
-            await run_in_threadpool(_copy_upload, file, source)
+            filename, source = await _receive_video(request, folder)
             if source.stat().st_size == 0:
                 raise InputError(f"{filename}: empty file (0 bytes)")
             info = await run_in_threadpool(VideoInfo.from_path, source)
@@ -307,9 +310,23 @@ def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
         return FileResponse(job.output, media_type="video/mp4", filename=job.download_name)
 
 
-def _copy_upload(upload: UploadFile, target: Path) -> None:
-    with open(target, "wb") as out:
-        shutil.copyfileobj(upload.file, out, _COPY_CHUNK)
+async def _receive_video(request: Request, folder: Path) -> tuple[str, Path]:
+    """Stream the uploaded video straight into ``folder`` (the job's, in the server's own
+    temp dir) as ``input<suffix>``; returns the client's file name (for messages) and the
+    path. A wrong file type is refused when the part's headers arrive, before its data."""
+    filename, source, out = "video", folder / "input", None
+    try:
+        async for sent_name, chunk in file_chunks(request):
+            if out is None:
+                filename = Path(sent_name or "video").name or "video"
+                source = folder / f"input{video_suffix(filename)}"  # only the suffix is kept
+                out = await run_in_threadpool(open, source, "wb")
+            if chunk:
+                await run_in_threadpool(out.write, chunk)
+    finally:
+        if out is not None:
+            await run_in_threadpool(out.close)
+    return filename, source
 
 
 def _check_duration(info: VideoInfo, filename: str, limit_s: float) -> None:
@@ -332,7 +349,7 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         loaded = engine.pool.sessions
         entries = await run_in_threadpool(list_models, config.models_dir)
         return {
-            "default": resolve_preset(config.quality).name,
+            "default": engine.name(),
             "precision": config.precision,
             "models": [
                 {
@@ -359,7 +376,7 @@ def _add_ops_routes(ops: APIRouter, engine: ServeEngine, metrics: Metrics) -> No
         return {
             "status": "ok",
             "version": __version__,
-            "default_quality": resolve_preset(engine.config.quality).name,
+            "default_quality": engine.name(),
             "loaded": sorted(engine.pool.sessions),
         }
 

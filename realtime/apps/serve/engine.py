@@ -14,7 +14,6 @@ import time
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.apps.serve.batcher import Batcher, QueueFull
 from saliency_cam.realtime.apps.serve.config import ServeConfig
 from saliency_cam.realtime.apps.serve.errors import busy
@@ -29,7 +28,7 @@ class ServeEngine:
     def __init__(self, config: ServeConfig, metrics: Metrics) -> None:
         self.config = config
         self.metrics = metrics
-        self.pool = SessionPool(self._open)
+        self.pool = SessionPool(self._open, config.models_dir)
         self._batchers: dict[str, Batcher] = {}
         self._lock = threading.Lock()
         metrics.gauge_callback(
@@ -51,6 +50,11 @@ class ServeEngine:
         self.metrics.set("saliency_model_load_seconds", time.perf_counter() - started, model=preset)
         self.metrics.set("saliency_models_loaded", float(len(self.pool.sessions) + 1))
         return session
+
+    def name(self, quality: str | None = None) -> str:
+        """The canonical name of ``quality`` (default: the server's): a quality, a
+        dataset or a user model of the server's models folder. Raises for unknown names."""
+        return self.pool.name(quality or self.config.quality)
 
     def session(self, quality: str | None = None) -> SaliencySession:
         """The shared session for ``quality`` (default: the server's), opened if needed.
@@ -82,7 +86,7 @@ class ServeEngine:
     ) -> tuple[np.ndarray, SaliencySession]:
         """:meth:`SaliencySession.predict` through the batcher: the map at the image's
         size and the session that made it. Raises a 503 error when the queue is full."""
-        name = resolve_preset(quality or self.config.quality).name  # unknown names fail here
+        name = self.name(quality)  # unknown names fail here
         session = await run_in_threadpool(self.session, name)
         box = session.letterbox_for(image.shape)
         network_input = await run_in_threadpool(box.apply, image)

@@ -30,7 +30,6 @@ from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.apps.serve.auth import bearer_token, token_matches
 from saliency_cam.realtime.apps.serve.engine import ServeEngine
 from saliency_cam.realtime.apps.serve.errors import ApiError
@@ -59,7 +58,7 @@ class LiveConnection:
         self.metrics = metrics
         self.token = token
         self.max_pixels = max_pixels
-        self.quality = resolve_preset(engine.config.quality).name
+        self.quality = engine.name()
         self.loading: str | None = None
         self.dropped = 0
         self._latest: tuple[int, bytes] | None = None
@@ -170,7 +169,7 @@ class LiveConnection:
     async def _switch(self, quality: str) -> None:
         """Load the model in the background; frames keep using the old one until then."""
         try:
-            name = resolve_preset(quality).name
+            name = self.engine.name(quality)
             self.loading = name
             await self._send_status()
             await run_in_threadpool(self.engine.session, name)

@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
+from known_models import register_brightness_model  # noqa: E402
 from media_factory import make_broken_files, make_clip, make_image, read_clip  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -202,6 +203,34 @@ def test_models_health_metrics_docs_and_page(client) -> None:
     )
     for asset in ("", "app.js", "style.css"):
         assert not remote.search(client.get(f"/{asset}").text)  # no CDN: works offline
+
+
+def test_user_models_are_listed_and_served(tmp_path: Path) -> None:
+    """A model registered in the server's models folder (like ``saliency-cam train``
+    does) is in the models list and answers by name; its map is the known one."""
+    register_brightness_model(tmp_path, "brightness", (48, 64))
+    picture = np.full((120, 160, 3), 20, np.uint8)
+    picture[20:50, 100:140] = 250  # a bright patch: where a brightness map peaks
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, "PNG")
+    config = _config(tmp_path, quality="brightness")
+    with running_server(config) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        models = http.get("/v1/models").json()
+        entry = {m["name"]: m for m in models["models"]}["brightness"]
+        reply = http.post(
+            "/v1/saliency?quality=brightness",
+            files={"file": ("patch.png", buffer.getvalue())},
+        )
+        unknown = http.post(
+            "/v1/saliency?quality=nobody", files={"file": ("patch.png", buffer.getvalue())}
+        )
+    assert models["default"] == "brightness"
+    assert entry["kind"] == "user" and entry["available"] and not entry["untrained"]
+    assert reply.status_code == 200 and reply.headers["x-saliency-trained"] == "true"
+    saliency = np.asarray(Image.open(io.BytesIO(reply.content)), dtype=np.float32) / 255
+    assert saliency.shape == (120, 160)
+    assert saliency[25:45, 105:135].min() > 0.8 and saliency[80:, :80].max() < 0.2
+    assert unknown.status_code in (404, 422) and "brightness" in unknown.text
 
 
 # --------------------------------------------------------------------------- batching

@@ -107,10 +107,22 @@ async function loadModels() {
     select.value = keep || data.default;
     if (!select.value) select.selectedIndex = 0;
   }
-  for (const button of document.querySelectorAll("#quality-buttons button")) {
+  // other exported models (datasets, your trained models) get a button after the qualities
+  const group = $("#quality-buttons");
+  for (const m of data.models) {
+    if (m.kind === "quality" || !m.available || group.querySelector(`button[data-quality="${CSS.escape(m.name)}"]`)) continue;
+    const button = document.createElement("button");
+    button.dataset.quality = m.name;
+    button.dataset.kind = m.kind;
+    button.textContent = m.name + (m.untrained ? " (UNTRAINED)" : "");
+    button.title = m.description;
+    button.classList.toggle("active", m.name === live.serverQuality);
+    group.append(button);
+  }
+  for (const button of group.querySelectorAll("button")) {
     const entry = data.models.find((m) => m.name === button.dataset.quality);
     button.disabled = !(entry && entry.available);
-    button.title = button.disabled ? "not exported: run 'saliency-cam export --quality " + button.dataset.quality + "'" : "";
+    button.title = button.disabled ? "not exported: run 'saliency-cam export --quality " + button.dataset.quality + "'" : (entry.description || "");
   }
   return data;
 }
@@ -295,14 +307,15 @@ async function drawLive() {
   requestAnimationFrame(drawLive);
 }
 
-for (const button of document.querySelectorAll("#quality-buttons button")) {
-  button.addEventListener("click", () => {
-    live.quality = button.dataset.quality;
-    button.classList.add("loading");
-    // the same connection: the server swaps the model between two frames
-    if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify({ type: "quality", quality: live.quality }));
-  });
-}
+// one listener for the group: loadModels adds buttons for datasets and user models
+$("#quality-buttons").addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button || button.disabled) return;
+  live.quality = button.dataset.quality;
+  button.classList.add("loading");
+  // the same connection: the server swaps the model between two frames
+  if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify({ type: "quality", quality: live.quality }));
+});
 $("#live-colormap").addEventListener("change", async (e) => { await lut(e.target.value); live.mapCanvas = null; });
 
 // ---------------------------------------------------------------- images
