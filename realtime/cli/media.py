@@ -18,7 +18,9 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
+    ModelRequest,
     RayAddress,
+    SessionOptions,
     SplitSeconds,
     Workers,
     exit_on_failures,
@@ -44,6 +46,8 @@ from saliency_cam.realtime.cli.options import (
     Smooth,
     Threads,
     View,
+    aspect_mode,
+    model_name,
     open_model,
     resolve_batch,
 )
@@ -225,8 +229,12 @@ def video(
         _, failed = run_parallel(
             kind="video",
             make_tasks=lambda note: _video_tasks(plan.jobs, style, keep_audio, note),
-            model=(model or dataset or quality or "medium", precision, device, models_dir),
-            threads=threads,
+            model=ModelRequest(
+                model_name(quality, dataset, model, default="medium"),
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,
@@ -414,8 +422,12 @@ def image(
         _, failed = run_parallel(
             kind="image",
             make_tasks=lambda note: _image_tasks(plan.jobs, style, note),
-            model=(model or dataset or quality or "very_high", precision, device, models_dir),
-            threads=threads,
+            model=ModelRequest(
+                model_name(quality, dataset, model, default="very_high"),
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,

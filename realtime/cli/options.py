@@ -153,16 +153,28 @@ def open_model(
     models trained with ``saliency-cam train``)."""
     from saliency_cam.realtime.runtime.session import open_session
 
-    given = [name for name in (quality, dataset, model) if name]
-    if len(given) > 1:
-        raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
     return open_session(
-        given[0] if given else default,
+        model_name(quality, dataset, model, default=default),
         precision,
         device,
         models_dir,
         threads=threads,
         backend=backend,
-        aspect="letterbox" if letterbox else "match",
+        aspect=aspect_mode(letterbox),
         mode=mode,
     )
+
+
+def model_name(
+    quality: str | None, dataset: str | None, model: str | None, *, default: str
+) -> str:
+    """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``."""
+    given = [name for name in (quality, dataset, model) if name]
+    if len(given) > 1:
+        raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
+    return given[0] if given else default
+
+
+def aspect_mode(letterbox: bool) -> str:
+    """``--letterbox`` as the session's aspect mode."""
+    return "letterbox" if letterbox else "match"
