@@ -46,7 +46,9 @@ SplitSeconds = Annotated[
         "--split-seconds",
         min=1.0,
         help="with --workers/--ray: split long videos at keyframes into pieces of at least "
-        "this many seconds, one task each, joined losslessly (only the blended video)",
+        "this many seconds, one task each (video: blended pieces joined losslessly, only "
+        "the blended video; reframe: the pieces' saliency maps in parallel, then the "
+        "crop path and encode in one pass, same output as unsplit)",
         show_default=False,
     ),
 ]
@@ -130,7 +132,7 @@ def run_parallel(
     a summary; failures count ``earlier_failures`` too (inputs that could not even be
     listed). ``split_seconds`` splits each video task into pieces at keyframes (see
     :class:`~saliency_cam.realtime.apps.batch.chunks.ChunkingRunner`; reframe tasks
-    take the two-phase plan of :mod:`~saliency_cam.realtime.apps.batch.reframe_split`).
+    take its two-phase plan).
     Returns ``(results, failures)``; call :func:`exit_on_failures` after."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -165,9 +165,7 @@ def open_model(
     )
 
 
-def model_name(
-    quality: str | None, dataset: str | None, model: str | None, *, default: str
-) -> str:
+def model_name(quality: str | None, dataset: str | None, model: str | None, *, default: str) -> str:
     """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``."""
     given = [name for name in (quality, dataset, model) if name]
     if len(given) > 1:

@@ -173,9 +173,10 @@ def reframe(
         raise typer.Exit(1)
 
     def describe(result) -> list[str]:
+        pieces = f", maps in {result.pieces} pieces" if result.pieces > 1 else ""
         lines = [
             f"{result.source}: {result.frames} frames, {len(result.cuts) + 1} shot(s), "
-            f"{result.fps:.1f} FPS (both passes)"
+            f"{result.fps:.1f} FPS (both passes){pieces}"
         ]
         for track in result.tracks:
             outs = ", ".join(str(p) for p in track.outputs)
@@ -183,7 +184,7 @@ def reframe(
             lines.append(f"    {track.quality.line()}")
         return lines
 
-    if workers is not None or ray is not None:
+    if workers is not None or ray is not None or split_seconds is not None:
 
         def make_tasks(note: str) -> list[FileTask]:
             return [
@@ -216,6 +217,7 @@ def reframe(
             earlier_failures=len(found.problems),
             progress=progress,
             describe=describe,
+            split_seconds=split_seconds,
         )
         exit_on_failures(failures)
         return
