@@ -49,6 +49,7 @@ from saliency_cam.realtime.cli.options import (
     aspect_mode,
     model_name,
     open_model,
+    parse_batch,
     resolve_batch,
 )
 from saliency_cam.realtime.cli.printing import console, print_model, report_problems
@@ -228,7 +229,9 @@ def video(
         style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
         _, failed = run_parallel(
             kind="video",
-            make_tasks=lambda note: _video_tasks(plan.jobs, style, keep_audio, note),
+            make_tasks=lambda note: _video_tasks(
+                plan.jobs, style, keep_audio, note, parse_batch(batch)
+            ),
             model=ModelRequest(
                 model_name(quality, dataset, model, default="medium"),
                 precision,
@@ -336,8 +339,9 @@ def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> 
     return split_seconds
 
 
-def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
-    """One batch task per video (see realtime/cli/batch.py)."""
+def _video_tasks(jobs, style, keep_audio: bool, note: str, batch: int | None) -> list:
+    """One batch task per video (see realtime/cli/batch.py); ``batch`` None: each
+    worker's session picks frames per inference as the serial ``--batch auto`` does."""
     from functools import partial
 
     from saliency_cam.realtime.apps.batch.runner import FileTask
@@ -347,7 +351,14 @@ def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
         FileTask(
             src,
             tuple(outputs.paths()),
-            partial(run_video_job, outputs=outputs, style=style, keep_audio=keep_audio, note=note),
+            partial(
+                run_video_job,
+                outputs=outputs,
+                style=style,
+                keep_audio=keep_audio,
+                note=note,
+                batch=batch,
+            ),
         )
         for src, outputs in jobs.items()
     ]

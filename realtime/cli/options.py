@@ -122,16 +122,23 @@ BatchSize = Annotated[
 ]
 
 
+def parse_batch(value: str) -> int | None:
+    """A ``--batch`` value as a number, or None for ``auto`` (decided by each session's
+    device: what the workers of ``--workers``/``--ray`` receive)."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise SaliencyCamError(f"--batch {value!r}: give auto or a number from 1 to 64")
+    return int(text)
+
+
 def resolve_batch(value: str, session: SaliencySession) -> int:
     """A ``--batch`` value as a number; ``auto`` by device (see :func:`auto_batch`)."""
     from saliency_cam.realtime.runtime.session import auto_batch
 
-    text = value.strip().lower()
-    if text == "auto":
-        return auto_batch(session)
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise SaliencyCamError(f"--batch {value!r}: give auto or a number from 1 to 64")
-    return int(text)
+    number = parse_batch(value)
+    return auto_batch(session) if number is None else number
 
 
 def open_model(

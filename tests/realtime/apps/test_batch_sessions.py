@@ -105,3 +105,18 @@ def test_workers_run_the_backend_asked_for_openvino(
         "very_low", "fp32", SessionOptions("CPU", 1, "openvino"), tiny_models_dir
     )
     assert spec.open().backend == "openvino"
+
+
+def test_video_workers_get_the_batch_option(tmp_path: Path) -> None:
+    """``--batch`` reaches the workers' video jobs: a number as is, ``auto`` as None
+    (each worker's session then picks by its device, as the serial run does)."""
+    from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle
+    from saliency_cam.realtime.cli.media import _video_tasks
+    from saliency_cam.realtime.cli.options import parse_batch
+
+    jobs = {tmp_path / "a.mp4": VideoOutputs(blend=tmp_path / "a_saliency.mp4")}
+    for value, expected in (("4", 4), ("auto", None)):
+        (task,) = _video_tasks(jobs, VideoStyle(), False, "note", parse_batch(value))
+        assert task.work.keywords["batch"] == expected
+    with pytest.raises(Exception, match="--batch"):
+        parse_batch("lots")
