@@ -226,7 +226,7 @@ def run_video_job(
     on_frame: Callable[[int], None] | None = None,
     queue_size: int = 4,
     stop: StopRequest = STOP,
-    batch: int = 1,
+    batch: int | None = 1,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -236,7 +236,9 @@ def run_video_job(
     weights) goes into the files' metadata. ``on_start(info)`` runs once the input is
     probed, ``on_frame(n)`` after each written frame (for a progress bar). ``batch`` > 1
     runs that many frames per inference (throughput mode:
-    :meth:`SaliencySession.predict_batch`).
+    :meth:`SaliencySession.predict_batch`); ``None`` picks it for ``session``'s device
+    (:func:`~saliency_cam.realtime.runtime.session.auto_batch`: how ``--batch auto``
+    reaches the sessions of ``--workers``).
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
@@ -287,6 +289,10 @@ def run_video_job(
             points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
             points_csv.writerow(csv_header(outputs.points_k))
         video = stack.enter_context(open_video_source(source, info))
+        if batch is None:
+            from saliency_cam.realtime.runtime.session import auto_batch
+
+            batch = auto_batch(session)
         pipeline: Pipeline[np.ndarray] = Pipeline(
             video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
         )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from saliency_cam.realtime.apps.batch.runner import SessionOptions
 
 Workers = Annotated[
     int | None,
@@ -43,7 +46,9 @@ SplitSeconds = Annotated[
         "--split-seconds",
         min=1.0,
         help="with --workers/--ray: split long videos at keyframes into pieces of at least "
-        "this many seconds, one task each, joined losslessly (only the blended video)",
+        "this many seconds, one task each (video: blended pieces joined losslessly, only "
+        "the blended video; reframe: the pieces' saliency maps in parallel, then the "
+        "crop path and encode in one pass, same output as unsplit)",
         show_default=False,
     ),
 ]
@@ -65,12 +70,55 @@ def index_path_for(outputs: Sequence[Path]) -> Path:
     return Path(os.path.commonpath(parents)) / INDEX_NAME
 
 
+@dataclass(frozen=True)
+class ModelRequest:
+    """The model a command's workers open: its name, precision and models folder, and
+    every session option the serial path honours (:class:`SessionOptions`: device,
+    ``--threads``, ``--backend``, ``--letterbox`` as the aspect mode, latency/throughput)."""
+
+    name: str
+    precision: str = "fp32"
+    models_dir: Path | None = None
+    session: SessionOptions = field(default_factory=SessionOptions)
+
+
+def build_runner(
+    model: ModelRequest,
+    *,
+    workers: int | None,
+    ray: str | None,
+    gpus_per_task: float = 0.0,
+):
+    """The runner for ``--workers N`` (a local pool, workers × threads ≤ cores) or
+    ``--ray ADDRESS`` (one task per file), with the model resolved once here."""
+    from saliency_cam.models.errors import SaliencyCamError
+    from saliency_cam.realtime.apps.batch.runner import (
+        LocalRunner,
+        ModelSpec,
+        RayRunner,
+        thread_budget,
+    )
+
+    options = model.session
+    if gpus_per_task and ray is None:
+        raise SaliencyCamError("--gpus-per-task is for --ray; local workers use --device")
+    if ray is not None:
+        if workers is not None:
+            raise SaliencyCamError("give --workers or --ray, not both")
+        options = replace(options, threads=options.threads or 1)
+        spec = ModelSpec.resolve(model.name, model.precision, options, model.models_dir)
+        address = {"local": None}.get(ray.strip().lower(), ray.strip())
+        return RayRunner(spec, address=address, gpus_per_task=gpus_per_task)
+    options = replace(options, threads=thread_budget(workers or 1, options.threads))
+    spec = ModelSpec.resolve(model.name, model.precision, options, model.models_dir)
+    return LocalRunner(spec, workers=workers or 1)
+
+
 def run_parallel(
     *,
     kind: str,
     make_tasks: Callable[[str], Sequence[Any]],
-    model: tuple[str, str, str, Path | None],
-    threads: int | None,
+    model: ModelRequest,
     workers: int | None,
     ray: str | None,
     gpus_per_task: float,
@@ -82,47 +130,27 @@ def run_parallel(
     """Run the tasks ``make_tasks(note)`` builds (:class:`FileTask`, whose outputs carry
     the model's ``note``) in parallel, print a line per finished file and
     a summary; failures count ``earlier_failures`` too (inputs that could not even be
-    listed). ``model = (name, precision, device, models_dir)``.
-    ``split_seconds`` splits each video task into pieces at keyframes (see
-    :class:`~saliency_cam.realtime.apps.batch.chunks.ChunkingRunner`). Returns
-    ``(results, failures)``; call :func:`exit_on_failures` after."""
+    listed). ``split_seconds`` splits each video task into pieces at keyframes (see
+    :class:`~saliency_cam.realtime.apps.batch.chunks.ChunkingRunner`; reframe tasks
+    take its two-phase plan).
+    Returns ``(results, failures)``; call :func:`exit_on_failures` after."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from saliency_cam.realtime.apps.batch.runner import (
-        LocalRunner,
-        ModelSpec,
-        RayRunner,
-        run_batch,
-        thread_budget,
-    )
+    from saliency_cam.realtime.apps.batch.runner import run_batch
 
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    name, precision, device, models_dir = model
-    if gpus_per_task and ray is None:
-        from saliency_cam.models.errors import SaliencyCamError
-
-        raise SaliencyCamError("--gpus-per-task is for --ray; local workers use --device")
-    if ray is not None:
-        if workers is not None:
-            from saliency_cam.models.errors import SaliencyCamError
-
-            raise SaliencyCamError("give --workers or --ray, not both")
-        spec = ModelSpec.resolve(name, precision, device, models_dir, threads or 1)
-        address = {"local": None}.get(ray.strip().lower(), ray.strip())
-        runner: Any = RayRunner(spec, address=address, gpus_per_task=gpus_per_task)
-    else:
-        spec = ModelSpec.resolve(
-            name, precision, device, models_dir, thread_budget(workers or 1, threads)
-        )
-        runner = LocalRunner(spec, workers=workers or 1)
+    runner: Any = build_runner(model, workers=workers, ray=ray, gpus_per_task=gpus_per_task)
+    spec = runner.spec
     if split_seconds is not None:
         from saliency_cam.realtime.apps.batch.chunks import ChunkingRunner
 
         runner = ChunkingRunner(runner, split_seconds)
     tasks = make_tasks(spec.note)
     err.print(f"model: {spec.variant.label()}; {runner.describe()}")
+    if spec.backend_note:
+        err.print(spec.backend_note, markup=False)
     if not spec.variant.trained:
         err.print("[bold yellow]UNTRAINED[/]: seeded random weights (tests and speed only)")
     index = index_path_for([p for t in tasks for p in t.outputs])

@@ -5,18 +5,31 @@ the MIT saliency benchmark metrics (a thin layer over
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.cli.batch import (
+    GpusPerTask,
+    ModelRequest,
+    RayAddress,
+    SessionOptions,
+    Workers,
+    build_runner,
+    wants_batch,
+)
 from saliency_cam.realtime.cli.options import (
     PRECISION_NAMES,
     Debug,
     Device,
     Model,
     ModelsDir,
+    Threads,
+    model_name,
     open_model,
 )
 
@@ -147,10 +160,14 @@ def evaluate_command(
     maps: Maps = None,
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
-    model_name: Model = None,
+    model_name_opt: Model = None,
     precision: PrecisionOpt = "fp32",
     device: Device = "auto",
     models_dir: ModelsDir = None,
+    threads: Threads = None,
+    workers: Workers = None,
+    ray: RayAddress = None,
+    gpus_per_task: GpusPerTask = 0.0,
     metrics: MetricsOpt = None,
     baseline: Baseline = "center",
     seed: Seed = 0,
@@ -170,6 +187,10 @@ def evaluate_command(
       saliency-cam evaluate -p preds/ -f fixations/ -m maps/ --csv scores.csv
 
       saliency-cam evaluate -s images/ -q very_high -f fixations/ -m maps/
+
+    With --stimuli, --workers N (or --ray) computes the maps in parallel into a scratch
+    folder (float32 .npy), scores them jointly as -p would, then removes the folder:
+    the report is the serial one.
     """
     from rich.console import Console
 
@@ -177,7 +198,7 @@ def evaluate_command(
     from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
-    if predictions is not None and (quality or dataset or model_name):
+    if predictions is not None and (quality or dataset or model_name_opt):
         raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
     _check_outputs(
         [p for p in (csv, json, markdown) if p is not None],
@@ -196,37 +217,53 @@ def evaluate_command(
 
     console = Console()
     model = None
-    if predictions is not None:
-        predict = ev.read_map
-    else:
-        # Accuracy is what is measured here: "auto" means the reference fp32 model.
-        session = open_model(
-            quality,
-            dataset,
-            default="very_high",
-            precision="fp32" if precision == "auto" else precision,
-            device=device,
-            models_dir=models_dir,
-            model=model_name,
-        )
-        model = session.describe()
-        if not model["trained"]:
-            console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-        predict = ev.model_predictor(session)
+    with contextlib.ExitStack() as stack:
+        if predictions is not None:
+            if wants_batch(workers, ray):
+                raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
+            predict = ev.read_map
+        elif wants_batch(workers, ray):
+            # Accuracy is what is measured here: "auto" means the reference fp32 model.
+            request = ModelRequest(
+                model_name(quality, dataset, model_name_opt, default="very_high"),
+                "fp32" if precision == "auto" else precision,
+                models_dir,
+                SessionOptions(device, threads, "onnxruntime", "match", "latency"),
+            )
+            runner = build_runner(request, workers=workers, ray=ray, gpus_per_task=gpus_per_task)
+            if not runner.spec.variant.trained:
+                console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
+            scratch = stack.enter_context(_scratch_folder([csv, json, markdown]))
+            predict, model = _parallel_predictions(matching, runner, scratch)
+        else:
+            session = open_model(
+                quality,
+                dataset,
+                default="very_high",
+                precision="fp32" if precision == "auto" else precision,
+                device=device,
+                models_dir=models_dir,
+                threads=threads,
+                model=model_name_opt,
+            )
+            model = session.describe()
+            if not model["trained"]:
+                console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
+            predict = ev.model_predictor(session)
 
-    with progress_bar("items", detail="image") as bar:
-        task = bar.add_task("evaluating", total=len(matching.items), image="")
-        report = ev.evaluate(
-            matching,
-            predict,
-            metric_names=wanted,
-            baseline=baseline,
-            seed=seed,
-            n_splits=splits,
-            n_others=others,
-            model=model,
-            progress=lambda done, total, key: bar.update(task, completed=done, image=key),
-        )
+        with progress_bar("items", detail="image") as bar:
+            task = bar.add_task("evaluating", total=len(matching.items), image="")
+            report = ev.evaluate(
+                matching,
+                predict,
+                metric_names=wanted,
+                baseline=baseline,
+                seed=seed,
+                n_splits=splits,
+                n_others=others,
+                model=model,
+                progress=lambda done, total, key: bar.update(task, completed=done, image=key),
+            )
     report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
     written = rep.write_reports(report, csv=csv, json=json, markdown=markdown)
     rep.print_report(report, console)
@@ -236,6 +273,64 @@ def evaluate_command(
         raise SaliencyCamError(
             f"no image could be scored ({len(report.failed)} failed): see the errors above"
         )
+
+
+@contextlib.contextmanager
+def _scratch_folder(reports: list[Path | None]) -> Iterator[Path]:
+    """A hidden scratch folder for the maps, next to the first report file (a path the
+    Ray workers share with this driver, like every output), else in the runtime cache;
+    removed afterwards, also on errors and Ctrl-C."""
+    import shutil
+    import tempfile
+
+    from saliency_cam.models.paths import runtime_cache_dir
+
+    given = [p for p in reports if p is not None]
+    root = given[0].resolve().parent if given else runtime_cache_dir() / "evaluate"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".saliency-cam-maps-", dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _parallel_predictions(matching, runner, folder: Path):
+    """The maps of every matched stimulus through the batch runner (one progress bar),
+    as a predictor for the joint scoring, and the model entry the workers reported."""
+    from rich.console import Console
+
+    from saliency_cam.models.progress import progress_bar
+    from saliency_cam.realtime.apps.batch.maps import predict_maps
+    from saliency_cam.realtime.evaluate import scoring as ev
+
+    sources = [item.source for item in matching.items]
+    Console(stderr=True).print(
+        f"model: {runner.spec.variant.label()}; {runner.describe()}", markup=False
+    )
+    with progress_bar("items", detail="image") as bar:
+        task = bar.add_task("predicting", total=len(sources), image="")
+
+        def done(outcome) -> None:
+            bar.update(task, advance=1, image=outcome.source.name)
+
+        stored = predict_maps(sources, runner, folder, on_done=done)
+    model = stored.model or _spec_model(runner.spec)
+    return ev.stored_predictor(stored.maps, stored.errors), model
+
+
+def _spec_model(spec) -> dict[str, object]:
+    """The model entry when no worker produced a map (every stimulus failed)."""
+    variant = spec.variant
+    return {
+        "preset": variant.preset,
+        "precision": variant.precision,
+        "input": f"{variant.height}x{variant.width}",
+        "weights": variant.weights.get("source"),
+        "trained": variant.trained,
+        "backend": spec.options.backend,
+        "sha256": variant.sha256,
+    }
 
 
 def register(app: typer.Typer) -> None:

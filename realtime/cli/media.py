@@ -18,7 +18,9 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
+    ModelRequest,
     RayAddress,
+    SessionOptions,
     SplitSeconds,
     Workers,
     exit_on_failures,
@@ -44,7 +46,10 @@ from saliency_cam.realtime.cli.options import (
     Smooth,
     Threads,
     View,
+    aspect_mode,
+    model_name,
     open_model,
+    parse_batch,
     resolve_batch,
 )
 from saliency_cam.realtime.cli.printing import console, print_model, report_problems
@@ -224,9 +229,15 @@ def video(
         style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
         _, failed = run_parallel(
             kind="video",
-            make_tasks=lambda note: _video_tasks(plan.jobs, style, keep_audio, note),
-            model=(model or dataset or quality or "medium", precision, device, models_dir),
-            threads=threads,
+            make_tasks=lambda note: _video_tasks(
+                plan.jobs, style, keep_audio, note, parse_batch(batch)
+            ),
+            model=ModelRequest(
+                model_name(quality, dataset, model, default="medium"),
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,
@@ -328,8 +339,9 @@ def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> 
     return split_seconds
 
 
-def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
-    """One batch task per video (see realtime/cli/batch.py)."""
+def _video_tasks(jobs, style, keep_audio: bool, note: str, batch: int | None) -> list:
+    """One batch task per video (see realtime/cli/batch.py); ``batch`` None: each
+    worker's session picks frames per inference as the serial ``--batch auto`` does."""
     from functools import partial
 
     from saliency_cam.realtime.apps.batch.runner import FileTask
@@ -339,7 +351,14 @@ def _video_tasks(jobs, style, keep_audio: bool, note: str) -> list:
         FileTask(
             src,
             tuple(outputs.paths()),
-            partial(run_video_job, outputs=outputs, style=style, keep_audio=keep_audio, note=note),
+            partial(
+                run_video_job,
+                outputs=outputs,
+                style=style,
+                keep_audio=keep_audio,
+                note=note,
+                batch=batch,
+            ),
         )
         for src, outputs in jobs.items()
     ]
@@ -415,8 +434,12 @@ def image(
         _, failed = run_parallel(
             kind="image",
             make_tasks=lambda note: _image_tasks(plan.jobs, style, note),
-            model=(model or dataset or quality or "very_high", precision, device, models_dir),
-            threads=threads,
+            model=ModelRequest(
+                model_name(quality, dataset, model, default="very_high"),
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,

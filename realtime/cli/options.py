@@ -122,16 +122,23 @@ BatchSize = Annotated[
 ]
 
 
+def parse_batch(value: str) -> int | None:
+    """A ``--batch`` value as a number, or None for ``auto`` (decided by each session's
+    device: what the workers of ``--workers``/``--ray`` receive)."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise SaliencyCamError(f"--batch {value!r}: give auto or a number from 1 to 64")
+    return int(text)
+
+
 def resolve_batch(value: str, session: SaliencySession) -> int:
     """A ``--batch`` value as a number; ``auto`` by device (see :func:`auto_batch`)."""
     from saliency_cam.realtime.runtime.session import auto_batch
 
-    text = value.strip().lower()
-    if text == "auto":
-        return auto_batch(session)
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise SaliencyCamError(f"--batch {value!r}: give auto or a number from 1 to 64")
-    return int(text)
+    number = parse_batch(value)
+    return auto_batch(session) if number is None else number
 
 
 def open_model(
@@ -153,16 +160,26 @@ def open_model(
     models trained with ``saliency-cam train``)."""
     from saliency_cam.realtime.runtime.session import open_session
 
-    given = [name for name in (quality, dataset, model) if name]
-    if len(given) > 1:
-        raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
     return open_session(
-        given[0] if given else default,
+        model_name(quality, dataset, model, default=default),
         precision,
         device,
         models_dir,
         threads=threads,
         backend=backend,
-        aspect="letterbox" if letterbox else "match",
+        aspect=aspect_mode(letterbox),
         mode=mode,
     )
+
+
+def model_name(quality: str | None, dataset: str | None, model: str | None, *, default: str) -> str:
+    """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``."""
+    given = [name for name in (quality, dataset, model) if name]
+    if len(given) > 1:
+        raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
+    return given[0] if given else default
+
+
+def aspect_mode(letterbox: bool) -> str:
+    """``--letterbox`` as the session's aspect mode."""
+    return "letterbox" if letterbox else "match"

@@ -14,20 +14,26 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
+    ModelRequest,
     RayAddress,
+    SessionOptions,
+    SplitSeconds,
     Workers,
     exit_on_failures,
     run_parallel,
 )
 from saliency_cam.realtime.cli.options import (
+    Backend,
     Debug,
     Device,
     ExportedPrecision,
     Inputs,
+    LetterboxFlag,
     ModelsDir,
     OutputFolder,
     ShowProgress,
     Threads,
+    aspect_mode,
     open_model,
 )
 from saliency_cam.realtime.cli.printing import console, report_problems
@@ -95,9 +101,12 @@ def reframe(
     quality: Quality = "low",
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
+    backend: Backend = "onnxruntime",
+    letterbox: LetterboxFlag = False,
     workers: Workers = None,
     ray: RayAddress = None,
     gpus_per_task: GpusPerTask = 0.0,
+    split_seconds: SplitSeconds = None,
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
@@ -164,9 +173,10 @@ def reframe(
         raise typer.Exit(1)
 
     def describe(result) -> list[str]:
+        pieces = f", maps in {result.pieces} pieces" if result.pieces > 1 else ""
         lines = [
             f"{result.source}: {result.frames} frames, {len(result.cuts) + 1} shot(s), "
-            f"{result.fps:.1f} FPS (both passes)"
+            f"{result.fps:.1f} FPS (both passes){pieces}"
         ]
         for track in result.tracks:
             outs = ", ".join(str(p) for p in track.outputs)
@@ -174,7 +184,7 @@ def reframe(
             lines.append(f"    {track.quality.line()}")
         return lines
 
-    if workers is not None or ray is not None:
+    if workers is not None or ray is not None or split_seconds is not None:
 
         def make_tasks(note: str) -> list[FileTask]:
             return [
@@ -195,14 +205,19 @@ def reframe(
         _, failures = run_parallel(
             kind="reframe",
             make_tasks=make_tasks,
-            model=(quality, precision, device, models_dir),
-            threads=threads,
+            model=ModelRequest(
+                quality,
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "latency"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,
             earlier_failures=len(found.problems),
             progress=progress,
             describe=describe,
+            split_seconds=split_seconds,
         )
         exit_on_failures(failures)
         return
@@ -215,6 +230,8 @@ def reframe(
         device=device,
         models_dir=models_dir,
         threads=threads,
+        backend=backend,
+        letterbox=letterbox,
     )
     err.print(f"model: {session.variant.label()} on {session.providers[0]}")
     if not session.trained:
@@ -286,6 +303,8 @@ def crop(
     quality: Quality = "medium",
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
+    backend: Backend = "onnxruntime",
+    letterbox: LetterboxFlag = False,
     workers: Workers = None,
     ray: RayAddress = None,
     gpus_per_task: GpusPerTask = 0.0,
@@ -349,8 +368,12 @@ def crop(
         results, failures = run_parallel(
             kind="crop",
             make_tasks=make_tasks,
-            model=(quality, precision, device, models_dir),
-            threads=threads,
+            model=ModelRequest(
+                quality,
+                precision,
+                models_dir,
+                SessionOptions(device, threads, backend, aspect_mode(letterbox), "latency"),
+            ),
             workers=workers,
             ray=ray,
             gpus_per_task=gpus_per_task,
@@ -367,6 +390,8 @@ def crop(
             device=device,
             models_dir=models_dir,
             threads=threads,
+            backend=backend,
+            letterbox=letterbox,
         )
         err.print(f"model: {session.variant.label()} on {session.providers[0]}")
         for src, base in bases.items():

@@ -457,6 +457,22 @@ def model_predictor(session: Any) -> Predictor:
     return predict
 
 
+def stored_predictor(maps: dict[Path, Path], errors: dict[Path, str]) -> Predictor:
+    """A :data:`Predictor` for maps computed earlier into files (``evaluate --workers``):
+    each source's map is read as ``evaluate -p`` reads a predictions folder
+    (:func:`read_map`); a source whose prediction failed raises its error line, so it
+    is counted as a failed image exactly where the serial run counts it."""
+
+    def predict(path: Path) -> np.ndarray:
+        if path in errors:
+            raise SaliencyCamError(errors[path])
+        if path not in maps:
+            raise SaliencyCamError(f"{path}: no prediction was made")
+        return read_map(maps[path])
+
+    return predict
+
+
 def match_folders(
     *,
     predictions: Path | None = None,

@@ -214,9 +214,16 @@ class SaliencySession:
 
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
+        saliency, box = self.predict_raw(frame)
+        return box.undo(saliency)
+
+    def predict_raw(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """:meth:`predict` in two halves: the map at the network's input size (small:
+        what the split ``reframe`` stores per frame) and the geometry whose
+        :meth:`Letterbox.undo` gives exactly :meth:`predict`'s map."""
         frame = as_bgr_uint8(frame)
         box = self.letterbox_for(frame.shape)
-        return box.undo(self.infer(box.apply(frame)))
+        return self.infer(box.apply(frame)), box
 
     def predict_batch(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """:meth:`predict` for several frames, one run per network input size where the

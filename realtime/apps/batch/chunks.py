@@ -161,23 +161,132 @@ class _Group:
     task: object  # the FileTask of the whole file
     pieces: list  # FileTasks of its pieces
     folder: Path | None
+    chunks: list[Chunk]
     fps: Fraction
-    keep_audio: bool
+    plan: object  # the split plan for this kind of task (_JoinedVideo, _TwoPhaseReframe)
     done: dict
 
-    def piece_outputs(self) -> list[Path]:
-        return [p.outputs[0] for p in self.pieces]
+    def ordered(self) -> list:
+        """The pieces' outcomes in chunk order."""
+        return [self.done[p.source] for p in self.pieces]
+
+
+class _JoinedVideo:
+    """``saliency-cam video``: each piece is blended on its own, then the blended pieces
+    are joined losslessly (with the source's audio when the task kept audio)."""
+
+    def check(self, task) -> None:
+        from saliency_cam.models.errors import SaliencyCamError
+
+        if len(task.outputs) != 1:
+            raise SaliencyCamError("--split-seconds writes only the blended video: drop --maps")
+
+    def piece(self, task, chunk: Chunk, piece_in: Path, folder: Path):
+        from functools import partial
+
+        from saliency_cam.realtime.apps.batch.runner import FileTask
+        from saliency_cam.realtime.apps.video import VideoOutputs
+
+        piece_out = folder / f"out_{chunk.index:04d}.mp4"
+        keywords = dict(task.work.keywords)
+        work = partial(
+            task.work.func,
+            **{**keywords, "outputs": VideoOutputs(blend=piece_out), "keep_audio": False},
+        )
+        return FileTask(piece_in, (piece_out,), work)
+
+    def finish(self, group: _Group):
+        from saliency_cam.realtime.apps.batch.runner import TaskOutcome
+        from saliency_cam.realtime.apps.video import VideoResult
+        from saliency_cam.realtime.io.video import VideoInfo
+
+        source = group.task.source
+        output = group.task.outputs[0]
+        keep_audio = bool(group.task.work.keywords.get("keep_audio", False))
+        try:
+            audio = source if keep_audio else None
+            join_chunks([p.outputs[0] for p in group.pieces], output, group.fps, audio)
+        except Exception as exc:  # a join failure fails this file only
+            return TaskOutcome(source, False, error=f"{source}: joining pieces: {first_line(exc)}")
+        results = [o.result for o in group.ordered()]
+        result = VideoResult(
+            source=source,
+            info=VideoInfo.from_path(source),
+            outputs=[output],
+            frames=sum(r.frames for r in results),
+            seconds=sum(r.seconds for r in results),
+            stats={"pieces": len(results)},
+        )
+        return TaskOutcome(source, True, result=result, seconds=result.seconds)
+
+
+class _TwoPhaseReframe:
+    """``saliency-cam reframe``: the crop path is per shot and needs the whole video,
+    but the model is the expensive part. Phase 1 (one task per piece, in parallel):
+    every frame's map at the network's input size
+    (:func:`~saliency_cam.realtime.apps.batch.maps.video_maps_task`). Phase 2 (here, once
+    all pieces of a file are in): the unchanged reframe job over the whole file, reading
+    those maps instead of running the model, so its output is the unsplit one."""
+
+    def check(self, task) -> None:
+        return None
+
+    def piece(self, task, chunk: Chunk, piece_in: Path, folder: Path):
+        from functools import partial
+
+        from saliency_cam.realtime.apps.batch.maps import video_maps_task
+        from saliency_cam.realtime.apps.batch.runner import FileTask
+
+        maps = folder / f"maps_{chunk.index:04d}.npy"
+        return FileTask(piece_in, (maps,), partial(video_maps_task, output=maps))
+
+    def finish(self, group: _Group):
+        from saliency_cam.realtime.apps.batch.maps import StoredVideoMaps
+        from saliency_cam.realtime.apps.batch.runner import TaskOutcome, execute
+
+        task = group.task
+        pieces = [(c.start, o.result) for c, o in zip(group.chunks, group.ordered(), strict=True)]
+        for chunk, (_, maps) in zip(group.chunks, pieces, strict=True):
+            if maps.frames != chunk.frames:
+                return TaskOutcome(
+                    task.source,
+                    False,
+                    error=f"{task.source}: piece {chunk.index} decoded {maps.frames} frames, "
+                    f"the file's index says {chunk.frames}",
+                )
+        stored = StoredVideoMaps(task.source, pieces)
+        outcome = execute(stored, task)  # the task's own work, with the maps as the model
+        if outcome.ok:
+            outcome.result.pieces = len(group.pieces)
+            outcome.result.seconds += sum(o.seconds for o in group.ordered())
+            outcome.seconds = outcome.result.seconds
+            outcome.session = group.ordered()[0].session
+        return outcome
+
+
+def _plan_for(task):
+    """The split plan for a task's work (None: this work cannot be split)."""
+    from saliency_cam.realtime.apps.reframe.job import reframe_task
+    from saliency_cam.realtime.apps.video import run_video_job
+
+    func = getattr(task.work, "func", None)
+    return {run_video_job: _JoinedVideo(), reframe_task: _TwoPhaseReframe()}.get(func)
 
 
 class ChunkingRunner:
-    """Wraps a runner: each ``saliency-cam video`` task (a :func:`functools.partial` of
-    ``run_video_job`` writing one blended video) whose file has keyframes far enough
-    apart becomes one task per piece of at least ``min_seconds``; when a file's pieces
-    are all done they are joined losslessly (with the source's audio when the task kept
-    audio) under the task's output name, and one outcome is reported for the file.
+    """Wraps a runner: each task whose file has keyframes far enough apart becomes one
+    task per piece of at least ``min_seconds`` (cut losslessly); when a file's pieces
+    are all done its plan finishes it and one outcome is reported for the file:
 
-    Pieces live in a hidden ``.<output stem>.pieces`` folder next to the output and are
-    removed after the join. Temporal smoothing (``--smooth``) restarts at each piece.
+    * ``saliency-cam video`` (a :func:`functools.partial` of ``run_video_job`` writing
+      one blended video): the pieces are blended and joined losslessly under the task's
+      output name. Temporal smoothing (``--smooth``) restarts at each piece.
+    * ``saliency-cam reframe`` (``reframe_task``): two phases, the pieces' saliency maps
+      in parallel, then scene detection, path and crop/encode over the whole file from
+      those maps (output identical to the unsplit run).
+
+    Pieces live in a hidden ``.<output stem>.pieces`` folder next to the (first) output
+    and are removed afterwards.
     """
 
     def __init__(self, inner, min_seconds: float) -> None:
@@ -188,31 +297,20 @@ class ChunkingRunner:
     def describe(self) -> str:
         return f"{self.inner.describe()}, videos split at keyframes every ≥ {self.min_seconds:g} s"
 
-    def _split(self, task) -> _Group:
-        from functools import partial
-
-        from saliency_cam.realtime.apps.batch.runner import FileTask
-        from saliency_cam.realtime.apps.video import VideoOutputs
+    def _split(self, task, plan) -> _Group:
         from saliency_cam.realtime.io.video import VideoInfo
 
         info = VideoInfo.from_path(task.source)
-        keywords = dict(getattr(task.work, "keywords", {}))
-        keep_audio = bool(keywords.get("keep_audio", False))
         chunks = plan_chunks(task.source, max(1, round(self.min_seconds * float(info.fps))))
         if len(chunks) < 2:
-            return _Group(task, [task], None, info.fps, keep_audio, {})
+            return _Group(task, [task], None, chunks, info.fps, plan, {})
         output = task.outputs[0]
         folder = output.parent / f".{output.stem}.pieces"
-        pieces = []
-        for chunk in chunks:
-            piece_in = cut_chunk(chunk, folder / f"in_{chunk.index:04d}.mp4")
-            piece_out = folder / f"out_{chunk.index:04d}.mp4"
-            work = partial(
-                task.work.func,
-                **{**keywords, "outputs": VideoOutputs(blend=piece_out), "keep_audio": False},
-            )
-            pieces.append(FileTask(piece_in, (piece_out,), work))
-        return _Group(task, pieces, folder, info.fps, keep_audio, {})
+        pieces = [
+            plan.piece(task, chunk, cut_chunk(chunk, folder / f"in_{chunk.index:04d}.mp4"), folder)
+            for chunk in chunks
+        ]
+        return _Group(task, pieces, folder, chunks, info.fps, plan, {})
 
     def run(self, tasks, on_done) -> None:
         import shutil
@@ -223,10 +321,12 @@ class ChunkingRunner:
         owner: dict[Path, _Group] = {}
         pieces = []
         for task in tasks:
-            if len(task.outputs) != 1 or not hasattr(task.work, "func"):
-                raise SaliencyCamError("splitting needs tasks that write one video")
+            plan = _plan_for(task)
+            if plan is None:
+                raise SaliencyCamError("--split-seconds is for video and reframe")
+            plan.check(task)
             try:
-                group = self._split(task)
+                group = self._split(task, plan)
             except SaliencyCamError as exc:
                 on_done(TaskOutcome(task.source, False, error=str(exc)))
                 continue
@@ -242,36 +342,15 @@ class ChunkingRunner:
             group.done[outcome.source] = outcome
             if len(group.done) < len(group.pieces):
                 return
-            failed = [o for o in group.done.values() if not o.ok]
+            failed = [o for o in group.ordered() if not o.ok]
             source = group.task.source
-            if failed:
-                outcome = TaskOutcome(source, False, error=f"{source}: {failed[0].error}")
-            else:
-                outcome = self._join(group)
-            shutil.rmtree(group.folder, ignore_errors=True)
+            try:
+                if failed:
+                    outcome = TaskOutcome(source, False, error=f"{source}: {failed[0].error}")
+                else:
+                    outcome = group.plan.finish(group)
+            finally:
+                shutil.rmtree(group.folder, ignore_errors=True)
             on_done(outcome)
 
         self.inner.run(pieces, piece_done)
-
-    def _join(self, group: _Group):
-        from saliency_cam.realtime.apps.batch.runner import TaskOutcome
-        from saliency_cam.realtime.apps.video import VideoResult
-        from saliency_cam.realtime.io.video import VideoInfo
-
-        source = group.task.source
-        output = group.task.outputs[0]
-        try:
-            audio = source if group.keep_audio else None
-            join_chunks(group.piece_outputs(), output, group.fps, audio)
-        except Exception as exc:  # a join failure fails this file only
-            return TaskOutcome(source, False, error=f"{source}: joining pieces: {first_line(exc)}")
-        results = [group.done[p.source].result for p in group.pieces]
-        result = VideoResult(
-            source=source,
-            info=VideoInfo.from_path(source),
-            outputs=[output],
-            frames=sum(r.frames for r in results),
-            seconds=sum(r.seconds for r in results),
-            stats={"pieces": len(results)},
-        )
-        return TaskOutcome(source, True, result=result, seconds=result.seconds)

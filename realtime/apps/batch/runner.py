@@ -6,7 +6,7 @@ many files with it. Per-file work is a plain function ``work(session, source)`` 
 module-level function or a :func:`functools.partial` of one, so it pickles), e.g.
 ``partial(run_video_job, outputs=..., style=...)``; it writes its outputs atomically.
 
->>> spec = ModelSpec.resolve("low", models_dir=None, threads=1)             # doctest: +SKIP
+>>> spec = ModelSpec.resolve("low", options=SessionOptions(threads=1))       # doctest: +SKIP
 >>> tasks = [FileTask(src, (out,), partial(process_image, outputs=...))]     # doctest: +SKIP
 >>> report = run_batch(tasks, LocalRunner(spec, workers=2), kind="image",   # doctest: +SKIP
 ...                    index_path=Path("out/.saliency-cam-done.jsonl"))
@@ -21,7 +21,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,32 +35,73 @@ Work = Callable[[Any, Path], Any]
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Which model every worker opens (resolved once, in the driver) and how: ``device``
-    and ``threads`` (onnxruntime intra-op threads per worker)."""
+class SessionOptions:
+    """How every worker opens its session: the options the serial path gives
+    :func:`~saliency_cam.realtime.runtime.session.open_session` (device, onnxruntime
+    threads per worker, backend, aspect mode, latency/throughput mode), in one object so
+    that none is dropped on the way to a worker.
 
-    variant: VariantInfo
+    >>> SessionOptions(backend="openvino", aspect="letterbox").aspect
+    'letterbox'
+    """
+
     device: str = "auto"
     threads: int | None = None
+    backend: str = "onnxruntime"
+    aspect: str = "match"
+    mode: str = "throughput"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model every worker opens (resolved once, in the driver) and how
+    (:class:`SessionOptions`; ``backend`` is never ``auto`` here: the driver resolved
+    it, and ``backend_note`` says what it measured)."""
+
+    variant: VariantInfo
+    options: SessionOptions = field(default_factory=SessionOptions)
+    backend_note: str = ""
+
+    @property
+    def device(self) -> str:
+        return self.options.device
+
+    @property
+    def threads(self) -> int | None:
+        return self.options.threads
 
     @classmethod
     def resolve(
         cls,
         name: str,
         precision: str = "fp32",
-        device: str = "auto",
+        options: SessionOptions | None = None,
         models_dir: str | os.PathLike[str] | None = None,
-        threads: int | None = None,
     ) -> ModelSpec:
-        """Find the exported variant now (a missing model fails before any worker starts)."""
-        from saliency_cam.realtime.runtime.providers import choose_providers
-        from saliency_cam.realtime.runtime.session import find_variant
+        """Find the exported variant now (a missing model fails before any worker starts).
 
-        if precision.strip().lower() == "auto":
-            from saliency_cam.realtime.runtime.precision import pick_precision
+        ``--backend auto`` and ``--precision auto`` are decided here, once, by the one
+        model opener (a session opened in the driver; ``auto`` measures once per machine
+        and caches), so every worker runs the same backend and file.
+        """
+        from saliency_cam.realtime.runtime.session import find_variant, open_session
 
-            precision = pick_precision(name, choose_providers(device), models_dir)
-        return cls(find_variant(name, precision, models_dir), device, threads)
+        options = options or SessionOptions()
+        if options.backend.strip().lower() != "auto" and precision.strip().lower() != "auto":
+            return cls(find_variant(name, precision, models_dir), options)
+        session = open_session(
+            name,
+            precision,
+            options.device,
+            models_dir,
+            threads=options.threads,
+            backend=options.backend,
+            mode=options.mode,
+            aspect=options.aspect,
+            warmup=0,
+        )
+        chosen = replace(options, backend=session.backend)
+        return cls(session.variant, chosen, session.backend_note)
 
     @property
     def note(self) -> str:
@@ -69,16 +110,22 @@ class ModelSpec:
         return f"saliency-cam MSI-Net {self.variant.label()}"
 
     def open(self, models_dir: Path | None = None):
-        """The worker's session, through the one model opener."""
+        """The worker's session, through the one model opener, with every option."""
         from saliency_cam.realtime.runtime.session import open_session
 
-        return open_session(
+        options = self.options
+        session = open_session(
             self.variant.preset,
             self.variant.precision,
-            self.device,
+            options.device,
             models_dir or self.variant.directory,
-            threads=self.threads,
+            threads=options.threads,
+            backend=options.backend,
+            mode=options.mode,
+            aspect=options.aspect,
         )
+        session.backend_note = self.backend_note
+        return session
 
 
 @dataclass(frozen=True)
@@ -101,6 +148,8 @@ class TaskOutcome:
     skipped: bool = False
     seconds: float = 0.0
     worker: str = ""
+    #: the backend and aspect mode of the session that ran it (what the worker really used)
+    session: str = ""
 
 
 def execute(session, task: FileTask) -> TaskOutcome:
@@ -119,8 +168,19 @@ def execute(session, task: FileTask) -> TaskOutcome:
             worker=worker,
         )
     return TaskOutcome(
-        task.source, True, result=result, seconds=time.perf_counter() - started, worker=worker
+        task.source,
+        True,
+        result=result,
+        seconds=time.perf_counter() - started,
+        worker=worker,
+        session=session_text(session),
     )
+
+
+def session_text(session) -> str:
+    """``backend (provider), aspect`` of a worker's session, as outcomes report it."""
+    providers = getattr(session, "providers", None) or ["?"]
+    return f"{getattr(session, 'backend', '?')} ({providers[0]}), {getattr(session, 'aspect', '?')}"
 
 
 def thread_budget(workers: int, threads: int | None, cores: int | None = None) -> int:
@@ -186,7 +246,10 @@ class LocalRunner(Runner):
     workers: int = 2
 
     def describe(self) -> str:
-        return f"{self.workers} local worker(s) × {self.spec.threads or 'all'} thread(s)"
+        return (
+            f"{self.workers} local worker(s) × {self.spec.threads or 'all'} thread(s), "
+            f"{self.spec.options.backend} ({self.spec.options.aspect})"
+        )
 
     def run(self, tasks: Sequence[FileTask], on_done: OnDone) -> None:
         import multiprocessing
@@ -291,7 +354,11 @@ class RayRunner(Runner):
     def describe(self) -> str:
         where = self.address or "local/RAY_ADDRESS"
         gpus = f", {self.gpus_per_task:g} GPU" if self.gpus_per_task else ""
-        return f"Ray ({where}): {self.spec.threads or 1} CPU{gpus} per task"
+        options = self.spec.options
+        return (
+            f"Ray ({where}): {options.threads or 1} CPU{gpus} per task, "
+            f"{options.backend} ({options.aspect})"
+        )
 
     def run(self, tasks: Sequence[FileTask], on_done: OnDone) -> None:
         ray = _ray()

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -43,6 +44,15 @@ from saliency_cam.realtime.render.blend import colorize
 
 #: ``saliency(frame_bgr) -> float map at the frame's size`` (``SaliencySession.predict``).
 SaliencyFn = Callable[[np.ndarray], np.ndarray]
+
+
+@runtime_checkable
+class StoredSaliency(Protocol):
+    """Maps computed earlier (the split reframe's phase 1), looked up by frame index
+    instead of running a model: ``at(index)`` is the map at the frame's size, exactly
+    what ``session.predict`` gave for that frame."""
+
+    def at(self, index: int) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,8 @@ class ReframeResult:
     cuts: list[int]
     tracks: list[TrackResult]
     seconds: float
+    #: pieces whose maps were computed apart (``--split-seconds``); 1 = one pass
+    pieces: int = 1
 
     @property
     def fps(self) -> float:
@@ -130,7 +142,7 @@ def _make_track(target: ReframeTarget, info: VideoInfo, small_wh: tuple[int, int
 
 
 def run_reframe_job(
-    saliency: SaliencyFn,
+    saliency: SaliencyFn | StoredSaliency,
     source: Path,
     targets: Sequence[ReframeTarget],
     settings: ReframeSettings | None = None,
@@ -142,7 +154,8 @@ def run_reframe_job(
 ) -> ReframeResult:
     """Reframe ``source`` to every target in ``targets``; see the module docstring.
 
-    ``saliency`` is usually ``session.predict``. ``on_frame(done, total)`` reports
+    ``saliency`` is usually ``session.predict``, or :class:`StoredSaliency` maps made
+    earlier in pieces (``reframe --split-seconds``). ``on_frame(done, total)`` reports
     progress over both passes (``total`` = 2 × frames). Outputs appear only complete.
     """
     settings = settings or ReframeSettings()
@@ -160,8 +173,10 @@ def run_reframe_job(
     )
     maps: list[np.ndarray] = []
 
+    stored = saliency if isinstance(saliency, StoredSaliency) else None
+
     def analyse(frame: Frame) -> np.ndarray:
-        full = saliency(frame.image)
+        full = stored.at(frame.index) if stored is not None else saliency(frame.image)
         return cv2.resize(full, (small_w, small_h), interpolation=cv2.INTER_AREA)
 
     frames = 0
@@ -388,5 +403,7 @@ def _plan(
 
 
 def reframe_task(session, source: Path, **kwargs) -> ReframeResult:
-    """:func:`run_reframe_job` with a session (the per-file work for the batch runner)."""
-    return run_reframe_job(session.predict, source, **kwargs)
+    """:func:`run_reframe_job` with a session (the per-file work for the batch runner),
+    or with :class:`StoredSaliency` maps in its place (the split reframe's phase 2)."""
+    saliency = session if isinstance(session, StoredSaliency) else session.predict
+    return run_reframe_job(saliency, source, **kwargs)

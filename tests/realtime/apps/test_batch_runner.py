@@ -43,7 +43,7 @@ def _maps(folder: Path) -> dict[str, np.ndarray]:
 
 def _common(models: Path, backend: bool = True) -> list[str]:
     # the serial run and the workers must use the same backend: --backend auto might
-    # measure OpenVINO faster on another machine (reframe has no --backend option)
+    # measure OpenVINO faster on another machine (reframe defaults to onnxruntime)
     chosen = ["--backend", "onnxruntime"] if backend else []
     return [
         "-q",
