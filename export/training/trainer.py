@@ -167,7 +167,7 @@ def build_model(config: TrainConfig, start: WeightMap, *, seed: int):  # -> kera
     from saliency_cam.models.msinet import build_msinet, layer_name
 
     keras.utils.set_random_seed(seed)
-    model = build_msinet(*config.size)
+    model = build_msinet(*config.size, dilated_taps=True)
     scopes = sorted({name.rsplit("/", 1)[0] for name in start})
     for scope in scopes:
         layer = model.get_layer(layer_name(scope))
