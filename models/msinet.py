@@ -121,25 +121,39 @@ def dilated_as_taps(layer: keras.layers.Conv2D) -> keras.layers.Conv2D:
 def _taps_convolution(layer: keras.layers.Conv2D, inputs: tf.Tensor, kernel: tf.Tensor):
     kh, kw = layer.kernel_size
     rate_h, rate_w = layer.dilation_rate
-    pad_h, pad_w = kh // 2 * rate_h, kw // 2 * rate_w
     height, width = inputs.shape[1], inputs.shape[2]
-    size = tf.shape(inputs)
+    # (row offset, column offset, kernel entry) of every tap that can reach the map: a
+    # tap reading only padding adds exact zeros (and its kernel entries get a zero
+    # gradient either way), so it is left out when the static size says so
+    taps = [
+        ((i - kh // 2) * rate_h, (j - kw // 2) * rate_w, i * kw + j)
+        for i in range(kh)
+        for j in range(kw)
+        if (height is None or abs((i - kh // 2) * rate_h) < height)
+        and (width is None or abs((j - kw // 2) * rate_w) < width)
+    ]
+    # pad only as far as the kept taps reach (not at all when only the centre is left)
+    pad_h = max(abs(dy) for dy, _, _ in taps)
+    pad_w = max(abs(dx) for _, dx, _ in taps)
     padded = tf.pad(inputs, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
-    columns, taps = [], []
-    for i in range(kh):
-        for j in range(kw):
-            dy, dx = i * rate_h - pad_h, j * rate_w - pad_w
-            # a tap reading only padding adds exact zeros (and its kernel entries get a
-            # zero gradient either way): skip it when the static size says so
-            if (height is not None and abs(dy) >= height) or (
-                width is not None and abs(dx) >= width
-            ):
-                continue
-            columns.append(padded[:, i * rate_h : i * rate_h + size[1],
-                                  j * rate_w : j * rate_w + size[2], :])  # fmt: skip
-            taps.append(kernel[i, j])
+    size = tf.shape(inputs)
+    window = tf.stack([-1, size[1], size[2], -1])
+    # tf.slice, not [a:b] indexing: Slice's gradient is one Pad, StridedSliceGrad was the
+    # slowest op of the step once the convolutions were fixed
+    columns = [
+        tf.slice(padded, tf.stack([0, pad_h + dy, pad_w + dx, 0]), window)
+        if (pad_h or pad_w)
+        else inputs
+        for dy, dx, _ in taps
+    ]
     stacked = columns[0] if len(columns) == 1 else tf.concat(columns, axis=-1)
-    weights = taps[0] if len(taps) == 1 else tf.concat(taps, axis=0)
+    # the kept taps' kernel rows in the same order, by one reshape (+ gather): indexing
+    # kernel[i, j] per tap made a kernel-sized StridedSliceGrad per tap in the backward
+    cin, cout = kernel.shape[2], kernel.shape[3]
+    rows = tf.reshape(kernel, [kh * kw, cin, cout])
+    if len(taps) < kh * kw:
+        rows = tf.gather(rows, [index for _, _, index in taps])
+    weights = tf.reshape(rows, [len(taps) * cin, cout])
     return tf.einsum("nhwc,cd->nhwd", stacked, weights)
 
 
