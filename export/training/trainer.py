@@ -76,7 +76,8 @@ class TrainConfig:
     metric_images: int = 100
     #: save the resumable state every this many steps (and at every epoch end)
     checkpoint_every: int = 200
-    #: compile the step with XLA (faster on some machines; same maths)
+    #: compile the step with XLA (same maths). Off: on the 2-core AVX2 EPYC it made the
+    #: step slower once the dilated convolutions compute by taps (train_speed_cpu.json)
     jit_compile: bool = False
     #: score the starting weights first (history row "epoch 0": the baseline to beat)
     validate_start: bool = False
@@ -181,6 +182,24 @@ def build_model(config: TrainConfig, start: WeightMap, *, seed: int):  # -> kera
     return model
 
 
+def make_train_step(model, optimizer, loss_of: Callable, *, jit_compile: bool = False):
+    """The compiled training step ``(images, maps) -> loss``: forward, loss, gradients
+    of the trainable variables, one optimiser update (what :func:`fit` runs per batch,
+    and what benchmarks/train_speed.py times)."""
+    import tensorflow as tf
+
+    trainable = model.trainable_variables
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def train_step(images, maps):
+        with tf.GradientTape() as tape:
+            loss = loss_of(maps, model(images, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, trainable), trainable, strict=True))
+        return loss
+
+    return train_step
+
+
 def _optimizer(config: TrainConfig, steps_per_epoch: int):
     import keras
 
@@ -255,14 +274,7 @@ def fit(
         out.print(f"resuming {run} at epoch {state.epoch + 1}, step {state.step}", markup=False)
     if config.schedule == "plateau":
         optimizer.learning_rate.assign(state.lr or config.lr)
-    trainable = model.trainable_variables
-
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
-    def train_step(images, maps):
-        with tf.GradientTape() as tape:
-            loss = loss_of(maps, model(images, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, trainable), trainable, strict=True))
-        return loss
+    train_step = make_train_step(model, optimizer, loss_of, jit_compile=config.jit_compile)
 
     @tf.function(reduce_retracing=True)
     def predict_step(images, maps):
