@@ -212,7 +212,9 @@ def build_msinet(
         x = LegacyResizeBilinear(2, name=f"decoder_upsample{i}")(x)
         x = _conv(specs[f"decoder/conv{i}"])(x)
     x = _conv(specs["decoder/conv4"])(x)
-    outputs = MinMaxNormalize(name="output")(x)
+    # float32 whatever the dtype policy: under mixed precision the map and the loss stay
+    # float32 (ε = 1e-7 of the normalisation is below float16's resolution near 1)
+    outputs = MinMaxNormalize(name="output", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="msinet")
 
 
