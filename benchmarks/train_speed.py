@@ -91,11 +91,14 @@ def measure(height: int, width: int, batch: int, steps: int, variants: list[str]
         run()
         run()
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(steps):
         for name, run in runs.items():
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             run()
             times[name].append(time.perf_counter() - started)
+            # CPU seconds of all this process's threads: less sensitive to other load
+            cpu[name].append(time.process_time() - started_cpu)
     row: dict = {"size": f"{height}x{width}", "batch": batch, "load_average": os.getloadavg()}
     for name, values in times.items():
         seconds = statistics.median(values)
@@ -105,6 +108,7 @@ def measure(height: int, width: int, batch: int, steps: int, variants: list[str]
             "images_per_second": round(batch / seconds, 3),
             "salicon_epoch_hours": round(10_000 * seconds / batch / 3600, 2),
             "steps": [round(v, 3) for v in values],
+            "cpu_seconds_per_step": round(statistics.median(cpu[name]), 3),
         }
     if "baseline" in row:
         for name in runs:
