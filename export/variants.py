@@ -37,6 +37,7 @@ from saliency_cam.models.registry import (
     Preset,
     resolve_dataset,
     resolve_quality,
+    user_presets,
 )
 
 #: Fields of the manifest's ``weights`` entry that identify the weights exported.
@@ -72,6 +73,42 @@ def resolve_presets(
             names = list(DATASET_PRESETS) if name.lower() == "all" else [name]
             out.update((p.name, p) for p in map(resolve_dataset, names))
     return list(out.values())
+
+
+def with_user_models(
+    presets: Sequence[str | Preset] | None, models_dir: str | os.PathLike[str]
+) -> list[str | Preset] | None:
+    """``presets`` with the names of user models (``saliency-cam train --name``) in
+    ``models_dir`` replaced by their presets, so they export like built-in ones."""
+    if presets is None:
+        return None
+    users = user_presets(models_dir)
+    out: list[str | Preset] = []
+    for item in presets:
+        if isinstance(item, str):
+            out.extend(users.get(name, name) for name in _split(item))
+        else:
+            out.append(item)
+    return out
+
+
+def user_model_origin(dataset: str) -> str:
+    """The ``origin`` recorded for a user model's weights (trained on ``dataset``)."""
+    return f"saliency-cam train ({dataset or 'own data'})"
+
+
+def user_weights_file(models_dir: str | os.PathLike[str], name: str) -> Path:
+    """A user model's trained weights (``<models dir>/<its folder>/NAME.weights.h5``,
+    kept by ``saliency-cam train``): what its ONNX variants are exported from."""
+    directory = Path(models_dir)
+    model = Manifest.load(directory).user_models.get(name)
+    path = directory / (model.folder if model else f"user/{name}") / f"{name}.weights.h5"
+    if not path.is_file():
+        raise SaliencyCamError(
+            f"user model {name!r} has no weights file {path}: train it again with "
+            f"saliency-cam train DATA --name {name} --replace"
+        )
+    return path
 
 
 def _split(item: str) -> list[str]:
@@ -176,12 +213,12 @@ def export_presets(
     from saliency_cam.export.readers import read_weights
 
     datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
-    chosen = resolve_presets(presets, datasets)
+    directory = resolve_models_dir(models_dir)
+    Manifest.load(directory)  # a damaged manifest is reported before any work
+    chosen = resolve_presets(with_user_models(presets, directory), datasets)
     plan = [(preset, source_for(preset, source)) for preset in chosen]
     precisions = list(dict.fromkeys(precisions)) or ["fp32"]
     quantizers = {p: quantizer(p) for p in precisions if p != "fp32"}
-    directory = resolve_models_dir(models_dir)
-    Manifest.load(directory)  # a damaged manifest is reported before any work
 
     cache: dict[tuple[str, str], LoadedWeights] = {}
     results: list[VariantInfo] = []
@@ -189,10 +226,18 @@ def export_presets(
         for preset, src in plan:
             # The same SALICON weights serve every size for hf/keras/random; TF.js has
             # one model per quality preset.
-            key = (src, preset.name if src == "tfjs" else preset.dataset)
+            # A user model has weights of its own (its .weights.h5 in the models folder).
+            own = preset.kind == "user"
+            key = (src, preset.name if src == "tfjs" or own else preset.dataset)
             if key not in cache:
                 bar.step(f"{preset.name}: reading {src} weights")
-                cache[key] = read_weights(src, preset, weights_path, seed=seed)
+                path = weights_path
+                if own and path is None:
+                    path = user_weights_file(directory, preset.name)
+                cache[key] = read_weights(src, preset, path, seed=seed)
+                if own:  # as publish() recorded it: an unchanged model stays up to date
+                    trained = Manifest.load(directory).user_models.get(preset.name)
+                    cache[key].origin = user_model_origin(trained.dataset if trained else "")
             loaded = cache[key]
 
             # One exporter at a time per folder: a second process waits, then finds the

@@ -129,5 +129,20 @@ def fetch_drive_file(file_id: str, filename: str, what: str, *, must_be_zip: boo
     if must_be_zip and not zipfile.is_zipfile(staging):
         staging.unlink(missing_ok=True)
         raise DownloadError(f"Google Drive did not send the zip with {what}: {manual}")
+    if must_be_zip and (damaged := _damaged_member(staging)):
+        # each member's CRC-32 is the only checksum the published zip carries: a file
+        # failing it never reaches the final name (it would be reused forever)
+        staging.unlink(missing_ok=True)
+        raise DownloadError(f"the download of {what} is damaged ({damaged}): {manual}")
     os.replace(staging, final)
     return final
+
+
+def _damaged_member(path: Path) -> str:
+    """'' when every member of the zip at ``path`` passes its CRC-32, else what failed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return one_line(exc)
+    return f"{bad} fails its CRC-32 check" if bad else ""

@@ -157,6 +157,10 @@ def train(
     if unknown:
         raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
     config = TrainConfig(size=shape, **options)
+    if config.mixed_precision:  # refused on CPU before any data is read or downloaded
+        from saliency_cam.export.training.devices import mixed_precision_policy, visible_gpus
+
+        mixed_precision_policy(True, visible_gpus())
     if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
         config.sigma = ORIGINAL_SIGMA[dataset]
     loaded = read_folder(folder)  # lists every bad file before anything trains

@@ -43,13 +43,14 @@ def publish(
     """
     from saliency_cam.export.onnx_export import export_variant
     from saliency_cam.export.readers.keras_weights import read_keras_weights
+    from saliency_cam.export.variants import user_model_origin
 
     directory = resolve_models_dir(models_dir)
     preset = user_preset(name, *size, dataset=dataset)
     Manifest.load(directory)  # a damaged manifest is reported before any work
     loaded = read_keras_weights(weights_file, dataset=preset.dataset)
     loaded.source = "keras"
-    loaded.origin = f"saliency-cam train ({dataset or 'own data'})"
+    loaded.origin = user_model_origin(dataset)
     info = export_variant(preset, loaded, directory, on_step=on_step)
 
     folder = directory / USER_FOLDER / name

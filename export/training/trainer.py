@@ -76,15 +76,23 @@ class TrainConfig:
     metric_images: int = 100
     #: save the resumable state every this many steps (and at every epoch end)
     checkpoint_every: int = 200
-    #: compile the step with XLA (faster on some machines; same maths)
+    #: compile the step with XLA (same maths). Off: on the 2-core AVX2 EPYC it made the
+    #: step slower once the dilated convolutions compute by taps (train_speed_cpu.json)
     jit_compile: bool = False
+    #: float16 compute with float32 variables, loss and output (GPU only: refused on CPU)
+    mixed_precision: bool = False
+    #: devices to train on (several: MirroredStrategy); None = the visible GPUs, or CPU
+    devices: tuple[str, ...] | None = None
     #: score the starting weights first (history row "epoch 0": the baseline to beat)
     validate_start: bool = False
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed run must share with the interrupted one."""
         keep = ("size", "batch_size", "loss", "freeze", "flip", "seed", "sigma")
-        return {k: v for k, v in asdict(self).items() if k in keep} | {"size": list(self.size)}
+        identity = {k: v for k, v in asdict(self).items() if k in keep}
+        if self.mixed_precision:  # its optimiser (loss scaling) checkpoints differently
+            identity["mixed_precision"] = True
+        return identity | {"size": list(self.size)}
 
 
 @dataclass
@@ -159,15 +167,24 @@ def stop_requests() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, old)
 
 
-def build_model(config: TrainConfig, start: WeightMap, *, seed: int):  # -> keras.Model
+def build_model(
+    config: TrainConfig, start: WeightMap, *, seed: int, policy: str = "float32"
+):  # -> keras.Model
     """MSI-Net at the training size, seeded, with ``start`` weights copied in (all of
-    them, or only the encoder for a VGG16 start) and the encoder frozen if asked."""
+    them, or only the encoder for a VGG16 start) and the encoder frozen if asked.
+    ``policy`` is the Keras dtype policy of its layers (``mixed_float16``: float16
+    compute, float32 variables; the output map stays float32)."""
     import keras
 
     from saliency_cam.models.msinet import build_msinet, layer_name
 
     keras.utils.set_random_seed(seed)
-    model = build_msinet(*config.size)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = build_msinet(*config.size, dilated_taps=True)
+    finally:  # the policy is global: do not leak it into later models (export)
+        keras.config.set_dtype_policy(previous)
     scopes = sorted({name.rsplit("/", 1)[0] for name in start})
     for scope in scopes:
         layer = model.get_layer(layer_name(scope))
@@ -179,6 +196,49 @@ def build_model(config: TrainConfig, start: WeightMap, *, seed: int):  # -> kera
     elif config.freeze != "none":
         raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
     return model
+
+
+def make_train_step(
+    model, optimizer, loss_of: Callable, *, jit_compile: bool = False, strategy: Any = None
+):
+    """The compiled training step ``(images, maps) -> loss``: forward, loss, gradients
+    of the trainable variables, one optimiser update (what :func:`fit` runs per batch,
+    and what benchmarks/train_speed.py times).
+
+    With a multi-replica ``strategy`` (MirroredStrategy) the batch arrives split across
+    the replicas (a distributed dataset); each replica's mean loss is weighted by its
+    share of the batch, so the all-reduced (summed) gradient is the whole batch's mean:
+    the same update as one device on the whole batch. A LossScaleOptimizer (mixed precision)
+    scales the loss before the gradient and unscales the gradient in its update.
+    """
+    import tensorflow as tf
+
+    trainable = model.trainable_variables
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+
+    def replica_step(images, maps):
+        with tf.GradientTape() as tape:
+            loss = loss_of(maps, model(images, training=True))
+            if replicas > 1:
+                # this replica's share of the global batch's mean (batches may split
+                # unevenly; an empty share, possible on a last short batch, adds 0)
+                local = tf.cast(tf.shape(images)[0], tf.float32)
+                total = tf.distribute.get_replica_context().all_reduce("sum", local)
+                loss = tf.where(local > 0, loss * local / total, 0.0)
+            scaled = optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, trainable)
+        optimizer.apply_gradients(zip(grads, trainable, strict=True))
+        return loss
+
+    if replicas == 1:
+        return tf.function(replica_step, jit_compile=jit_compile, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
+    def distributed_step(images, maps):
+        shares = strategy.run(replica_step, args=(images, maps))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
+
+    return distributed_step
 
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -193,7 +253,10 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
         raise SaliencyCamError(
             f"unknown --schedule {config.schedule!r}: use {', '.join(SCHEDULES)}"
         )
-    return keras.optimizers.Adam(learning_rate=lr)
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    if config.mixed_precision:  # float16 gradients underflow without loss scaling
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def fit(
@@ -216,6 +279,11 @@ def fit(
     """
     import tensorflow as tf
 
+    from saliency_cam.export.training.devices import (
+        make_strategy,
+        mixed_precision_policy,
+        visible_gpus,
+    )
     from saliency_cam.export.training.loss import kld, loss_fn
     from saliency_cam.export.training.pipeline import make_dataset
 
@@ -240,10 +308,24 @@ def fit(
     state = state or _State(config=config.identity(), lr=config.lr)
 
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
-    model = build_model(config, start if fresh and start else {}, seed=config.seed)
-    optimizer = _optimizer(config, steps_per_epoch)
+    devices = list(config.devices) if config.devices is not None else visible_gpus()
+    policy = mixed_precision_policy(config.mixed_precision, [d for d in devices if "gpu" in d])
+    strategy = make_strategy(devices)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size < replicas:
+        raise SaliencyCamError(
+            f"--batch-size {config.batch_size} is smaller than the {replicas} devices "
+            f"training together: use --batch-size {replicas} or more"
+        )
+    with strategy.scope():  # variables mirrored on every device (one device: no-op)
+        model = build_model(
+            config, start if fresh and start else {}, seed=config.seed, policy=policy
+        )
+        optimizer = _optimizer(config, steps_per_epoch)
+        step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+    if replicas > 1:
+        out.print(f"training on {replicas} devices: {', '.join(devices)}", markup=False)
     loss_of = loss_fn(config.loss)
-    step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
     manager = tf.train.CheckpointManager(checkpoint, str(run / LATEST), max_to_keep=2)
     if not fresh:
@@ -255,14 +337,10 @@ def fit(
         out.print(f"resuming {run} at epoch {state.epoch + 1}, step {state.step}", markup=False)
     if config.schedule == "plateau":
         optimizer.learning_rate.assign(state.lr or config.lr)
-    trainable = model.trainable_variables
-
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
-    def train_step(images, maps):
-        with tf.GradientTape() as tape:
-            loss = loss_of(maps, model(images, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, trainable), trainable, strict=True))
-        return loss
+    train_step = make_train_step(
+        model, optimizer, loss_of, jit_compile=config.jit_compile,
+        strategy=strategy if replicas > 1 else None,
+    )  # fmt: skip
 
     @tf.function(reduce_retracing=True)
     def predict_step(images, maps):
@@ -295,6 +373,8 @@ def fit(
                 seed=config.seed, shuffle=True, flip=config.flip,
                 skip_batches=state.batch_in_epoch, sigma=config.sigma,
             )  # fmt: skip
+            if replicas > 1:  # each batch split across the devices
+                ds = strategy.experimental_distribute_dataset(ds)
             for images, maps in ds:
                 loss = float(train_step(images, maps))
                 if not math.isfinite(loss):
@@ -304,7 +384,9 @@ def fit(
                 state.epoch_loss_sum += loss
                 state.step += 1
                 state.batch_in_epoch += 1
-                state.images += int(images.shape[0])
+                state.images += sum(
+                    int(part.shape[0]) for part in strategy.experimental_local_results(images)
+                )
                 state.seconds = base_seconds + time.perf_counter() - started
                 rate = (state.images - base_images) / max(1e-9, state.seconds - base_seconds)
                 bar.advance(loss, rate)

@@ -34,6 +34,16 @@ Datasets = Annotated[
         show_default=False,
     ),
 ]
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="a model by name: your trained ones (saliency-cam train --name), re-exported "
+        "from their stored .weights.h5, or any quality/dataset preset; repeatable",
+        show_default=False,
+    ),
+]
 Weights = Annotated[
     str | None,
     typer.Option(
@@ -69,6 +79,7 @@ UNTRAINED_WARNING = (
 def export_command(
     quality: Qualities = None,
     dataset: Datasets = None,
+    model: Models = None,
     weights: Weights = None,
     weights_path: WeightsPath = None,
     models_dir: ModelsDir = None,
@@ -81,15 +92,18 @@ def export_command(
     models folder's manifest.json; up-to-date variants are skipped."""
     from saliency_cam.export.variants import quantizer, resolve_presets, source_for
     from saliency_cam.models.paths import models_dir as resolve_models_dir
+    from saliency_cam.models.registry import resolve_preset
 
     # Validate everything before importing TensorFlow or touching the models folder.
-    presets = resolve_presets(quality, dataset)
+    directory = resolve_models_dir(models_dir)
+    named = [resolve_preset(name, directory) for name in model or []]
+    presets = [*named, *resolve_presets(quality, dataset)] if quality or dataset else named
+    presets = presets or resolve_presets(None, None)
     for preset in presets:
         source_for(preset, weights)
     for name in precision:
         if name != "fp32":
             quantizer(name)
-    directory = resolve_models_dir(models_dir)
 
     err = typer.get_text_stream("stderr")
     if weights == "random":

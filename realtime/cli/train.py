@@ -83,6 +83,13 @@ def train_command(
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     jit: Annotated[bool, typer.Option("--jit/--no-jit", help="XLA-compile the step")] = False,
+    mixed_precision: Annotated[
+        bool,
+        typer.Option(
+            "--mixed-precision",
+            help="float16 compute on GPU (float32 weights, loss and maps); refused on CPU",
+        ),
+    ] = False,
     gaze_csv: Annotated[
         Path | None,
         typer.Option("--gaze-csv", help="gaze samples for an eye-tracking video DATA"),
@@ -150,7 +157,7 @@ def train_command(
         val_split=val_split, resume=resume, replace=replace, console=err,
         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, schedule=schedule,
         freeze=freeze, flip=flip, seed=seed, sigma=sigma, patience=patience,
-        max_steps=max_steps, jit_compile=jit,
+        max_steps=max_steps, jit_compile=jit, mixed_precision=mixed_precision,
     )  # fmt: skip
     run = outcome.run
     err.print(

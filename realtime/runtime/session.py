@@ -26,14 +26,14 @@ from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_provi
 def export_hint(
     preset: str, precision: str = "fp32", models_dir: str | os.PathLike[str] | None = None
 ) -> str:
-    """The command that makes a missing variant (a user model is made by training)."""
+    """The command that makes a missing variant (a user model's from its stored weights)."""
     extra = "" if precision == "fp32" else f" --precision {precision}"
     try:
         kind = resolve_preset(preset, models_dir).kind
     except SaliencyCamError:
         kind = "quality"
     if kind == "user":
-        return f"saliency-cam train DATA --name {preset} --replace"
+        return f"saliency-cam export --model {preset}{extra}"
     option = "--dataset" if kind == "dataset" else "--quality"
     return f"saliency-cam export {option} {preset}{extra}"
 

@@ -23,6 +23,7 @@ from http_servers import (
     Reply,
     Request,
     Server,
+    dead_url,
     fake_drive,
     fake_hub,
     make_test_certificate,
@@ -59,13 +60,6 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("HF_ENDPOINT", dl.TFJS_BASE_URL_ENV, dl.DRIVE_BASE_URL_ENV):
         monkeypatch.delenv(name, raising=False)
     return cache
-
-
-def dead_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens any more."""
-    with serve(static_files({})) as server:
-        url = server.url
-    return url
 
 
 # --------------------------------------------------------------------------- download_file

@@ -145,6 +145,13 @@ def serve(app: App, *, certificate: Path | None = None) -> Iterator[Server]:
         thread.join(timeout=5)
 
 
+def dead_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens any more."""
+    with serve(static_files({})) as server:
+        url = server.url
+    return url
+
+
 def file_reply(request: Request, data: bytes, headers: dict[str, str] | None = None) -> Reply:
     """Serve ``data`` honouring ``Range: bytes=N-`` (206 + Content-Range) and
     ``If-Range`` (a validator other than this file's ETag gets the whole file)."""
