@@ -14,7 +14,8 @@ Protocol (``/v1/live``):
 
 Only the newest frame waits: one that arrives while another is processed replaces the
 waiting one (counted as dropped), so latency stays bounded on a slow model. The page
-itself sends a new frame only when the previous answer arrived.
+keeps at most two frames in flight (one being processed, one waiting) and sends the next
+when an answer arrives, so the model does not idle through the network round trip.
 """
 
 from __future__ import annotations
