@@ -90,6 +90,17 @@ class VariantInfo:
             raise SaliencyCamError(f"variant {self.key} has no models directory")
         return self.directory / self.file
 
+    def describe(self) -> dict[str, object]:
+        """What this variant is, for reports and result metadata (sessions add how it runs)."""
+        return {
+            "preset": self.preset,
+            "precision": self.precision,
+            "input": f"{self.height}x{self.width}",
+            "weights": self.weights.get("source"),
+            "trained": self.trained,
+            "sha256": self.sha256,
+        }
+
     def label(self) -> str:
         """Short human label, e.g. ``medium fp32 (tfjs)`` or ``… UNTRAINED``."""
         text = f"{self.preset} {self.precision} ({self.weights.get('source', '?')})"

@@ -321,16 +321,7 @@ def _parallel_predictions(matching, runner, folder: Path):
 
 def _spec_model(spec) -> dict[str, object]:
     """The model entry when no worker produced a map (every stimulus failed)."""
-    variant = spec.variant
-    return {
-        "preset": variant.preset,
-        "precision": variant.precision,
-        "input": f"{variant.height}x{variant.width}",
-        "weights": variant.weights.get("source"),
-        "trained": variant.trained,
-        "backend": spec.options.backend,
-        "sha256": variant.sha256,
-    }
+    return {**spec.variant.describe(), "backend": spec.options.backend}
 
 
 def register(app: typer.Typer) -> None:

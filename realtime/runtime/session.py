@@ -154,18 +154,12 @@ class SaliencySession:
 
     def describe(self) -> dict[str, object]:
         """What this session runs, for reports and result metadata."""
-        variant = self.variant
         return {
-            "preset": variant.preset,
-            "precision": variant.precision,
-            "input": f"{variant.height}x{variant.width}",
-            "weights": variant.weights.get("source"),
-            "trained": self.trained,
+            **self.variant.describe(),
             "backend": self.backend,
             "backend_note": self.backend_note,
             "provider": self.providers[0] if self.providers else None,
             "aspect": self.aspect if self.dynamic else "letterbox (fixed-size model)",
-            "sha256": variant.sha256,
         }
 
     def input_size_for(self, frame_shape: tuple[int, ...]) -> tuple[int, int]:

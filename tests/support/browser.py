@@ -95,3 +95,17 @@ def open_chromium(clip: Path | None, *, allow_camera: bool = True):
     for flag in flags:
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def wait_until(condition, timeout: float = 90.0, what: str = "condition", poll: float = 0.2):
+    """Poll ``condition`` until it returns something truthy and return that; fail with
+    ``what`` after ``timeout`` seconds (the page works asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

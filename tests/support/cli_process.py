@@ -59,3 +59,15 @@ def stop_cli(
 def partials(folder: Path) -> list[Path]:
     """Write-then-rename temporaries (``.name.XXXX.partial.ext``) anywhere under ``folder``."""
     return [p for p in folder.rglob(".*") if ".partial" in p.name]
+
+
+def run_main(args: list[str]) -> int:
+    """Run the CLI in this process (fast; output goes to pytest's capture) and return
+    its exit code, as the shell would see it."""
+    from saliency_cam.realtime.cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

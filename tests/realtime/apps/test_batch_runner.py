@@ -13,20 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_process import run_main  # noqa: E402
 from media_factory import make_broken_files, make_clip, make_image
 
 from saliency_cam.realtime.apps.batch.index import INDEX_NAME
 from saliency_cam.realtime.io.images import load_image
-
-
-def _cli(args: list[str]) -> int:
-    from saliency_cam.realtime.cli.main import main
-
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +52,13 @@ def test_workers_equal_serial_and_rerun_skips(
 ) -> None:
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert (
-        _cli(["image", str(photos), "-o", str(serial), "--threads", "1"] + _common(tiny_models_dir))
+        run_main(
+            ["image", str(photos), "-o", str(serial), "--threads", "1"] + _common(tiny_models_dir)
+        )
         == 0
     )
     args = ["image", str(photos), "-o", str(parallel), "--workers", "2", "--threads", "1"]
-    assert _cli(args + _common(tiny_models_dir)) == 0
+    assert run_main(args + _common(tiny_models_dir)) == 0
     first, second = _maps(serial), _maps(parallel)
     assert sorted(first) == sorted(second) and len(first) == 3
     for name in first:
@@ -73,7 +66,7 @@ def test_workers_equal_serial_and_rerun_skips(
     assert (parallel / INDEX_NAME).exists()
     capsys.readouterr()
     stamp = (parallel / "p0_saliency.png").stat().st_mtime_ns
-    assert _cli(args + _common(tiny_models_dir)) == 0
+    assert run_main(args + _common(tiny_models_dir)) == 0
     assert "0 done, 3 skipped, 0 failed" in capsys.readouterr().out
     assert (parallel / "p0_saliency.png").stat().st_mtime_ns == stamp
 
@@ -89,7 +82,7 @@ def test_bad_files_are_reported_and_counted_in_the_exit_status(
     (mixed / "garbage.jpg").write_bytes(broken["garbage_image"].read_bytes())
     (mixed / "empty.png").write_bytes(b"")
     out = tmp_path / "out"
-    code = _cli(
+    code = run_main(
         ["image", str(mixed), "-o", str(out), "--workers", "2", "--threads", "1"]
         + _common(tiny_models_dir)
     )
@@ -160,13 +153,15 @@ def test_real_local_ray_runs_skips_and_reports(
     serial, remote = tmp_path / "serial", tmp_path / "ray"
     common = ["--aspect", "1:1", "--threads", "1"] + _common(tiny_models_dir, backend=False)
     assert (
-        _cli(["reframe", str(clips / "a.mp4"), str(clips / "b.mp4"), "-o", str(serial)] + common)
+        run_main(
+            ["reframe", str(clips / "a.mp4"), str(clips / "b.mp4"), "-o", str(serial)] + common
+        )
         == 0
     )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         capsys.readouterr()
-        code = _cli(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
+        code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
         captured = capsys.readouterr()
         assert code == 1, captured.err  # one bad file
         assert "bad.mp4" in captured.err and "2 done, 0 skipped, 1 failed" in captured.out
@@ -182,7 +177,7 @@ def test_real_local_ray_runs_skips_and_reports(
                 <= 2
             )
         assert _read(remote / "a_1x1.mp4")[2]  # audio kept
-        code = _cli(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
+        code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
         assert code == 1
         assert "0 done, 2 skipped, 1 failed" in capsys.readouterr().out
     finally:
@@ -243,10 +238,10 @@ def test_cli_split_long_video_equals_whole(
 
     source = make_subject_clip(tmp_path / "long.mp4", 64, 48, 60, cut=None, audio=True, gop=10)
     common = ["--keep-audio", "--threads", "1"] + _common(tiny_models_dir)
-    assert _cli(["video", str(source), "-o", str(tmp_path / "whole.mp4")] + common) == 0
+    assert run_main(["video", str(source), "-o", str(tmp_path / "whole.mp4")] + common) == 0
     split = tmp_path / "out" / "split.mp4"
     args = ["video", str(source), "-o", str(split), "--workers", "2", "--split-seconds", "1"]
-    assert _cli(args + common) == 0
+    assert run_main(args + common) == 0
     assert "1 done, 0 skipped, 0 failed" in capsys.readouterr().out
     whole, _, _ = _read(tmp_path / "whole.mp4")
     pieces, _, has_audio = _read(split)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_process import run_main  # noqa: E402
 from media_factory import make_image
 
 from saliency_cam.realtime.apps.batch.runner import (
@@ -15,16 +16,6 @@ from saliency_cam.realtime.apps.batch.runner import (
     SessionOptions,
     run_batch,
 )
-
-
-def _cli(args: list[str]) -> int:
-    from saliency_cam.realtime.cli.main import main
-
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _common(models: Path) -> list[str]:
@@ -49,7 +40,7 @@ def test_workers_letterbox_equals_serial_letterbox_bytes(
         "workers_match": ["--workers", "2"],
     }
     for name, extra in runs.items():
-        assert _cli(["image", str(photos), "-o", str(tmp_path / name)] + extra + common) == 0
+        assert run_main(["image", str(photos), "-o", str(tmp_path / name)] + extra + common) == 0
     serial = _outputs(tmp_path / "serial_lb")
     workers = _outputs(tmp_path / "workers_lb")
     matched = _outputs(tmp_path / "workers_match")
@@ -94,10 +85,10 @@ def test_workers_run_the_backend_asked_for_openvino(
     make_image(photos / "wide.png", 128, 72)
     common = ["--npy", "--threads", "1", "--backend", "openvino"] + _common(tiny_models_dir)
     common = [a if a != "cpu" else "CPU" for a in common]
-    assert _cli(["image", str(photos), "-o", str(tmp_path / "serial")] + common) == 0
+    assert run_main(["image", str(photos), "-o", str(tmp_path / "serial")] + common) == 0
     capsys.readouterr()
     args = ["image", str(photos), "-o", str(tmp_path / "workers"), "--workers", "1"]
-    assert _cli(args + common) == 0
+    assert run_main(args + common) == 0
     assert "openvino" in capsys.readouterr().out  # the summary names the workers' backend
     assert _outputs(tmp_path / "workers") == _outputs(tmp_path / "serial")
     # the worker session really is OpenVINO

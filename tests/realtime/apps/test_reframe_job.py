@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("scenedetect")
 
+from cli_process import run_main  # noqa: E402
 from media_factory import audio_seconds, make_image, read_clip  # noqa: E402
 from subject_media import make_subject_clip, subject_saliency  # noqa: E402
 
@@ -23,16 +24,6 @@ from saliency_cam.realtime.io.images import load_image  # noqa: E402
 from saliency_cam.realtime.io.video import VideoInfo  # noqa: E402
 
 CUT = 40
-
-
-def _cli(args: list[str]) -> int:
-    from saliency_cam.realtime.cli.main import main
-
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +72,7 @@ def test_cli_reframe_keeps_audio_aspect_and_duration(
     subject_clip: Path, tiny_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = _cli(
+    code = run_main(
         ["reframe", str(subject_clip), "-o", str(out), "--aspect", "9:16", "--aspect", "1:1"]
         + ["--path-json", "--debug-view", "-q", "very_low", "--models-dir", str(tiny_models_dir)]
         + ["--device", "cpu", "--no-progress"]
@@ -110,7 +101,7 @@ def test_cli_crop_json_and_contact_sheet(
     make_image(photos / "a.jpg", 300, 200)
     make_image(photos / "b.png", 120, 240)
     out = tmp_path / "crops"
-    code = _cli(
+    code = run_main(
         ["crop", str(photos), "-o", str(out), "--size", "120x63", "--size", "80x80", "--json"]
         + ["--margin", "0.05", "-q", "very_low", "--models-dir", str(tiny_models_dir)]
     )

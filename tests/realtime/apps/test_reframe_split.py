@@ -12,22 +12,13 @@ import pytest
 
 pytest.importorskip("scenedetect")
 
+from cli_process import run_main  # noqa: E402
 from media_factory import read_clip  # noqa: E402
 from subject_media import make_subject_clip  # noqa: E402
 
 from saliency_cam.realtime.apps.batch.index import INDEX_NAME  # noqa: E402
 
 CUT = 40
-
-
-def _cli(args: list[str]) -> int:
-    from saliency_cam.realtime.cli.main import main
-
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +59,11 @@ def test_split_reframe_with_workers_equals_unsplit(
         *("--aspect", "9:16", "--path-json", "--threads", "1", "-q", "very_low"),
         *("--models-dir", str(tiny_models_dir), "--device", "cpu", "--no-progress"),
     ]
-    assert _cli(["reframe", str(clip), "-o", str(tmp_path / "whole")] + common) == 0
+    assert run_main(["reframe", str(clip), "-o", str(tmp_path / "whole")] + common) == 0
     capsys.readouterr()
     split = tmp_path / "split"
     args = ["reframe", str(clip), "-o", str(split), "--workers", "2", "--split-seconds", "1"]
-    assert _cli(args + common) == 0
+    assert run_main(args + common) == 0
     captured = capsys.readouterr()
     assert "1 done, 0 skipped, 0 failed" in captured.out
     assert "maps in 2 pieces" in captured.err  # the file really went in two phases

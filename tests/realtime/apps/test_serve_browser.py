@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +14,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("selenium")
-from browser import MISSING, open_chromium, write_y4m  # noqa: E402
+from browser import MISSING, open_chromium, wait_until, write_y4m  # noqa: E402
 from media_factory import make_clip, make_image, read_clip  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from saliency_cam.realtime.apps.serve import ServeConfig, running_server  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
-
-
-def wait_for(condition, timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +60,8 @@ def canvas_spread(driver) -> float:
 
 
 def test_live_page_round_trips_frames_and_switches_quality(server, browser, tmp_path) -> None:
-    state = wait_for(lambda: (s := live_state(browser))["received"] >= 5 and s, what="maps")
-    wait_for(lambda: float(browser.find_element("id", "live-fps").text) > 0, what="FPS shown")
+    state = wait_until(lambda: (s := live_state(browser))["received"] >= 5 and s, what="maps")
+    wait_until(lambda: float(browser.find_element("id", "live-fps").text) > 0, what="FPS shown")
     browser.save_screenshot(str(tmp_path / "live_very_low.png"))
     assert state["quality"] == "very_low" and state["latency"] > 0
     assert canvas_spread(browser) > 10  # frame + heatmap drawn, not a blank canvas
@@ -82,9 +71,9 @@ def test_live_page_round_trips_frames_and_switches_quality(server, browser, tmp_
     metrics = server.app.state.metrics
     connections = metrics.value("saliency_live_connections_total")
     browser.find_element("css selector", '#quality-buttons button[data-quality="low"]').click()
-    wait_for(lambda: live_state(browser)["quality"] == "low", what="maps from the low model")
+    wait_until(lambda: live_state(browser)["quality"] == "low", what="maps from the low model")
     before = live_state(browser)["received"]
-    wait_for(lambda: live_state(browser)["received"] >= before + 3, what="more low maps")
+    wait_until(lambda: live_state(browser)["received"] >= before + 3, what="more low maps")
     browser.save_screenshot(str(tmp_path / "live_low.png"))
     assert metrics.value("saliency_live_frames_total", model="low") >= 3
     assert metrics.value("saliency_live_connections_total") == connections  # no reconnect
@@ -101,11 +90,13 @@ def test_image_upload_shows_a_map_equal_to_the_image_command(
     browser.find_element("css selector", '.tab[data-tab="images"]').click()
     browser.find_element("id", "image-quality").send_keys("very_low")
     browser.find_element("id", "image-input").send_keys(str(picture))
-    link = wait_for(
+    link = wait_until(
         lambda: browser.find_elements("css selector", "#image-results a.download-png"),
         what="the map's download link",
     )[0]
-    wait_for(lambda: browser.find_elements("css selector", "#image-results canvas.result-overlay"))
+    wait_until(
+        lambda: browser.find_elements("css selector", "#image-results canvas.result-overlay")
+    )
     browser.save_screenshot(str(tmp_path / "images.png"))
     assert link.get_attribute("download") == "photo_saliency.png"
     encoded = browser.execute_async_script(
@@ -138,7 +129,7 @@ def test_video_upload_progress_and_result(server, browser, tmp_path: Path) -> No
     clip = make_clip(tmp_path / "walk.mp4", 64, 48, 5, 25)
     browser.find_element("css selector", '.tab[data-tab="videos"]').click()
     browser.find_element("id", "video-input").send_keys(str(clip))
-    link = wait_for(
+    link = wait_until(
         lambda: browser.find_elements("css selector", "#video-jobs a.download-video"),
         what="the finished video",
     )[0]
@@ -152,7 +143,7 @@ def test_video_upload_progress_and_result(server, browser, tmp_path: Path) -> No
         -1
     ]
     browser.refresh()  # the job survives a reload
-    wait_for(lambda: browser.find_elements("id", f"job-{job_id}"), what="the job after reload")
+    wait_until(lambda: browser.find_elements("id", f"job-{job_id}"), what="the job after reload")
     job = server.app.state.jobs.get(job_id)
     frames, _, _ = read_clip(job.output)
     assert len(frames) == 5
@@ -162,7 +153,7 @@ def test_denied_camera_says_so(server, tmp_path: Path) -> None:
     driver = open_chromium(None, allow_camera=False)
     try:
         driver.get(server.url + "/")
-        message = wait_for(
+        message = wait_until(
             lambda: (m := driver.find_element("id", "live-message")).is_displayed() and m.text,
             what="the camera message",
         )

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("selenium")
-from browser import MISSING, open_chromium, write_disc_y4m  # noqa: E402
+from browser import MISSING, open_chromium, wait_until, write_disc_y4m  # noqa: E402
 from known_models import register_brightness_model  # noqa: E402
 
 from saliency_cam.models.manifest import Manifest  # noqa: E402
@@ -59,16 +59,6 @@ return {
   canvas: [canvas.width, canvas.height],
 };
 """
-
-
-def wait_for(condition, timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +118,9 @@ def test_heatmap_peak_follows_the_moving_disc(page, tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import Select
 
     server, driver = page
-    wait_for(lambda: driver.execute_script("return window.saliencyLive.received || 0") >= 3)
+    wait_until(lambda: driver.execute_script("return window.saliencyLive.received || 0") >= 3)
     assert driver.find_element("id", "untrained-banner").is_displayed()  # very_low: random
-    button = wait_for(
+    button = wait_until(
         lambda: driver.find_elements(
             "css selector", '#quality-buttons button[data-quality="brightness"]'
         ),
@@ -138,7 +128,7 @@ def test_heatmap_peak_follows_the_moving_disc(page, tmp_path: Path) -> None:
     )[0]
     assert button.get_attribute("data-kind") == "user"
     button.click()
-    wait_for(
+    wait_until(
         lambda: driver.execute_script(SAMPLE_JS)["quality"] == "brightness",
         what="maps from the brightness model",
     )

@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_process import run_main
 
 from saliency_cam.models import metrics as M
 from saliency_cam.models.errors import InputError
-from saliency_cam.realtime.cli.main import main
 from saliency_cam.realtime.evaluate import scoring as ev
 
 H, W = 48, 64
@@ -52,11 +52,7 @@ def mini(tmp_path: Path) -> Path:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(["evaluate", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = run_main(["evaluate", *args])
     out = capsys.readouterr()
     return code, out.out, out.err
 

@@ -10,16 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from saliency_cam.realtime.cli.main import main
+from cli_process import run_main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(["evaluate", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = run_main(["evaluate", *args])
     out = capsys.readouterr()
     return code, out.out, out.err
 
