@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import mmap
 import sys
 
-import numpy as np
 import pytest
 
 from saliency_cam.models.cost import Cost, measure_cost
@@ -12,9 +12,13 @@ from saliency_cam.models.cost import Cost, measure_cost
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux")
 
 
-def touch_mib(mib: int) -> np.ndarray:
-    """An array of ``mib`` MiB with every page written (resident, not just reserved)."""
-    block = np.ones(mib * 2**20 // 8, dtype=np.float64)
+def touch_mib(mib: int) -> mmap.mmap:
+    """``mib`` MiB of fresh anonymous memory with every page written (resident). Mapped
+    directly, not through malloc: in a long test session the allocator may hand out pages
+    that are already resident, and the step would then add nothing measurable."""
+    block = mmap.mmap(-1, mib * 2**20)
+    for offset in range(0, len(block), mmap.PAGESIZE):
+        block[offset] = 1
     return block
 
 
