@@ -21,24 +21,36 @@ MISSING = (
 )
 
 
-def write_y4m(path: Path, frames: int = 40, size: tuple[int, int] = (240, 320)) -> Path:
-    """A dark clip with a bright square moving left to right (PyAV, yuv4mpegpipe)."""
+def write_y4m_frames(path: Path, pictures, fps: int = 15) -> Path:
+    """Write RGB pictures (equal-sized uint8 arrays) as a yuv4mpegpipe clip, the format
+    Chromium's fake camera reads (PyAV)."""
     import av
 
-    height, width = size
     with av.open(str(path), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=15)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(frames):
-            picture = np.full((height, width, 3), 30, np.uint8)
-            x = (i * 8) % (width - 60)
-            picture[90:150, x : x + 60] = 255
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            for packet in stream.encode(frame):
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.pix_fmt = "yuv420p"
+        for index, picture in enumerate(pictures):
+            if index == 0:  # the stream's size comes from the pictures (its default is 640x480)
+                stream.height, stream.width = picture.shape[:2]
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_y4m(path: Path, frames: int = 40, size: tuple[int, int] = (240, 320)) -> Path:
+    """A dark clip with a bright square moving left to right."""
+    height, width = size
+
+    def pictures():
+        for i in range(frames):
+            picture = np.full((height, width, 3), 30, np.uint8)
+            x = (i * 8) % (width - 60)
+            picture[90:150, x : x + 60] = 255
+            yield picture
+
+    return write_y4m_frames(path, pictures())
 
 
 def write_disc_y4m(
@@ -52,23 +64,17 @@ def write_disc_y4m(
     """A dark 16:9 clip with one bright disc moving left to right at height ``centre_y``
     (off the middle, so a vertical misplacement shows), from ``2 * radius`` to
     ``width - 2 * radius`` over the clip. Chromium's fake camera loops it."""
-    import av
-
     height, width = size
     ys, xs = np.mgrid[0:height, 0:width]
-    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+
+    def pictures():
         for i in range(frames):
             centre_x = 2 * radius + (width - 4 * radius) * i / max(1, frames - 1)
             picture = np.full((height, width, 3), 30, np.uint8)
             picture[(xs - centre_x) ** 2 + (ys - centre_y) ** 2 <= radius**2] = 255
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+            yield picture
+
+    return write_y4m_frames(path, pictures(), fps)
 
 
 def open_chromium(clip: Path | None, *, allow_camera: bool = True):
