@@ -19,6 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from saliency_cam.realtime.runtime.graph_fold import (
+    drop_unused_initializers,
+    fold_constant_nodes,
+)
+
 
 class FoldError(ValueError):
     """The traced graph does not fit the weights handed to :func:`fold_weights`."""
@@ -40,45 +45,10 @@ def fold_weights(proto: Any, weights: Mapping[str, np.ndarray]) -> Any:
     graph.input.extend(kept_inputs)
     for name, value in weights.items():
         graph.initializer.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
-    _fold_static_nodes(proto)
+    fold_constant_nodes(proto)
     _fuse_conv_bias(graph)
-    _drop_unused_initializers(graph)
+    drop_unused_initializers(graph)
     return proto
-
-
-def _fold_static_nodes(proto: Any) -> None:
-    """Evaluate the nodes whose inputs are all initializers (or outputs of such nodes)
-    and replace the tensors the rest of the graph reads from them with initializers."""
-    from onnx import helper, numpy_helper
-    from onnx.reference import ReferenceEvaluator
-
-    graph = proto.graph
-    static = {init.name for init in graph.initializer}
-    static_nodes, live_nodes = [], []
-    for node in graph.node:
-        if all(not name or name in static for name in node.input):
-            static_nodes.append(node)
-            static.update(node.output)
-        else:
-            live_nodes.append(node)
-    if not static_nodes:
-        return
-    read = {name for node in live_nodes for name in node.input}
-    read |= {value.name for value in graph.output}
-    boundary = [name for node in static_nodes for name in node.output if name in read]
-    weights_only = helper.make_graph(
-        static_nodes,
-        "weights_only",
-        [],
-        [helper.make_empty_tensor_value_info(name) for name in boundary],
-        list(graph.initializer),
-    )
-    model = helper.make_model(weights_only, opset_imports=proto.opset_import)
-    values = ReferenceEvaluator(model).run(None, {})
-    del graph.node[:]
-    graph.node.extend(live_nodes)
-    for name, value in zip(boundary, values, strict=True):
-        graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
 
 
 def _fuse_conv_bias(graph: Any) -> None:
@@ -113,11 +83,3 @@ def _fuse_conv_bias(graph: Any) -> None:
         kept = [node for node in graph.node if id(node) not in fused]
         del graph.node[:]
         graph.node.extend(kept)
-
-
-def _drop_unused_initializers(graph: Any) -> None:
-    used = {name for node in graph.node for name in node.input}
-    used |= {value.name for value in graph.output}
-    kept = [init for init in graph.initializer if init.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)

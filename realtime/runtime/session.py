@@ -160,6 +160,8 @@ class SaliencySession:
             "backend_note": self.backend_note,
             "provider": self.providers[0] if self.providers else None,
             "aspect": self.aspect if self.dynamic else "letterbox (fixed-size model)",
+            # what the engine decided while running (CUDA graphs per shape), if anything
+            "engine_note": getattr(self.engine, "note", ""),
         }
 
     def input_size_for(self, frame_shape: tuple[int, ...]) -> tuple[int, int]:

@@ -25,11 +25,13 @@ MODES: tuple[str, ...] = ("latency", "throughput")
 class EngineOptions:
     """How to run: CPU threads (None = backend default), latency or throughput, and the
     precision the backend should compute in (``fp32``/``fp16``/``int8`` are files;
-    ``bf16`` is OpenVINO's CPU inference precision on the fp32 file)."""
+    ``bf16`` is OpenVINO's CPU inference precision on the fp32 file), and whether
+    onnxruntime on CUDA may replay repeated shapes as CUDA graphs."""
 
     threads: int | None = None
     mode: str = "latency"
     precision: str = "fp32"
+    cuda_graphs: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
