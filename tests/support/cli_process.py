@@ -71,3 +71,23 @@ def run_main(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def image_command_map(picture: Path, models_dir: Path, quality: str = "very_low") -> Path:
+    """``saliency-cam image PICTURE`` on onnxruntime (what the server's sessions run:
+    ``--backend auto`` might pick OpenVINO); returns the written map's path."""
+    code = run_main(
+        [
+            "image",
+            str(picture),
+            "-q",
+            quality,
+            "--models-dir",
+            str(models_dir),
+            "--no-progress",
+            "--backend",
+            "onnxruntime",
+        ]
+    )
+    assert code == 0, f"saliency-cam image exited {code}"
+    return picture.with_name(f"{picture.stem}_saliency.png")

@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
+from cli_process import image_command_map  # noqa: E402
 from known_models import register_brightness_model  # noqa: E402
 from media_factory import make_broken_files, make_clip, make_image, read_clip  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -83,8 +84,6 @@ def _wait_job(client, job_id: str, states=("done", "failed", "cancelled"), timeo
 
 
 def test_png_map_equals_saliency_cam_image(client, tiny_models_dir: Path, tmp_path: Path) -> None:
-    from saliency_cam.realtime.cli.main import main
-
     picture = make_image(tmp_path / "photo.png", 203, 117)
     reply = client.post("/v1/saliency", files={"file": ("photo.png", picture.read_bytes())})
     assert reply.status_code == 200, reply.text
@@ -92,20 +91,8 @@ def test_png_map_equals_saliency_cam_image(client, tiny_models_dir: Path, tmp_pa
     assert reply.headers["x-saliency-trained"] == "false"
     assert "UNTRAINED" in reply.headers["x-saliency-model"]
 
-    main(
-        [
-            "image",
-            str(picture),
-            "-q",
-            "very_low",
-            "--models-dir",
-            str(tiny_models_dir),
-            "--no-progress",
-            "--backend",  # the server's sessions are onnxruntime's; auto might pick OpenVINO
-            "onnxruntime",
-        ]
-    )
-    expected = np.asarray(Image.open(tmp_path / "photo_saliency.png"))
+    mapped = image_command_map(picture, tiny_models_dir)
+    expected = np.asarray(Image.open(mapped))
     served = np.asarray(Image.open(io.BytesIO(reply.content)))
     assert served.shape == (117, 203)
     np.testing.assert_array_equal(served, expected)

@@ -15,6 +15,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("selenium")
 from browser import MISSING, open_chromium, wait_until, write_y4m  # noqa: E402
+from cli_process import image_command_map  # noqa: E402
 from media_factory import make_clip, make_image, read_clip  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -88,8 +89,6 @@ def test_live_page_round_trips_frames_and_switches_quality(server, browser, tmp_
 def test_image_upload_shows_a_map_equal_to_the_image_command(
     server, browser, tiny_models_dir: Path, tmp_path: Path
 ) -> None:
-    from saliency_cam.realtime.cli.main import main
-
     picture = make_image(tmp_path / "photo.png", 180, 120)
     browser.find_element("css selector", '.tab[data-tab="images"]').click()
     browser.find_element("id", "image-quality").send_keys("very_low")
@@ -111,22 +110,8 @@ def test_image_upload_shows_a_map_equal_to_the_image_command(
         link.get_attribute("href"),
     )
     downloaded = np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))))
-    main(
-        [
-            "image",
-            str(picture),
-            "-q",
-            "very_low",
-            "--models-dir",
-            str(tiny_models_dir),
-            "--no-progress",
-            "--backend",  # the server's sessions are onnxruntime's; auto might pick OpenVINO
-            "onnxruntime",
-        ]
-    )
-    np.testing.assert_array_equal(
-        downloaded, np.asarray(Image.open(tmp_path / "photo_saliency.png"))
-    )
+    mapped = image_command_map(picture, tiny_models_dir)
+    np.testing.assert_array_equal(downloaded, np.asarray(Image.open(mapped)))
 
 
 def test_video_upload_progress_and_result(server, browser, tmp_path: Path) -> None:
