@@ -132,6 +132,8 @@ class _State:
             return None
         try:
             data = json.loads(path.read_text())
+            if data.get("best_val_loss") is None:  # saved before any epoch ended (inf)
+                data["best_val_loss"] = math.inf
             return cls(**data)
         except (OSError, ValueError, TypeError) as exc:
             raise SaliencyCamError(
@@ -322,6 +324,9 @@ def fit(
             config, start if fresh and start else {}, seed=config.seed, policy=policy
         )
         optimizer = _optimizer(config, steps_per_epoch)
+        # Adam's moments made here, mirrored: made lazily inside the first distributed
+        # step they fail ("must feed a value for placeholder ... replica_1/Initializer")
+        optimizer.build(model.trainable_variables)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
     if replicas > 1:
         out.print(f"training on {replicas} devices: {', '.join(devices)}", markup=False)

@@ -145,3 +145,62 @@ def test_mirrored_step_equals_one_device_step(batch: int, tmp_path: Path) -> Non
     delta_one, delta_two = np.array(delta_one), np.array(delta_two)
     assert np.abs(delta_one).max() > 0
     np.testing.assert_allclose(delta_two, delta_one, rtol=1e-3, atol=1e-3 * np.abs(delta_one).max())
+
+
+_MIRRORED_RESUME = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from saliency_data import make_disc_study
+    from saliency_cam.export.readers.keras_weights import read_keras_weights
+    from saliency_cam.export.training.datasets.folder import read_folder
+    from saliency_cam.export.training.splits import fraction_split
+    from saliency_cam.export.training.trainer import TrainConfig, fit
+
+    root = make_disc_study(__import__("pathlib").Path(sys.argv[1]) / "discs", 12, seed=1)
+    data = read_folder(root)
+    split = fraction_split(len(data.samples), 0.25)  # 9 training images
+    config = TrainConfig(size=(48, 64), epochs=1, batch_size=3, lr=1e-4, sigma=4.0,
+                         devices=("/cpu:0", "/cpu:1"))
+    straight = fit(data, split, config, sys.argv[1] + "/straight")
+    fit(data, split, TrainConfig(**{**config.__dict__, "max_steps": 2}), sys.argv[1] + "/split")
+    resumed = fit(data, split, config, sys.argv[1] + "/split")
+
+    def last(result):
+        return read_keras_weights(result.best_weights).weights["decoder/conv4/kernel"]
+
+    print(json.dumps({
+        "steps": [straight.steps, resumed.steps],
+        "history": [straight.history, resumed.history],
+        "max_diff": float(np.abs(last(straight) - last(resumed)).max()),
+        "moved": float(np.abs(last(straight)).max()),
+    }))
+    """
+)
+
+
+def test_mirrored_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: Path) -> None:
+    """MirroredStrategy on two logical CPUs: a run stopped after 2 of its 3 steps and
+    resumed ends at the same step, epoch loss, validation and best weights as one that
+    was never stopped (this found Adam's moments being made inside the first
+    distributed step, which failed, and a resume before the first epoch's end)."""
+    script = tmp_path / "mirrored_resume.py"
+    script.write_text(_MIRRORED_RESUME)
+    support = str(Path(__file__).resolve().parents[2] / "support")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": support}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
+        env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["steps"] == [3, 3]
+    straight, resumed = found["history"]
+    assert [r["epoch"] for r in resumed] == [1]
+    for a, b in zip(straight, resumed, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+    assert found["max_diff"] < 1e-5 * max(1.0, found["moved"])
