@@ -92,3 +92,26 @@ def published_files(tmp_path_factory: pytest.TempPathFactory):  # -> Iterator[Pu
 
 
 # --- end published-format fixtures ------------------------------------------------------
+
+
+# --- Ray fixtures (realtime/apps/batch/runner.py RayRunner, the --ray commands) ---------
+@pytest.fixture(scope="session")
+def local_ray():  # -> Iterator[ray module]
+    """A real local Ray (2 CPUs, no dashboard), started once for every test that asks
+    for it and stopped when the session ends. A command run in this process with
+    ``--ray local`` or ``--ray auto`` uses it as is (RayRunner joins an initialised Ray).
+    Skips when the ray extra is not installed."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that use ``local_ray`` last, together: Ray starts once (~9 s on
+    the 2-core machines) and its processes (~0.7 GB) are up only while those tests run
+    (the session's teardown stops it right after them). Stable: the rest keep their order."""
+    items.sort(key=lambda item: "local_ray" in getattr(item, "fixturenames", ()))
+
+
+# --- end Ray fixtures -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """``--workers N`` / ``--ray ADDRESS`` for the file commands (video, image, reframe,
-crop): the options, declared once, and the one driver that runs a command's per-file
-tasks through :mod:`saliency_cam.realtime.apps.batch` with one aggregated progress bar.
+crop, evaluate): the options, declared once, :class:`ScaleOut` (those options and the
+model options the workers need, taken once from a command's parsed options), and the one
+driver that runs a command's per-file tasks through
+:mod:`saliency_cam.realtime.apps.batch` with one aggregated progress bar.
 
 Exit status: the number of files that failed (capped at 100), 0 when all succeeded.
 """
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from saliency_cam.realtime.apps.batch.runner import SessionOptions
+from saliency_cam.realtime.cli.options import aspect_mode
 
 Workers = Annotated[
     int | None,
@@ -112,6 +115,94 @@ def build_runner(
     options = replace(options, threads=thread_budget(workers or 1, options.threads))
     spec = ModelSpec.resolve(model.name, model.precision, options, model.models_dir)
     return LocalRunner(spec, workers=workers or 1)
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """How a command spreads its files: ``--workers``/``--ray``/``--gpus-per-task``/
+    ``--split-seconds``/``--progress`` as parsed, and the model options every worker opens
+    its session with. Build it once with :meth:`from_options`; :attr:`wanted` says
+    whether the files go through the parallel runner, :meth:`run` runs them.
+
+    >>> scale = ScaleOut.from_options(
+    ...     workers=2, ray=None, gpus_per_task=0.0, precision="fp32", models_dir=None,
+    ...     device="cpu", threads=1, backend="onnxruntime", letterbox=True, mode="latency")
+    >>> scale.wanted, scale.model("low").session.aspect
+    (True, 'letterbox')
+    """
+
+    workers: int | None = None
+    ray: str | None = None
+    gpus_per_task: float = 0.0
+    split_seconds: float | None = None
+    progress: bool = True
+    precision: str = "fp32"
+    models_dir: Path | None = None
+    session: SessionOptions = field(default_factory=SessionOptions)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        workers: int | None,
+        ray: str | None,
+        gpus_per_task: float,
+        precision: str,
+        models_dir: Path | None,
+        device: str,
+        threads: int | None,
+        backend: str,
+        letterbox: bool,
+        mode: str,
+        progress: bool = True,
+        split_seconds: float | None = None,
+    ) -> ScaleOut:
+        """The command's options as given (nothing is checked or resolved here: the
+        model and the runner are, when :meth:`run` needs them)."""
+        session = SessionOptions(device, threads, backend, aspect_mode(letterbox), mode)
+        return cls(
+            workers, ray, gpus_per_task, split_seconds, progress, precision, models_dir, session
+        )
+
+    @property
+    def wanted(self) -> bool:
+        """True when the files go through the parallel runner (``--workers``, ``--ray``
+        or ``--split-seconds`` given)."""
+        return wants_batch(self.workers, self.ray) or self.split_seconds is not None
+
+    def model(self, name: str) -> ModelRequest:
+        """The model the workers open: ``name`` with this command's model options."""
+        return ModelRequest(name, self.precision, self.models_dir, self.session)
+
+    def runner(self, name: str):
+        """The runner for model ``name`` (see :func:`build_runner`)."""
+        return build_runner(
+            self.model(name), workers=self.workers, ray=self.ray, gpus_per_task=self.gpus_per_task
+        )
+
+    def run(
+        self,
+        kind: str,
+        name: str,
+        make_tasks: Callable[[str], Sequence[Any]],
+        *,
+        earlier_failures: int,
+        describe: Callable[[Any], list[str]] | None = None,
+    ):
+        """Run the command's tasks with model ``name`` through :func:`run_parallel`;
+        returns ``(results, failures)``; call :func:`exit_on_failures` after."""
+        return run_parallel(
+            kind=kind,
+            make_tasks=make_tasks,
+            model=self.model(name),
+            workers=self.workers,
+            ray=self.ray,
+            gpus_per_task=self.gpus_per_task,
+            earlier_failures=earlier_failures,
+            progress=self.progress,
+            describe=describe,
+            split_seconds=self.split_seconds,
+        )
 
 
 def run_parallel(

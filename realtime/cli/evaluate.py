@@ -13,15 +13,7 @@ from typing import Annotated
 import typer
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.cli.batch import (
-    GpusPerTask,
-    ModelRequest,
-    RayAddress,
-    SessionOptions,
-    Workers,
-    build_runner,
-    wants_batch,
-)
+from saliency_cam.realtime.cli.batch import GpusPerTask, RayAddress, ScaleOut, Workers
 from saliency_cam.realtime.cli.options import (
     PRECISION_NAMES,
     Debug,
@@ -216,21 +208,28 @@ def evaluate_command(
     wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
 
     console = Console()
+    # Accuracy is what is measured here: "auto" means the reference fp32 model, on
+    # onnxruntime at each image's own aspect.
+    scale = ScaleOut.from_options(
+        workers=workers,
+        ray=ray,
+        gpus_per_task=gpus_per_task,
+        precision="fp32" if precision == "auto" else precision,
+        models_dir=models_dir,
+        device=device,
+        threads=threads,
+        backend="onnxruntime",
+        letterbox=False,
+        mode="latency",
+    )
     model = None
     with contextlib.ExitStack() as stack:
         if predictions is not None:
-            if wants_batch(workers, ray):
+            if scale.wanted:
                 raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
             predict = ev.read_map
-        elif wants_batch(workers, ray):
-            # Accuracy is what is measured here: "auto" means the reference fp32 model.
-            request = ModelRequest(
-                model_name(quality, dataset, model_name_opt, default="very_high"),
-                "fp32" if precision == "auto" else precision,
-                models_dir,
-                SessionOptions(device, threads, "onnxruntime", "match", "latency"),
-            )
-            runner = build_runner(request, workers=workers, ray=ray, gpus_per_task=gpus_per_task)
+        elif scale.wanted:
+            runner = scale.runner(model_name(quality, dataset, model_name_opt, default="very_high"))
             if not runner.spec.variant.trained:
                 console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
             scratch = stack.enter_context(_scratch_folder([csv, json, markdown]))

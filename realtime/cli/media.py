@@ -18,14 +18,11 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
-    ModelRequest,
     RayAddress,
-    SessionOptions,
+    ScaleOut,
     SplitSeconds,
     Workers,
     exit_on_failures,
-    run_parallel,
-    wants_batch,
 )
 from saliency_cam.realtime.cli.options import (
     QUALITY_NAMES,
@@ -46,7 +43,6 @@ from saliency_cam.realtime.cli.options import (
     Smooth,
     Threads,
     View,
-    aspect_mode,
     model_name,
     open_model,
     parse_batch,
@@ -221,30 +217,34 @@ def video(
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
     out, err = console(), console(stderr=True)
+    scale = ScaleOut.from_options(
+        workers=workers,
+        ray=ray,
+        gpus_per_task=gpus_per_task,
+        precision=precision,
+        models_dir=models_dir,
+        device=device,
+        threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="throughput",
+        progress=progress,
+        split_seconds=split_seconds,
+    )
     view = resolve_view(view)
     resolve_colormap(colormap)
     plan = plan_video_jobs(inputs, output, blend=blend, maps=maps, points=points)
     total = _check_plan(err, plan, "video")
-    if wants_batch(workers, ray) or split_seconds:  # files in parallel: apps/batch
+    if scale.wanted:  # files in parallel: apps/batch
         style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
-        _, failed = run_parallel(
-            kind="video",
-            make_tasks=lambda note: _video_tasks(
-                plan.jobs, style, keep_audio, note, parse_batch(batch)
-            ),
-            model=ModelRequest(
-                model_name(quality, dataset, model, default="medium"),
-                precision,
-                models_dir,
-                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
-            ),
-            workers=workers,
-            ray=ray,
-            gpus_per_task=gpus_per_task,
+        name = model_name(quality, dataset, model, default="medium")
+        _split_check(split_seconds, maps, blend)
+        _, failed = scale.run(
+            "video",
+            name,
+            lambda note: _video_tasks(plan.jobs, style, keep_audio, note, parse_batch(batch)),
             earlier_failures=len(plan.problems),
-            progress=progress,
             describe=lambda result: _video_lines(result, keep_audio),
-            split_seconds=_split_check(split_seconds, maps, blend),
         )
         return exit_on_failures(failed)
 
@@ -333,10 +333,9 @@ def _folders(paths: list[Path]) -> str:
     return f"{len(paths)} files in {', '.join(folders)}"
 
 
-def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> float | None:
+def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> None:
     if split_seconds is not None and (maps or not blend):
         raise SaliencyCamError("--split-seconds writes only the blended video: drop --maps")
-    return split_seconds
 
 
 def _video_tasks(jobs, style, keep_audio: bool, note: str, batch: int | None) -> list:
@@ -426,25 +425,29 @@ def image(
     from saliency_cam.realtime.render.blend import resolve_colormap
 
     out, err = console(), console(stderr=True)
+    scale = ScaleOut.from_options(
+        workers=workers,
+        ray=ray,
+        gpus_per_task=gpus_per_task,
+        precision=precision,
+        models_dir=models_dir,
+        device=device,
+        threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="throughput",
+        progress=progress,
+    )
     resolve_colormap(colormap)
     plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy, points=points)
     total = _check_plan(err, plan, "image")
-    if wants_batch(workers, ray):  # files in parallel: apps/batch (one session per worker)
+    if scale.wanted:  # files in parallel: apps/batch (one session per worker)
         style = ImageStyle(alpha=alpha, colormap=colormap)
-        _, failed = run_parallel(
-            kind="image",
-            make_tasks=lambda note: _image_tasks(plan.jobs, style, note),
-            model=ModelRequest(
-                model_name(quality, dataset, model, default="very_high"),
-                precision,
-                models_dir,
-                SessionOptions(device, threads, backend, aspect_mode(letterbox), "throughput"),
-            ),
-            workers=workers,
-            ray=ray,
-            gpus_per_task=gpus_per_task,
+        _, failed = scale.run(
+            "image",
+            model_name(quality, dataset, model, default="very_high"),
+            lambda note: _image_tasks(plan.jobs, style, note),
             earlier_failures=len(plan.problems),
-            progress=progress,
             describe=lambda result: [f"{result.source} → {', '.join(map(str, result.outputs))}"],
         )
         return exit_on_failures(failed)

@@ -14,13 +14,11 @@ import typer
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
-    ModelRequest,
     RayAddress,
-    SessionOptions,
+    ScaleOut,
     SplitSeconds,
     Workers,
     exit_on_failures,
-    run_parallel,
 )
 from saliency_cam.realtime.cli.options import (
     Backend,
@@ -33,7 +31,6 @@ from saliency_cam.realtime.cli.options import (
     OutputFolder,
     ShowProgress,
     Threads,
-    aspect_mode,
     open_model,
 )
 from saliency_cam.realtime.cli.printing import console, report_problems
@@ -139,6 +136,20 @@ def reframe(
 
     require_scenedetect()  # fail early, with the install hint, if the extra is missing
     err = console(stderr=True)
+    scale = ScaleOut.from_options(
+        workers=workers,
+        ray=ray,
+        gpus_per_task=gpus_per_task,
+        precision=precision,
+        models_dir=models_dir,
+        device=device,
+        threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="latency",
+        progress=progress,
+        split_seconds=split_seconds,
+    )
     aspects = list(dict.fromkeys(parse_aspect(a) for a in aspect or ["9:16"]))
     settings = ReframeSettings(
         path=PathSettings(smoothness=smoothness, max_pan=max_pan),
@@ -184,7 +195,7 @@ def reframe(
             lines.append(f"    {track.quality.line()}")
         return lines
 
-    if workers is not None or ray is not None or split_seconds is not None:
+    if scale.wanted:
 
         def make_tasks(note: str) -> list[FileTask]:
             return [
@@ -202,22 +213,8 @@ def reframe(
                 for src, targets in jobs.items()
             ]
 
-        _, failures = run_parallel(
-            kind="reframe",
-            make_tasks=make_tasks,
-            model=ModelRequest(
-                quality,
-                precision,
-                models_dir,
-                SessionOptions(device, threads, backend, aspect_mode(letterbox), "latency"),
-            ),
-            workers=workers,
-            ray=ray,
-            gpus_per_task=gpus_per_task,
-            earlier_failures=len(found.problems),
-            progress=progress,
-            describe=describe,
-            split_seconds=split_seconds,
+        _, failures = scale.run(
+            "reframe", quality, make_tasks, earlier_failures=len(found.problems), describe=describe
         )
         exit_on_failures(failures)
         return
@@ -332,6 +329,19 @@ def crop(
     )
 
     out, err = console(), console(stderr=True)
+    scale = ScaleOut.from_options(
+        workers=workers,
+        ray=ray,
+        gpus_per_task=gpus_per_task,
+        precision=precision,
+        models_dir=models_dir,
+        device=device,
+        threads=threads,
+        backend=backend,
+        letterbox=letterbox,
+        mode="latency",
+        progress=progress,
+    )
     sizes = list(dict.fromkeys(parse_size(s) for s in size or ["1080x1080"]))
     settings = CropSettings(margins=_margins(margin), min_scale=min_scale)
     found = expand_inputs(inputs, IMAGE_SUFFIXES)
@@ -353,7 +363,7 @@ def crop(
 
     results = []
     failures = len(found.problems)
-    if workers is not None or ray is not None:
+    if scale.wanted:
 
         def make_tasks(note: str) -> list[FileTask]:
             return [
@@ -365,21 +375,8 @@ def crop(
                 for src, base in bases.items()
             ]
 
-        results, failures = run_parallel(
-            kind="crop",
-            make_tasks=make_tasks,
-            model=ModelRequest(
-                quality,
-                precision,
-                models_dir,
-                SessionOptions(device, threads, backend, aspect_mode(letterbox), "latency"),
-            ),
-            workers=workers,
-            ray=ray,
-            gpus_per_task=gpus_per_task,
-            earlier_failures=failures,
-            progress=progress,
-            describe=describe,
+        results, failures = scale.run(
+            "crop", quality, make_tasks, earlier_failures=failures, describe=describe
         )
     else:
         session = open_model(

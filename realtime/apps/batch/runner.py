@@ -290,7 +290,10 @@ class ModelBundle:
     data: bytes
 
 
-_RAY_SESSIONS: dict[str, Any] = {}
+#: A Ray worker's open sessions, by model file and options: the worker process outlives
+#: a task, and in one driver (one Ray job) two commands may ask for the same file with
+#: different options (--letterbox, --threads …), which must not share a session.
+_RAY_SESSIONS: dict[tuple[str, SessionOptions], Any] = {}
 
 
 def _node_models_dir(spec: ModelSpec, bundle_ref: list) -> Path:
@@ -320,11 +323,12 @@ def _node_models_dir(spec: ModelSpec, bundle_ref: list) -> Path:
 
 def _run_ray_task(spec: ModelSpec, bundle_ref: list, task: FileTask) -> TaskOutcome:
     """Body of a Ray task: one session per worker process (cached), then the file."""
-    session = _RAY_SESSIONS.get(spec.variant.sha256)
+    key = (spec.variant.sha256, spec.options)
+    session = _RAY_SESSIONS.get(key)
     try:
         if session is None:
             session = spec.open(_node_models_dir(spec, bundle_ref))
-            _RAY_SESSIONS[spec.variant.sha256] = session
+            _RAY_SESSIONS[key] = session
     except Exception as exc:
         return TaskOutcome(task.source, False, error=f"{task.source}: {first_line(exc)}")
     return execute(session, task)

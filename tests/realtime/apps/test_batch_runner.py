@@ -1,6 +1,6 @@
 """Files in parallel: --workers 2 gives the serial results, the index skips finished
 files, a killed run resumes with only the missing files, a bad file is counted in the
-exit status; and the same on a real local Ray (2 CPUs, started and stopped here)."""
+exit status; and the same on a real local Ray (2 CPUs: the ``local_ray`` fixture)."""
 
 from __future__ import annotations
 
@@ -139,9 +139,8 @@ def test_killed_run_resumes_with_only_the_missing_files(
 
 
 def test_real_local_ray_runs_skips_and_reports(
-    photos: Path, tiny_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    local_ray, tiny_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ray = pytest.importorskip("ray")
     pytest.importorskip("scenedetect")
     from subject_media import make_subject_clip
 
@@ -158,30 +157,23 @@ def test_real_local_ray_runs_skips_and_reports(
         )
         == 0
     )
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        capsys.readouterr()
-        code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
-        captured = capsys.readouterr()
-        assert code == 1, captured.err  # one bad file
-        assert "bad.mp4" in captured.err and "2 done, 0 skipped, 1 failed" in captured.out
-        for name in ("a_1x1.mp4", "b_1x1.mp4"):
-            got, _, audio = _read(remote / name)
-            want, _, _ = _read(serial / name)
-            assert len(got) == len(want) and got[0].shape == want[0].shape == (54, 54, 3)
-            assert (
-                max(
-                    np.abs(g.astype(int) - w.astype(int)).max()
-                    for g, w in zip(got, want, strict=True)
-                )
-                <= 2
-            )
-        assert _read(remote / "a_1x1.mp4")[2]  # audio kept
-        code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
-        assert code == 1
-        assert "0 done, 2 skipped, 1 failed" in capsys.readouterr().out
-    finally:
-        ray.shutdown()
+    capsys.readouterr()
+    code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
+    captured = capsys.readouterr()
+    assert code == 1, captured.err  # one bad file
+    assert "bad.mp4" in captured.err and "2 done, 0 skipped, 1 failed" in captured.out
+    for name in ("a_1x1.mp4", "b_1x1.mp4"):
+        got, _, audio = _read(remote / name)
+        want, _, _ = _read(serial / name)
+        assert len(got) == len(want) and got[0].shape == want[0].shape == (54, 54, 3)
+        assert (
+            max(np.abs(g.astype(int) - w.astype(int)).max() for g, w in zip(got, want, strict=True))
+            <= 2
+        )
+    assert _read(remote / "a_1x1.mp4")[2]  # audio kept
+    code = run_main(["reframe", str(clips), "-o", str(remote), "--ray", "auto"] + common)
+    assert code == 1
+    assert "0 done, 2 skipped, 1 failed" in capsys.readouterr().out
 
 
 def _read(path: Path):

@@ -111,3 +111,28 @@ def test_video_workers_get_the_batch_option(tmp_path: Path) -> None:
         assert task.work.keywords["batch"] == expected
     with pytest.raises(Exception, match="--batch"):
         parse_batch("lots")
+
+
+def test_ray_worker_session_cache_keeps_options_apart(
+    tiny_models_dir: Path, tmp_path: Path
+) -> None:
+    """A Ray worker process outlives its tasks and caches its session; two commands in one
+    driver asking for the same model with different options get their own sessions.
+    (The task body runs here, in-process: the model is on a shared path, so the object
+    store bundle is never read.)"""
+    from functools import partial
+
+    from saliency_cam.realtime.apps.batch import runner
+    from saliency_cam.realtime.apps.batch.runner import FileTask
+
+    source = make_image(tmp_path / "wide.png", 128, 72)
+    task = FileTask(source, (), partial(_describe_session))
+    seen = []
+    for aspect in ("match", "letterbox"):
+        options = SessionOptions("cpu", 1, "onnxruntime", aspect, "latency")
+        spec = ModelSpec.resolve("very_low", "fp32", options, tiny_models_dir)
+        outcome = runner._run_ray_task(spec, [None], task)
+        assert outcome.ok, outcome.error
+        seen.append(outcome.result["aspect"])
+    runner._RAY_SESSIONS.clear()
+    assert seen == ["match", "letterbox"]

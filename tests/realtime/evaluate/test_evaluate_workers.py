@@ -1,6 +1,7 @@
-"""``evaluate -s … --workers N``: maps computed by the batch workers, scored jointly
-(sAUC draws negatives from the other images): the very report of the serial run, bad
-stimuli counted as failures the same way, and the scratch maps removed."""
+"""``evaluate -s … --workers N`` and ``--ray``: maps computed by the batch workers (a
+local pool, or tasks on a real local Ray), scored jointly (sAUC draws negatives from the
+other images): the very report of the serial run, bad stimuli counted as failures the
+same way, and the scratch maps removed."""
 
 from __future__ import annotations
 
@@ -45,36 +46,59 @@ def dataset(tmp_path: Path) -> Path:
     return root
 
 
+def _reports(
+    capsys: pytest.CaptureFixture[str], dataset: Path, models: Path, out: Path, *extra: str
+) -> tuple[tuple[str, str], str]:
+    """Run evaluate on ``dataset`` with ``extra`` options, the reports into ``out``:
+    ``((json text, csv text), stderr)``; checks the exit code and that the scratch maps
+    are gone (only the two reports are left)."""
+    code, stdout, stderr = _run(
+        capsys,
+        *("-s", str(dataset / "stim"), "-f", str(dataset / "fix"), "-m", str(dataset / "maps")),
+        *("-q", "very_low", "--models-dir", str(models), "--device", "cpu"),
+        *("--threads", "1", "--splits", "20"),
+        *extra,
+        *("--json", str(out / "r.json"), "--csv", str(out / "r.csv")),
+    )
+    assert code == 0, stdout + stderr
+    assert sorted(p.name for p in out.iterdir()) == ["r.csv", "r.json"]
+    return ((out / "r.json").read_text(), (out / "r.csv").read_text()), stderr
+
+
+def _check_serial_report(text: str) -> None:
+    summary = json.loads(text)
+    assert summary["images"]["scored"] == 4
+    assert "auc_shuffled" in summary["summary"]  # the joint metric is there
+    # the picture that cannot be read is one failed image, with its own line
+    assert summary["images"]["failed"] == 1
+    assert summary["failed"][0]["image"] == "bad" and "bad.jpg" in summary["failed"][0]["error"]
+
+
 def test_workers_give_the_serial_report(
     dataset: Path, tiny_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    common = [
-        *("-s", str(dataset / "stim"), "-f", str(dataset / "fix"), "-m", str(dataset / "maps")),
-        *("-q", "very_low", "--models-dir", str(tiny_models_dir), "--device", "cpu"),
-        *("--threads", "1", "--splits", "20"),
-    ]
-    reports = {}
-    for name, extra in (("serial", []), ("workers", ["--workers", "2"])):
-        out = tmp_path / name
-        code, stdout, stderr = _run(
-            capsys,
-            *common,
-            *extra,
-            *("--json", str(out / "r.json"), "--csv", str(out / "r.csv")),
-        )
-        assert code == 0, stdout + stderr
-        reports[name] = ((out / "r.json").read_text(), (out / "r.csv").read_text())
-        # the scratch maps are gone: only the two reports are left
-        assert sorted(p.name for p in out.iterdir()) == ["r.csv", "r.json"]
-        if name == "workers":
-            assert "2 local worker(s)" in stderr
-    assert reports["workers"] == reports["serial"]  # same numbers, same text
-    summary = json.loads(reports["serial"][0])
-    assert summary["images"]["scored"] == 4
-    assert "auc_shuffled" in summary["summary"]  # the joint metric is there
-    # the picture that cannot be read is one failed image in both, with the same line
-    assert summary["images"]["failed"] == 1
-    assert summary["failed"][0]["image"] == "bad" and "bad.jpg" in summary["failed"][0]["error"]
+    serial, _ = _reports(capsys, dataset, tiny_models_dir, tmp_path / "serial")
+    workers, stderr = _reports(
+        capsys, dataset, tiny_models_dir, tmp_path / "workers", "--workers", "2"
+    )
+    assert "2 local worker(s)" in stderr
+    assert workers == serial  # same numbers, same text (the bad picture failed in both)
+    _check_serial_report(serial[0])
+
+
+def test_ray_gives_the_serial_report(
+    local_ray,
+    dataset: Path,
+    tiny_models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    serial, _ = _reports(capsys, dataset, tiny_models_dir, tmp_path / "serial")
+    on_ray, stderr = _reports(capsys, dataset, tiny_models_dir, tmp_path / "ray", "--ray", "local")
+    # the maps came from Ray tasks (the line is wrapped at the capture's width)
+    assert "Ray (local/RAY_ADDRESS): 1 CPU per task" in " ".join(stderr.split())
+    assert on_ray == serial  # same numbers, same text (the bad picture failed in both)
+    _check_serial_report(serial[0])
 
 
 def test_workers_are_refused_for_a_predictions_folder(
