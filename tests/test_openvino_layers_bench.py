@@ -50,3 +50,22 @@ def test_conv_macs_of_a_dilated_openvino_conv(bench) -> None:
     assert total == 2 * 4 * 23 * 40 * 9
     # rows: 23 centre + 2 * 11 shifted; columns: 40 + 2 * 28
     assert valid == 2 * 4 * (23 + 2 * 11) * (40 + 2 * 28)
+
+
+def test_ceilings_are_the_frame_at_the_lone_conv_rate_with_and_without_padding(bench) -> None:
+    layers = [
+        {"ms": 60.0, "gmac": 6.0, "gmac_on_padding": 2.0},  # 100 GMAC/s
+        {"ms": 30.0, "gmac": 3.0, "gmac_on_padding": 0.0},
+        {"ms": 10.0},  # not a convolution
+    ]
+    found = bench.ceilings(layers, frame_s=0.1, best_rate=150e9, goal_fps=10.0)
+    assert found["model_gmac_per_s"] == 100.0
+    assert found["conv_share_of_layer_time"] == 0.9
+    # 9 GMAC at 150 GMAC/s = 60 ms, + 10 ms other = 70 ms; no padding: 7 GMAC → 56.67 ms
+    assert found["ceiling_fps_every_conv_at_lone_rate"] == round(1 / 0.070, 2)
+    assert found["ceiling_fps_and_no_padding"] == round(1 / (7 / 150 + 0.010), 2)
+    assert found["goal_reachable_without_changing_the_network"] is True
+    # per-layer counters that overlap (a busy machine) are scaled to the frame time
+    busy = bench.ceilings(layers, frame_s=0.05, best_rate=150e9, goal_fps=30.0)
+    assert busy["layer_time_vs_frame_time"] == 2.0 and busy["model_gmac_per_s"] == 200.0
+    assert busy["goal_reachable_without_changing_the_network"] is False
