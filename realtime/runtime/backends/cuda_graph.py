@@ -5,7 +5,8 @@ launches are most of a frame's time. onnxruntime captures one only when every no
 on CUDA and the input and output shapes and addresses never change. So, once a shape
 has come :data:`GRAPH_AFTER` times (a video's short last batch never does), the engine
 builds for it a fixed-shape copy of the model whose shape arithmetic is folded into
-constants (no node left for the CPU), binds device buffers made once, and replays.
+constants (no node left for the CPU), binds device buffers made once, and replays; the
+engine builds it in a background thread while frames keep running the plain way.
 Anything that fails turns graphs off for that shape with one note; the engine goes on
 with plain IO binding. ``SALIENCY_CAM_CUDA_GRAPHS=0`` turns them off altogether.
 
@@ -17,7 +18,9 @@ with plain IO binding. ``SALIENCY_CAM_CUDA_GRAPHS=0`` turns them off altogether.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -109,18 +112,26 @@ class GraphRunner:
 class CudaGraphs:
     """Which input shapes run as graphs: counts how often each comes, builds a runner
     (``build(shape)``) for the repeated ones up to ``limit``, and remembers the shapes
-    whose graph failed so they are not tried again."""
+    whose graph failed so they are not tried again.
+
+    With ``background`` the build (loading the fixed-shape copy, a second session) runs
+    in a thread while the frames keep going the plain way, so a live camera does not
+    stall on its second frame; the next frame after it is ready uses the graph.
+    """
 
     def __init__(
         self,
         build: Callable[[tuple[int, ...]], Runner],
         after: int = GRAPH_AFTER,
         limit: int = MAX_GRAPHS,
+        background: bool = False,
     ) -> None:
         self._build = build
         self._after = after
         self._limit = limit
+        self._background = background
         self._seen: dict[tuple[int, ...], int] = {}
+        self._building: dict[tuple[int, ...], Future] = {}
         self.runners: dict[tuple[int, ...], Runner] = {}
         self.failures: dict[tuple[int, ...], str] = {}
 
@@ -130,14 +141,51 @@ class CudaGraphs:
         found = self.runners.get(shape)
         if found is not None or shape in self.failures:
             return found
+        pending = self._building.get(shape)
+        if pending is not None:
+            return self._collect(shape, pending)
         self._seen[shape] = self._seen.get(shape, 0) + 1
-        if self._seen[shape] < self._after or len(self.runners) >= self._limit:
+        if self._seen[shape] < self._after or len(self.runners) + len(self._building) >= (
+            self._limit
+        ):
+            return None
+        if self._background:
+            self._building[shape] = self._start_build(shape)
             return None
         try:
             found = self.runners[shape] = self._build(shape)
         except Exception as exc:  # noqa: BLE001 - any failure means: run without graphs
             self.failed(shape, exc)
         return found
+
+    def _start_build(self, shape: tuple[int, ...]) -> Future:
+        """``build(shape)`` in a daemon thread (never holds up the process's exit)."""
+        future: Future = Future()
+
+        def work() -> None:
+            try:
+                future.set_result(self._build(shape))
+            except BaseException as exc:  # noqa: BLE001 - handed to the collector
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="cuda-graph-build", daemon=True).start()
+        return future
+
+    def _collect(self, shape: tuple[int, ...], pending: Future) -> Runner | None:
+        """A background build's runner once it is done (None while it runs)."""
+        if not pending.done():
+            return None
+        del self._building[shape]
+        try:
+            found = self.runners[shape] = pending.result()
+        except Exception as exc:  # noqa: BLE001
+            self.failed(shape, exc)
+            return None
+        return found
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the background builds (tests and benchmarks)."""
+        wait(list(self._building.values()), timeout=timeout)
 
     def failed(self, shape: tuple[int, ...], exc: BaseException) -> None:
         """Turn graphs off for ``shape`` (its runner raised ``exc``)."""

@@ -67,7 +67,8 @@ class OnnxRuntimeEngine:
         self.graphs: CudaGraphs | None = None
         if self._use_binding and options.cuda_graphs and cuda_graphs_enabled():
             self.graphs = CudaGraphs(
-                self._graph_builder(path, choice, options.precision, model_sha, cache_root)
+                self._graph_builder(path, choice, options.precision, model_sha, cache_root),
+                background=True,
             )
 
     @property

@@ -158,3 +158,34 @@ def test_environment_and_options_turn_graphs_off(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(CUDA_GRAPHS_ENV, value)
         assert not cuda_graphs_enabled()
     assert EngineOptions(cuda_graphs=False).cuda_graphs is False
+
+
+def test_a_background_build_lets_frames_run_the_plain_way_until_it_is_ready() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def build(shape: tuple[int, ...]):
+        release.wait(10)
+        return lambda batch: batch
+
+    graphs = CudaGraphs(build, after=1, background=True)
+    shape = (1, 48, 64, 3)
+    assert graphs.runner(shape) is None  # build started, not ready
+    assert graphs.runner(shape) is None  # still building: the frame runs plain
+    release.set()
+    graphs.wait(10)
+    assert graphs.runner(shape) is not None
+    assert graphs.note == "CUDA graphs on for 1x48x64x3"
+
+
+def test_a_background_build_that_fails_is_reported_once() -> None:
+    def build(shape: tuple[int, ...]):
+        raise RuntimeError("no CUDA here")
+
+    graphs = CudaGraphs(build, after=1, background=True)
+    assert graphs.runner((2, 48, 64, 3)) is None
+    graphs.wait(10)
+    assert graphs.runner((2, 48, 64, 3)) is None
+    assert graphs.runner((2, 48, 64, 3)) is None
+    assert graphs.note == "CUDA graphs off for 2x48x64x3 (RuntimeError: no CUDA here)"
