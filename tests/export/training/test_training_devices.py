@@ -87,6 +87,21 @@ def test_mixed_model_gives_float32_maps_and_loss_and_trains() -> None:
     assert not np.array_equal(conv.kernel.numpy(), before)
 
 
+def _run_on_two_cpus(script_text: str, tmp_path: Path, *args: str) -> dict:
+    """Run a script that splits the CPU into two logical devices (only possible before
+    TensorFlow starts, hence a fresh process); return the JSON of its last line."""
+    script = tmp_path / "two_cpus.py"
+    script.write_text(script_text)
+    support = str(Path(__file__).resolve().parents[2] / "support")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": support}
+    done = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True,
+        env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 _MIRRORED = textwrap.dedent(
     """
     import json, sys
@@ -130,15 +145,7 @@ _MIRRORED = textwrap.dedent(
 
 @pytest.mark.parametrize("batch", [2, 3])  # 3: an uneven split (2 + 1)
 def test_mirrored_step_equals_one_device_step(batch: int, tmp_path: Path) -> None:
-    script = tmp_path / "mirrored.py"
-    script.write_text(_MIRRORED)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, str(script), str(batch)], capture_output=True, text=True,
-        env=env, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _run_on_two_cpus(_MIRRORED, tmp_path, str(batch))
     (one, loss_one, delta_one), (two, loss_two, delta_two) = result["single"], result["mirrored"]
     assert (one, two) == (1, 2)
     assert loss_two == pytest.approx(loss_one, rel=1e-4)
@@ -187,16 +194,7 @@ def test_mirrored_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: P
     resumed ends at the same step, epoch loss, validation and best weights as one that
     was never stopped (this found Adam's moments being made inside the first
     distributed step, which failed, and a resume before the first epoch's end)."""
-    script = tmp_path / "mirrored_resume.py"
-    script.write_text(_MIRRORED_RESUME)
-    support = str(Path(__file__).resolve().parents[2] / "support")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": support}
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
-        env=env, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = _run_on_two_cpus(_MIRRORED_RESUME, tmp_path, str(tmp_path))
     assert found["steps"] == [3, 3]
     straight, resumed = found["history"]
     assert [r["epoch"] for r in resumed] == [1]
