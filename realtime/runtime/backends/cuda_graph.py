@@ -17,6 +17,7 @@ with plain IO binding. ``SALIENCY_CAM_CUDA_GRAPHS=0`` turns them off altogether.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -30,6 +31,8 @@ import numpy as np
 GRAPH_AFTER = 2
 #: Captured shapes kept per engine (each holds its own session and buffers).
 MAX_GRAPHS = 4
+#: Fixed-shape copies kept in the runtime cache (the most recently used; ~100 MB each).
+KEEP_COPIES = 8
 #: Set to ``0`` to run without CUDA graphs.
 CUDA_GRAPHS_ENV = "SALIENCY_CAM_CUDA_GRAPHS"
 
@@ -56,6 +59,8 @@ def static_model(source: Path, shape: tuple[int, ...], folder: Path, key: str) -
 
     target = folder / f"{key}-{shape_text(shape)}.onnx"
     if target.exists():
+        with contextlib.suppress(OSError):
+            os.utime(target)  # recently used: kept by the pruning below
         return target
     model = onnx.load(str(source))
     fix_input_shapes(model, shape)
@@ -65,7 +70,28 @@ def static_model(source: Path, shape: tuple[int, ...], folder: Path, key: str) -
         raise RuntimeError(f"{', '.join(left)} nodes left after fixing the shape")
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, model.SerializeToString())
+    prune_copies(folder, KEEP_COPIES)
     return target
+
+
+def prune_copies(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` most recently used copies in ``folder`` (each is a
+    whole model: a library of videos in many aspect ratios would otherwise fill the
+    cache). Returns what was deleted."""
+    copies = sorted(folder.glob("*.onnx"), key=_mtime, reverse=True)
+    removed = []
+    for path in copies[keep:]:
+        with contextlib.suppress(OSError):  # another process may have removed it
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class GraphRunner:

@@ -52,9 +52,9 @@ def test_fixed_shape_copy_has_no_shape_nodes_and_the_same_maps(
     batch = frames((2, 48, 64, 3))
     np.testing.assert_array_equal(dynamic_run(copy, batch), dynamic_run(source, batch))
     # written once: a second call finds it (and leaves no temporary file behind)
-    stamp = copy.stat().st_mtime_ns
+    inode = copy.stat().st_ino  # a rewrite would rename a new file over it
     assert static_model(source, (2, 48, 64, 3), tmp_path, "abc") == copy
-    assert copy.stat().st_mtime_ns == stamp
+    assert copy.stat().st_ino == inode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["abc-2x48x64x3.onnx"]
 
 
@@ -189,3 +189,18 @@ def test_a_background_build_that_fails_is_reported_once() -> None:
     assert graphs.runner((2, 48, 64, 3)) is None
     assert graphs.runner((2, 48, 64, 3)) is None
     assert graphs.note == "CUDA graphs off for 2x48x64x3 (RuntimeError: no CUDA here)"
+
+
+def test_only_the_most_recently_used_copies_are_kept(tmp_path: Path) -> None:
+    import os
+
+    from saliency_cam.realtime.runtime.backends.cuda_graph import prune_copies
+
+    for index in range(5):
+        path = tmp_path / f"m-1x{index}.onnx"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + index, 1000 + index))
+    os.utime(tmp_path / "m-1x0.onnx", (2000, 2000))  # the oldest was used again
+    removed = prune_copies(tmp_path, keep=3)
+    assert sorted(p.name for p in removed) == ["m-1x1.onnx", "m-1x2.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-1x0.onnx", "m-1x3.onnx", "m-1x4.onnx"]
