@@ -2,13 +2,13 @@
 # GPU check: frames/s per quality × provider (CUDA, TensorRT if present) × precision
 # (fp32, fp16) × batch (1, 4, 8), plus 720p/1080p frames end to end; one JSON.
 #
-# On a GPU machine with the gpu extra installed:   benchmarks/gpu_check.sh run [OUT]
+# On a GPU machine with the gpu extra installed:   benchmarks/gpu.sh run [OUT]
 # On the lent device machine (no internet, 64 MiB per call; DESIGN.md §6; its python3
 # is 3.12 with numpy, onnx, OpenCV and the CUDA 13 / cuDNN pip packages): the
 # onnxruntime-gpu wheel travels split (split -b 58M WHEEL build/gpu/part_; its file name
 # in build/gpu/wheel.name), one part per call while the machine stays warm, then:
-#   benchmarks/gpu_check.sh stash build/gpu/part_00      (once per part)
-#   benchmarks/gpu_check.sh run "$OUT"                    (with the last part carried)
+#   benchmarks/gpu.sh stash build/gpu/part_00      (once per part)
+#   benchmarks/gpu.sh run "$OUT"                    (with the last part carried)
 # Models: build/gpu/models/graph_{fp32,fp16}.onnx from
 #   python benchmarks/gpu_check.py prepare <models dir with very_low fp32> build/gpu/models
 set -euo pipefail
