@@ -42,6 +42,7 @@ from saliency_cam.models.errors import SaliencyCamError
 STATE = "state.json"
 BEST = "best.weights.h5"
 LATEST = "latest"
+HISTORY_FILES = ("history.json", "history.csv", "history.png")
 SCHEDULES = ("constant", "cosine", "plateau")
 FREEZE = ("none", "encoder")
 #: Metrics scored on the validation subset each epoch (names as in models.metrics).
@@ -303,9 +304,10 @@ def fit(
         )
     if state is not None and state.epoch >= config.epochs and state.batch_in_epoch == 0:
         out.print(f"{run}: all {config.epochs} epochs already done", markup=False)
-    if not resume:
+    if not resume:  # start over: nothing of the earlier run may pass as this run's result
         shutil.rmtree(run / LATEST, ignore_errors=True)
-        (run / STATE).unlink(missing_ok=True)
+        for leftover in (STATE, BEST, *HISTORY_FILES):
+            (run / leftover).unlink(missing_ok=True)
     fresh = state is None
     state = state or _State(config=config.identity(), lr=config.lr)
 
@@ -371,6 +373,16 @@ def fit(
     with stop_requests() as stop_asked, _Bar(out, steps_per_epoch) as bar:
         while state.epoch < config.epochs:
             if config.max_steps is not None and state.step >= config.max_steps:
+                break
+            if config.patience is not None and state.stale_epochs >= config.patience:
+                # a run that already stopped early stays stopped when the same command
+                # runs again (e.g. after Ctrl-C in the export): no extra epoch each time
+                stopped_early = True
+                out.print(
+                    f"{run}: already stopped early (no better validation loss for "
+                    f"{state.stale_epochs} epoch(s))",
+                    markup=False,
+                )
                 break
             bar.epoch(state.epoch, config.epochs, state.batch_in_epoch)
             ds = make_dataset(
@@ -439,7 +451,8 @@ def fit(
     best = run / BEST
     return TrainResult(
         run_dir=run,
-        best_weights=best if best.is_file() else None,
+        # only a best this run's state knows (a stray file is no epoch of this run)
+        best_weights=best if best.is_file() and state.best_epoch > 0 else None,
         best_val_loss=state.best_val_loss,
         best_epoch=state.best_epoch,
         steps=state.step,

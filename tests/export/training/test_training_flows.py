@@ -1,0 +1,55 @@
+"""The training flows a user runs twice: ``--no-resume`` into a used run folder, and the
+same command again after a run stopped early (TensorFlow, very_low, one step an epoch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from saliency_data import make_disc_study  # noqa: E402
+
+from saliency_cam.export.training.datasets.folder import read_folder  # noqa: E402
+from saliency_cam.export.training.trainer import TrainConfig, fit  # noqa: E402
+
+VERY_LOW = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    """4 images: 3 train (one batch of 3: one step an epoch), 1 validates."""
+    root = make_disc_study(tmp_path_factory.mktemp("tiny") / "discs", 4, seed=2)
+    return read_folder(root), ([0, 1, 2], [3])
+
+
+def test_no_resume_does_not_pass_the_old_runs_best_off_as_its_own(tiny, tmp_path: Path) -> None:
+    """--no-resume stopped before its first epoch ended has no best weights: the earlier
+    run's best.weights.h5 and history must not be exported as this run's model."""
+    data, split = tiny
+    run = tmp_path / "run"
+    config = TrainConfig(size=VERY_LOW, epochs=1, batch_size=3, sigma=4.0)
+    assert fit(data, split, config, run).best_weights is not None
+    assert (run / "history.json").is_file()
+    again = TrainConfig(size=VERY_LOW, epochs=2, batch_size=1, sigma=4.0, max_steps=1)
+    result = fit(data, split, again, run, resume=False)
+    assert result.steps == 1 and result.epochs_done == 0
+    assert result.best_weights is None  # was the old run's file: exported under the name
+    assert not (run / "best.weights.h5").exists() and not (run / "history.json").exists()
+
+
+def test_a_run_that_stopped_early_stays_stopped_when_run_again(tiny, tmp_path: Path) -> None:
+    """Early stop, then the same command again (e.g. after Ctrl-C in the export): no
+    extra epoch is trained and the history is unchanged."""
+    data, split = tiny
+    run = tmp_path / "run"
+    # lr 0: the validation loss never improves after epoch 1, so patience 1 stops at 2
+    config = TrainConfig(size=VERY_LOW, epochs=5, batch_size=3, lr=0.0, sigma=4.0, patience=1)
+    first = fit(data, split, config, run)
+    assert first.stopped_early and first.epochs_done == 2 and first.steps == 2
+    history = json.loads((run / "history.json").read_text())
+    again = fit(data, split, config, run)
+    assert again.stopped_early and again.epochs_done == 2 and again.steps == 2
+    assert json.loads((run / "history.json").read_text()) == history
