@@ -18,10 +18,14 @@ raises, for a user who really wants out now.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 #: The signals handled like Ctrl-C (SIGHUP does not exist on Windows).
 STOP_SIGNALS: tuple[int, ...] = tuple(
@@ -111,4 +115,33 @@ def install_signal_handlers(stop: StopRequest = STOP) -> bool:
         return False
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop.handle)
+    if not getattr(sys.unraisablehook, "_redelivers_stops", False):
+        sys.unraisablehook = _redeliver_stops(sys.unraisablehook)
     return True
+
+
+def _redeliver_stops(previous: Callable[[Any], object]) -> Callable[[Any], object]:
+    """An ``sys.unraisablehook`` that does not let a stop signal be lost. A signal that
+    arrives while Python runs a finalizer (``__del__``, a weakref callback: TensorFlow and
+    Keras run many) raises :class:`Interrupted` inside it, where Python prints "Exception
+    ignored in ..." with a traceback and carries on: the command ran to its end as if
+    nobody had pressed Ctrl-C. Instead the signal is delivered to the main thread again,
+    from a helper thread a moment later: delivered from here, its handler would run at
+    once, still inside the finalizer."""
+
+    def hook(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, Interrupted):
+            threading.Thread(
+                target=_redeliver, args=(exc.signum,), name="redeliver-stop", daemon=True
+            ).start()
+            return
+        previous(unraisable)
+
+    hook._redelivers_stops = True  # type: ignore[attr-defined]
+    return hook
+
+
+def _redeliver(signum: int) -> None:
+    time.sleep(0.05)  # the main thread has left the finalizer by then (if not: again)
+    _thread.interrupt_main(signum)
