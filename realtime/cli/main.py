@@ -7,11 +7,33 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from saliency_cam.models.errors import SaliencyCamError
 
+
+class _Stopped(Exception):
+    """Carries a Ctrl-C / SIGTERM / SIGHUP (``KeyboardInterrupt``) past typer, which turns
+    one into a silent exit code 130 (typer 0.29: no line, SIGTERM's 143 lost)."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+class _Group(TyperGroup):
+    """The app's command group: a stop signal inside any command reaches :func:`main`."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Stopped(exc) from exc
+
+
 app = typer.Typer(
     name="saliency-cam",
+    cls=_Group,
     help="Real-time visual saliency (MSI-Net): live camera, videos, images, export, benchmarks.",
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -84,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     except _click_exception() as exc:  # usage errors: click prints usage + one line
         exc.show()  # type: ignore[attr-defined]
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-    except (KeyboardInterrupt, typer.Abort) as exc:  # Ctrl-C, SIGTERM, SIGHUP: one line
+    except (_Stopped, KeyboardInterrupt, typer.Abort) as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        if isinstance(exc, _Stopped):
+            exc = exc.interrupt
         reason = str(exc) if isinstance(exc, KeyboardInterrupt) and str(exc) else "Ctrl-C"
         typer.echo(f"interrupted ({reason}): finished files kept, none half-written", err=True)
         sys.exit(getattr(exc, "exit_code", 130))
