@@ -101,9 +101,15 @@ def _imread(path: Path, flags: int) -> np.ndarray:
 
     try:
         # np.fromfile + imdecode also reads non-ASCII paths on Windows, unlike imread.
-        image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), flags)
+        data = np.fromfile(str(path), dtype=np.uint8)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    if data.size == 0:  # imdecode asserts (cv2.error) on an empty buffer
+        raise InputError(f"cannot read {path}: empty file (0 bytes)")
+    try:
+        image = cv2.imdecode(data, flags)
+    except cv2.error as exc:
+        raise InputError(f"cannot read {path}: not an image OpenCV can decode, or damaged") from exc
     if image is None:
         raise InputError(f"cannot read {path}: not an image OpenCV can decode, or damaged")
     return image

@@ -166,9 +166,35 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
                     continue
                 if path == sample.image:
                     shapes[sample.key] = shape
+                else:
+                    problems += _size_problems(path, shape, sample, shapes.get(sample.key))
     if problems:
         raise DataError(root, problems)
     return FolderData(root, samples, shapes)
+
+
+def _size_problems(
+    path: Path, shape: tuple[int, int], sample: Sample, image: tuple[int, int] | None
+) -> list[str]:
+    """A ground-truth file that cannot line up with its stimulus: a saliency map of
+    another aspect ratio (it would be letterboxed differently from the image: every target
+    shifted), or a fixation map (image file) of another size (the network would learn from
+    misplaced fixations; :func:`target_map` refuses it, but only once training runs)."""
+    if image is None or shape == image:
+        return []
+    what = f"{path} is {shape[0]}x{shape[1]} but {sample.image.name} is {image[0]}x{image[1]}"
+    if path == sample.saliency:
+        if abs(shape[1] * image[0] / (shape[0] * image[1]) - 1.0) > ASPECT_TOLERANCE:
+            return [f"{what} (another aspect ratio)"]
+        return []  # the same picture at another scale: resized like the image
+    if path.suffix.lower() != ".npy":  # .npy fixations may be points (N x 2)
+        return [what]
+    return []
+
+
+#: How far a saliency map's aspect ratio may differ from its stimulus's (rounding of a
+#: map stored at a smaller scale) before it counts as another picture.
+ASPECT_TOLERANCE = 0.02
 
 
 def target_map(sample: Sample, sigma: float | None = None) -> np.ndarray:

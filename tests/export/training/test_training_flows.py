@@ -53,3 +53,37 @@ def test_a_run_that_stopped_early_stays_stopped_when_run_again(tiny, tmp_path: P
     again = fit(data, split, config, run)
     assert again.stopped_early and again.epochs_done == 2 and again.steps == 2
     assert json.loads((run / "history.json").read_text()) == history
+
+
+def test_empty_images_and_misfit_maps_are_listed_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 0-byte stimulus (was: 'unexpected error: OpenCV ... !buf.empty()'), a saliency
+    map of another aspect ratio (was: trained on shifted targets) and a fixation map of
+    another size (was: refused only once training ran) are each listed up front."""
+    import cv2
+    import numpy as np
+
+    from saliency_cam.realtime.cli.main import main
+
+    root = make_disc_study(tmp_path / "data", 4, seed=3)  # stimuli are 96x128
+    (root / "fixations.csv").unlink()
+    (root / "saliency").mkdir()
+    (root / "fixations").mkdir()
+    blob = np.zeros((96, 128), np.uint8)
+    blob[40:50, 60:70] = 255
+    cv2.imwrite(str(root / "saliency" / "img_000.png"), blob)  # fine
+    cv2.imwrite(str(root / "saliency" / "img_001.png"), cv2.resize(blob, (64, 48)))  # fine
+    cv2.imwrite(str(root / "saliency" / "img_002.png"), blob[:50])  # another aspect
+    cv2.imwrite(str(root / "fixations" / "img_003.png"), cv2.resize(blob, (64, 48)))
+    (root / "stimuli" / "img_004.png").write_bytes(b"")
+    cv2.imwrite(str(root / "saliency" / "img_004.png"), blob)
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(root), "--init", "random", "--models-dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "unexpected" not in err and "Traceback" not in err
+    assert "3 problem(s)" in err and "nothing was trained" in err
+    assert "saliency/img_002.png is 50x128 but img_002.png is 96x128" in err
+    assert "fixations/img_003.png is 48x64 but img_003.png is 96x128" in err
+    assert "stimuli/img_004.png" in err
+    assert not (tmp_path / "m").exists()
