@@ -69,6 +69,7 @@ def publish(
     atomic_write_text(folder / "card.json", json.dumps(full_card, indent=2, default=str) + "\n")
 
     with Manifest.editing(directory) as manifest:
+        _drop_stale_variants(manifest, info)
         manifest.put_user_model(
             UserModel(
                 name=name,
@@ -81,6 +82,21 @@ def publish(
             )
         )
     return info
+
+
+def _drop_stale_variants(manifest: Manifest, fresh: VariantInfo) -> None:
+    """Forget (and delete) the other precisions of a model published again under its
+    name (``--replace``) that were exported from its earlier weights or size: they would
+    otherwise go on serving the old model for ``--precision int8`` etc. Exported again
+    from the new weights on demand (``saliency-cam export --model NAME --precision ...``)."""
+    for key, variant in list(manifest.variants.items()):
+        if variant.preset != fresh.preset or variant.precision == fresh.precision:
+            continue
+        same = (variant.height, variant.width) == (fresh.height, fresh.width)
+        if same and variant.weights.get("revision") == fresh.weights.get("revision"):
+            continue
+        del manifest.variants[key]
+        variant.path.unlink(missing_ok=True)
 
 
 def check_free_name(name: str, models_dir: str | os.PathLike[str] | None, replace: bool) -> None:

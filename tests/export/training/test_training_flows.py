@@ -87,3 +87,36 @@ def test_empty_images_and_misfit_maps_are_listed_before_training(
     assert "fixations/img_003.png is 48x64 but img_003.png is 96x128" in err
     assert "stimuli/img_004.png" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_replace_forgets_the_old_models_other_precisions(tmp_path: Path) -> None:
+    """``train --replace`` publishes new weights under the name: an int8 (or fp16) made
+    from the old weights must not go on answering ``--model NAME --precision int8``."""
+    import dataclasses
+    import shutil
+
+    import keras
+
+    from saliency_cam.export.training.publish import publish
+    from saliency_cam.export.training.trainer import save_weights
+    from saliency_cam.models.manifest import Manifest
+    from saliency_cam.models.msinet import build_msinet
+
+    pytest.importorskip("tf2onnx")
+    models = tmp_path / "models"
+    weights = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        weights.append(save_weights(build_msinet(*VERY_LOW), tmp_path / f"w{seed}.weights.h5"))
+    publish("study", weights[0], VERY_LOW, models_dir=models)
+    # the old model's int8, as `export --model study --precision int8` registers it (a
+    # copy of the fp32 file stands in for the quantized one: only its record matters)
+    with Manifest.editing(models) as manifest:
+        fp32 = manifest.find("study", "fp32")
+        shutil.copyfile(fp32.path, models / "msinet_study_int8.onnx")
+        manifest.put(dataclasses.replace(fp32, precision="int8", file="msinet_study_int8.onnx"))
+    publish("study", weights[1], VERY_LOW, models_dir=models)  # new weights
+    manifest = Manifest.load(models)
+    assert manifest.find("study", "int8") is None
+    assert not (models / "msinet_study_int8.onnx").exists()
+    assert manifest.find("study", "fp32").weights != fp32.weights
