@@ -441,6 +441,11 @@ def fit(
             save_latest()
             write_history(run, state.history)
             bar.summary(row, improved)
+            if stop_asked():  # Ctrl-C during validation: the epoch is saved, stop here
+                raise TrainingInterrupted(
+                    f"interrupted after epoch {state.epoch}; the state is saved in {run}: "
+                    "run the same command again to resume"
+                )
             if config.patience is not None and state.stale_epochs >= config.patience:
                 stopped_early = True
                 out.print(

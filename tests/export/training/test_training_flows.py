@@ -120,3 +120,30 @@ def test_replace_forgets_the_old_models_other_precisions(tmp_path: Path) -> None
     assert manifest.find("study", "int8") is None
     assert not (models / "msinet_study_int8.onnx").exists()
     assert manifest.find("study", "fp32").weights != fp32.weights
+
+
+def test_ctrl_c_during_validation_stops_after_the_epoch(
+    tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGINT arriving while the last epoch validates: the epoch is kept and the
+    run stops (it used to be ignored: the command went on to export as if not asked)."""
+    import os
+    import signal
+
+    from saliency_cam.export.training import trainer
+
+    data, split = tiny
+    real_validate = trainer.validate
+
+    def validate_with_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the moment: validation has begun
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "validate", validate_with_ctrl_c)
+    run = tmp_path / "run"
+    config = TrainConfig(size=VERY_LOW, epochs=1, batch_size=3, sigma=4.0)
+    with pytest.raises(trainer.TrainingInterrupted, match="after epoch 1"):
+        fit(data, split, config, run)
+    state = json.loads((run / "state.json").read_text())
+    assert state["epoch"] == 1 and state["step"] == 1 and len(state["history"]) == 1
+    assert (run / "best.weights.h5").is_file()
