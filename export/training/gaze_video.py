@@ -163,7 +163,7 @@ def prepare_gaze_video(
     if fps <= 0:
         capture.release()
         raise InputError(f"{video}: the frame rate is unknown; cannot align gaze times")
-    written = 0
+    written: set[str] = set()
     next_time = 0.0
     index = 0
     try:
@@ -185,9 +185,15 @@ def prepare_gaze_video(
                 tmp.write_bytes(data.tobytes())
             with atomic_output(folder / "fixations" / f"{stem}.npy") as tmp, open(tmp, "wb") as fh:
                 np.save(fh, points.astype(np.float64))
-            written += 1
+            written.add(stem)
     finally:
         capture.release()
+    # frames an earlier run wrote (another --every, --window or gaze file) and this one
+    # did not would otherwise be trained on as if they were this run's samples
+    for sub, suffix in (("stimuli", ".png"), ("fixations", ".npy")):
+        for old in (folder / sub).glob(f"frame_*{suffix}"):
+            if old.stem not in written:
+                old.unlink()
     if not written:
         raise InputError(
             f"no frame of {video} has gaze within ±{window} s: check the timestamp column and "
@@ -195,5 +201,5 @@ def prepare_gaze_video(
             f"{gaze.t.min():.3f} s, the video lasts {index / fps:.1f} s)"
         )
     if console is not None:
-        console.print(f"{written} frames with gaze written to {folder}", markup=False)
+        console.print(f"{len(written)} frames with gaze written to {folder}", markup=False)
     return folder

@@ -162,6 +162,26 @@ def test_gaze_video_samples_frames_and_gaze_in_a_window(tmp_path: Path) -> None:
     assert target_map(data.samples[1]).shape == (48, 64)
 
 
+def test_gaze_video_again_with_other_sampling_keeps_only_its_own_frames(tmp_path: Path) -> None:
+    """The frames folder is reused: a second run with another --every must not keep the
+    first run's extra frames (they were trained on as if sampled this time)."""
+    clip = make_clip(tmp_path / "scene.mp4", 64, 48, 75, fps=25)  # 3 s
+    gaze = tmp_path / "gaze.csv"
+    gaze.write_text("timestamp,x,y\n" + "".join(f"{i / 10},{20 + i},20\n" for i in range(30)))
+    out = tmp_path / "out"
+    prepare_gaze_video(clip, gaze, out, every=1.0, window=0.1)
+    assert len(list((out / "stimuli").iterdir())) == 3
+    prepare_gaze_video(clip, gaze, out, every=2.0, window=0.1)
+    assert sorted(p.name for p in (out / "stimuli").iterdir()) == [
+        "frame_00000000.png",
+        "frame_00002000.png",
+    ]
+    assert sorted(p.stem for p in (out / "fixations").iterdir()) == [
+        "frame_00000000",
+        "frame_00002000",
+    ]
+
+
 def test_gaze_csv_without_the_columns_names_them(tmp_path: Path) -> None:
     bad = tmp_path / "g.csv"
     bad.write_text("t,gx,gy\n0,1,2\n")
