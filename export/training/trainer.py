@@ -50,9 +50,14 @@ VAL_METRICS = ("cc", "kld", "nss", "sim", "auc_judd")
 
 
 class TrainingInterrupted(SaliencyCamError):
-    """Ctrl-C / SIGTERM: the latest state was saved; the same command resumes."""
+    """Ctrl-C / SIGTERM: the latest state was saved; the same command resumes. Exits
+    with the shell's code for the signal (130 Ctrl-C, 143 SIGTERM), as other commands do."""
 
     exit_code = 130
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + int(signum)
 
 
 @dataclass
@@ -148,14 +153,14 @@ class _State:
 
 
 @contextlib.contextmanager
-def stop_requests() -> Iterator[Callable[[], bool]]:
+def stop_requests() -> Iterator[Callable[[], int]]:
     """Turn SIGINT/SIGTERM into a flag the loop polls between steps (so a checkpoint is
-    never cut in half); the handlers are restored afterwards. Outside the main thread
-    (no signals there) the flag simply never rises."""
-    flag = {"stop": False}
+    never cut in half): the signal's number once one came, else 0. The handlers are
+    restored afterwards. Outside the main thread (no signals there) it stays 0."""
+    flag = {"stop": 0}
 
     def handler(signum: int, frame: object) -> None:
-        flag["stop"] = True
+        flag["stop"] = int(signum)
 
     previous = {}
     try:
@@ -415,7 +420,8 @@ def fit(
                 if stop_asked():
                     raise TrainingInterrupted(
                         f"interrupted at step {state.step} (epoch {state.epoch + 1}); the state "
-                        f"is saved in {run}: run the same command again to resume"
+                        f"is saved in {run}: run the same command again to resume",
+                        stop_asked(),
                     )
                 if limit:
                     break
@@ -444,7 +450,8 @@ def fit(
             if stop_asked():  # Ctrl-C during validation: the epoch is saved, stop here
                 raise TrainingInterrupted(
                     f"interrupted after epoch {state.epoch}; the state is saved in {run}: "
-                    "run the same command again to resume"
+                    "run the same command again to resume",
+                    stop_asked(),
                 )
             if config.patience is not None and state.stale_epochs >= config.patience:
                 stopped_early = True

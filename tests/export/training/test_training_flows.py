@@ -122,11 +122,12 @@ def test_replace_forgets_the_old_models_other_precisions(tmp_path: Path) -> None
     assert manifest.find("study", "fp32").weights != fp32.weights
 
 
-def test_ctrl_c_during_validation_stops_after_the_epoch(
+def test_a_signal_during_validation_stops_after_the_epoch(
     tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real SIGINT arriving while the last epoch validates: the epoch is kept and the
-    run stops (it used to be ignored: the command went on to export as if not asked)."""
+    """A real SIGTERM arriving while the last epoch validates: the epoch is kept and the
+    run stops with 143 (it used to be ignored: the command went on to export as if not
+    asked)."""
     import os
     import signal
 
@@ -135,15 +136,16 @@ def test_ctrl_c_during_validation_stops_after_the_epoch(
     data, split = tiny
     real_validate = trainer.validate
 
-    def validate_with_ctrl_c(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)  # the moment: validation has begun
+    def validate_with_sigterm(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # the moment: validation has begun
         return real_validate(*args, **kwargs)
 
-    monkeypatch.setattr(trainer, "validate", validate_with_ctrl_c)
+    monkeypatch.setattr(trainer, "validate", validate_with_sigterm)
     run = tmp_path / "run"
     config = TrainConfig(size=VERY_LOW, epochs=1, batch_size=3, sigma=4.0)
-    with pytest.raises(trainer.TrainingInterrupted, match="after epoch 1"):
+    with pytest.raises(trainer.TrainingInterrupted, match="after epoch 1") as stopped:
         fit(data, split, config, run)
+    assert stopped.value.exit_code == 143  # SIGTERM's code (was 130 for any signal)
     state = json.loads((run / "state.json").read_text())
     assert state["epoch"] == 1 and state["step"] == 1 and len(state["history"]) == 1
     assert (run / "best.weights.h5").is_file()
