@@ -168,7 +168,15 @@ def train_command(
         highlight=False,
     )
     if outcome.model is None:
-        err.print("no epoch finished yet: nothing exported (run again to resume)", markup=False)
+        if max_steps is not None and run.steps >= max_steps and not run.epochs_done:
+            # the same command again would stop at once: say what to change
+            err.print(
+                f"--max-steps {max_steps} reached before the first epoch ended: nothing "
+                "exported (run again with a larger --max-steps, or without it, to go on)",
+                markup=False,
+            )
+        else:
+            err.print("no epoch finished yet: nothing exported (run again to resume)", markup=False)
         return
     typer.echo(
         f"model {outcome.name} ({outcome.model.height}x{outcome.model.width}) exported to "

@@ -25,18 +25,27 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
     return read_folder(root), ([0, 1, 2], [3])
 
 
-def test_no_resume_does_not_pass_the_old_runs_best_off_as_its_own(tiny, tmp_path: Path) -> None:
-    """--no-resume stopped before its first epoch ended has no best weights: the earlier
-    run's best.weights.h5 and history must not be exported as this run's model."""
+def test_no_resume_does_not_pass_the_old_runs_best_off_as_its_own(
+    tiny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train --no-resume`` stopped (--max-steps) before its first epoch ended has no
+    best weights: the earlier run's best.weights.h5 was exported under the name ("best
+    epoch -1"). The line says what to change (the same command again would not go on)."""
+    from saliency_cam.realtime.cli.main import main
+
     data, split = tiny
     run = tmp_path / "run"
     config = TrainConfig(size=VERY_LOW, epochs=1, batch_size=3, sigma=4.0)
     assert fit(data, split, config, run).best_weights is not None
     assert (run / "history.json").is_file()
-    again = TrainConfig(size=VERY_LOW, epochs=2, batch_size=1, sigma=4.0, max_steps=1)
-    result = fit(data, split, again, run, resume=False)
-    assert result.steps == 1 and result.epochs_done == 0
-    assert result.best_weights is None  # was the old run's file: exported under the name
+    models = tmp_path / "models"
+    main(["train", str(data.root), "--init", "random", "-q", "very_low", "--seed", "9",
+          "--run-dir", str(run), "--no-resume", "--max-steps", "1", "--name", "again",
+          "--models-dir", str(models)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "trained 1 steps (0 epochs" in err
+    assert "--max-steps 1 reached before the first epoch ended: nothing exported" in err
+    assert not models.exists() or not list(models.glob("*.onnx"))
     assert not (run / "best.weights.h5").exists() and not (run / "history.json").exists()
 
 
