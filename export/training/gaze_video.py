@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_cam.export.training.datasets.folder import not_utf8
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import InputError
 
@@ -101,6 +102,8 @@ def read_gaze_csv(
                 rows.append((t * TIME_UNITS[time_unit], x, y, who))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
     if not rows:
         raise InputError(f"{path}: no usable gaze samples (all rows empty or filtered out)")
     t, x, y, who = zip(*rows, strict=True)

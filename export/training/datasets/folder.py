@@ -98,7 +98,18 @@ def read_fixations_csv(path: Path) -> dict[str, np.ndarray]:
                 points.setdefault(key, []).append(xy)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
     return {key: np.asarray(value, np.float64) for key, value in points.items()}
+
+
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
+    """The line for a CSV that is not UTF-8 text (a spreadsheet's ANSI/Latin-1 export,
+    a UTF-16 tracker export): which byte, and how to save it."""
+    return InputError(
+        f"{path} is not UTF-8 text (it has the byte 0x{exc.object[exc.start]:02x}): "
+        "save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"
+    )
 
 
 def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> FolderData:

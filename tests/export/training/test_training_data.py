@@ -182,6 +182,20 @@ def test_gaze_video_again_with_other_sampling_keeps_only_its_own_frames(tmp_path
     ]
 
 
+def test_csv_that_is_not_utf8_is_one_line_saying_so(tmp_path: Path) -> None:
+    """A spreadsheet's Latin-1 export (was: 'unexpected UnicodeDecodeError')."""
+    root = tmp_path / "study"
+    (root / "stimuli").mkdir(parents=True)
+    make_image(root / "stimuli" / "bild.png", 64, 48)
+    (root / "fixations.csv").write_bytes(b"image,x,y\nbild.png,1,2\n\xe4.png,3,4\n")
+    with pytest.raises(InputError, match=r"fixations.csv is not UTF-8 text .*0xe4.*save it"):
+        read_folder(root)
+    gaze = tmp_path / "gaze.csv"
+    gaze.write_bytes(b"timestamp,x,y,participant\n0,1,2,J\xfcrgen\n")
+    with pytest.raises(InputError, match=r"gaze.csv is not UTF-8 text .*0xfc"):
+        read_gaze_csv(gaze)
+
+
 def test_gaze_csv_without_the_columns_names_them(tmp_path: Path) -> None:
     bad = tmp_path / "g.csv"
     bad.write_text("t,gx,gy\n0,1,2\n")
