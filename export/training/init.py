@@ -64,6 +64,9 @@ def initial_weights(
     """Resolve ``--init`` (see the module doc) to weights; raises a one-line error."""
     name = init.strip()
     key = name.lower().replace("-", "_")
+    if weights_path is not None and not os.path.exists(weights_path):
+        # checked here: the readers' own line names export's --weights-path
+        raise WeightsError(f"--init-path {weights_path} does not exist")
     if key == "random":
         return Start({}, f"random (seed {seed})")
     if key == "vgg16":
@@ -103,7 +106,7 @@ def weights_from_path(path: Path) -> WeightMap:
     if (path / "saved_model.pb").is_file():
         return read_weights("hf", salicon, path).weights
     raise WeightsError(
-        f"{path}: not a weights form saliency-cam reads (.weights.h5, .pb/.zip, TF.js "
+        f"{path}: not a weights format saliency-cam reads (.weights.h5, .pb/.zip, TF.js "
         "model.json, SavedModel folder, or a training run folder)"
     )
 

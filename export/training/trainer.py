@@ -299,7 +299,12 @@ def fit(
     if not train_idx or not val_idx:
         raise SaliencyCamError("training needs at least one training and one validation image")
     run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, no permission, read-only disk
+        raise SaliencyCamError(
+            f"cannot use {run} as the run folder ({exc.strerror or exc}): choose another --run-dir"
+        ) from exc
     out = console or _stderr_console()
     state = _State.load(run / STATE) if resume else None
     if state is not None and state.config != config.identity():

@@ -158,3 +158,26 @@ def test_a_signal_during_validation_stops_after_the_epoch(
     state = json.loads((run / "state.json").read_text())
     assert state["epoch"] == 1 and state["step"] == 1 and len(state["history"]) == 1
     assert (run / "best.weights.h5").is_file()
+
+
+def test_run_dir_that_is_a_file_and_missing_init_path_are_one_line(
+    tiny, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--run-dir naming a file was 'unexpected FileExistsError'; a missing --init-path
+    was reported as '... check --weights-path' (an option train does not have)."""
+    from saliency_cam.realtime.cli.main import main
+
+    data, _ = tiny
+    base = ["train", str(data.root), "-q", "very_low", "--models-dir", str(tmp_path / "m")]
+    taken = tmp_path / "a_file"
+    taken.write_text("not a folder")
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--init", "random", "--run-dir", str(taken)])
+    err = capsys.readouterr().err
+    assert info.value.code != 0 and "unexpected" not in err
+    assert f"cannot use {taken} as the run folder" in err and "--run-dir" in err
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--init", "salicon", "--init-path", str(tmp_path / "nope.pb")])
+    err = capsys.readouterr().err
+    assert info.value.code != 0 and "--init-path" in err and "--weights-path" not in err
+    assert taken.read_text() == "not a folder"
