@@ -167,6 +167,7 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
     shapes: dict[str, tuple[int, int]] = {}
     if check_images:
         for sample in samples:
+            sizes: dict[Path, tuple[int, int]] = {}
             for path in (sample.image, sample.saliency, sample.fixations):
                 if path is None or path.suffix.lower() == ".mat":
                     continue
@@ -175,32 +176,42 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
                 except InputError:
                     problems.append(f"cannot read {path}")
                     continue
+                sizes[path] = shape
                 if path == sample.image:
                     shapes[sample.key] = shape
                 else:
-                    problems += _size_problems(path, shape, sample, shapes.get(sample.key))
+                    problems += _size_problems(path, shape, sample, sizes)
     if problems:
         raise DataError(root, problems)
     return FolderData(root, samples, shapes)
 
 
 def _size_problems(
-    path: Path, shape: tuple[int, int], sample: Sample, image: tuple[int, int] | None
+    path: Path, shape: tuple[int, int], sample: Sample, sizes: dict[Path, tuple[int, int]]
 ) -> list[str]:
-    """A ground-truth file that cannot line up with its stimulus: a saliency map of
-    another aspect ratio (it would be letterboxed differently from the image: every target
-    shifted), or a fixation map (image file) of another size (the network would learn from
-    misplaced fixations; :func:`target_map` refuses it, but only once training runs)."""
-    if image is None or shape == image:
+    """A ground-truth file that cannot line up with its stimulus, found before training
+    rather than in the middle of it: a saliency map of another aspect ratio (letterboxed
+    differently from the image: every target shifted), or a fixation map (image file) of
+    another size than the ground truth it scores against (the saliency map when there is
+    one, else the stimulus; :func:`target_map` and :func:`fixation_mask` refuse it, but
+    only once training runs). ``sizes``: the sizes read so far of this sample's files."""
+    image = sizes.get(sample.image)
+    if image is None:
         return []
-    what = f"{path} is {shape[0]}x{shape[1]} but {sample.image.name} is {image[0]}x{image[1]}"
     if path == sample.saliency:
         if abs(shape[1] * image[0] / (shape[0] * image[1]) - 1.0) > ASPECT_TOLERANCE:
-            return [f"{what} (another aspect ratio)"]
+            return [
+                f"{path} is {shape[0]}x{shape[1]} but {sample.image.name} is "
+                f"{image[0]}x{image[1]} (another aspect ratio)"
+            ]
         return []  # the same picture at another scale: resized like the image
-    if path.suffix.lower() != ".npy":  # .npy fixations may be points (N x 2)
-        return [what]
-    return []
+    if path.suffix.lower() == ".npy":  # .npy fixations may be points (N x 2)
+        return []
+    truth = sizes.get(sample.saliency) if sample.saliency is not None else image
+    if truth is None or shape == truth:
+        return []
+    other = sample.saliency.name if sample.saliency is not None else sample.image.name
+    return [f"{path} is {shape[0]}x{shape[1]} but {other} is {truth[0]}x{truth[1]}"]
 
 
 #: How far a saliency map's aspect ratio may differ from its stimulus's (rounding of a
