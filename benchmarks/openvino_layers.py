@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.models.registry import resolve_quality
+from saliency_cam.realtime.bench.hardware import cpu_features
 from saliency_cam.realtime.runtime.aspect import aspect_size
 from saliency_cam.realtime.runtime.backends.openvino import core, openvino_version
 
@@ -228,7 +229,7 @@ def main() -> None:
         "benchmark": "openvino_layers",
         "command": "python " + " ".join(sys.argv),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu_kind": _cpu_kind(),
+        "cpu_features": cpu_features(),  # no avx512*/vnni: the AVX2 kind
         "logical_cores": os.cpu_count(),
         "openvino": openvino_version(),
         "model": f"{quality.name} {args.precision} (UNTRAINED random weights: speed only)",
@@ -267,11 +268,6 @@ def ceilings(layers: list[dict], frame_s: float, best_rate: float, goal_fps: flo
         "goal_fps": goal_fps,
         "goal_reachable_without_changing_the_network": no_padding >= goal_fps,
     }
-
-
-def _cpu_kind() -> str:
-    flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
-    return " ".join(sorted({f for f in flags if f.startswith("avx512")})) or "AVX2 only"
 
 
 if __name__ == "__main__":

@@ -186,6 +186,11 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
     return FolderData(root, samples, shapes)
 
 
+#: How far a saliency map's aspect ratio may differ from its stimulus's (rounding of a
+#: map stored at a smaller scale) before it counts as another picture.
+ASPECT_TOLERANCE = 0.02
+
+
 def _size_problems(
     path: Path, shape: tuple[int, int], sample: Sample, sizes: dict[Path, tuple[int, int]]
 ) -> list[str]:
@@ -212,11 +217,6 @@ def _size_problems(
         return []
     other = sample.saliency.name if sample.saliency is not None else sample.image.name
     return [f"{path} is {shape[0]}x{shape[1]} but {other} is {truth[0]}x{truth[1]}"]
-
-
-#: How far a saliency map's aspect ratio may differ from its stimulus's (rounding of a
-#: map stored at a smaller scale) before it counts as another picture.
-ASPECT_TOLERANCE = 0.02
 
 
 def target_map(sample: Sample, sigma: float | None = None) -> np.ndarray:
