@@ -15,6 +15,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault(
     "SALIENCY_CAM_RUNTIME_CACHE", tempfile.mkdtemp(prefix="saliency-cam-runtime-cache-")
 )
+# Every door defaults to precision auto and backend auto (runtime/defaults.py). auto
+# measures the backends and picks by speed, which differs between CPU kinds and runs:
+# the suite pins both through the documented environment variables so that maps compare
+# exactly everywhere; tests/test_same_defaults.py removes the pins and checks auto itself.
+os.environ["SALIENCY_CAM_BACKEND"] = "onnxruntime"
+os.environ["SALIENCY_CAM_PRECISION"] = "fp32"
 # Test helpers (media makers, local servers, published-format writers) live in one place,
 # tests/support, importable from every test folder as plain modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))

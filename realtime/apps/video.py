@@ -213,6 +213,25 @@ def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.nda
     return write
 
 
+#: ``callback(frame, saliency, picture)`` for :func:`run_video_job`: may draw on the
+#: annotated picture in place or return a replacement (None keeps it).
+FrameCallback = Callable[[Frame, np.ndarray, np.ndarray], "np.ndarray | None"]
+
+
+def _called_back(
+    callback: FrameCallback, frame: Frame, saliency: np.ndarray, picture: np.ndarray
+) -> np.ndarray:
+    replaced = callback(frame, saliency, picture)
+    if replaced is None:
+        return picture
+    if not isinstance(replaced, np.ndarray) or replaced.shape != picture.shape:
+        raise InputError(
+            f"the video callback returned {getattr(replaced, 'shape', type(replaced).__name__)}"
+            f", not a picture of shape {picture.shape}: draw in place or return that shape"
+        )
+    return np.ascontiguousarray(replaced, dtype=np.uint8)
+
+
 def run_video_job(
     session: SaliencySession,
     source: Path,
@@ -227,6 +246,7 @@ def run_video_job(
     queue_size: int = 4,
     stop: StopRequest = STOP,
     batch: int | None = 1,
+    callback: FrameCallback | None = None,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -245,6 +265,10 @@ def run_video_job(
     complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, then raise
     :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` the same way. A file
     that ends before the frames it declares gives ``result.ended_early``.
+
+    ``callback(frame, saliency, picture)`` runs on every frame before it is written,
+    with the annotated picture (BGR, what the blended video gets): it may draw on it in
+    place or return a new picture of the same shape to write instead (None keeps it).
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
@@ -307,6 +331,8 @@ def run_video_job(
             stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
+                if callback is not None:
+                    picture = _called_back(callback, packet.frame, saliency, picture)
                 if untrained:  # the label travels with the pixels, not only the metadata
                     mark_untrained(picture)
                 blend_sink.write_frame(picture, stamp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -19,6 +20,12 @@ from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.runtime.aspect import aspect_size, check_aspect
 from saliency_cam.realtime.runtime.backends import Engine, EngineOptions, check_backend, open_engine
+from saliency_cam.realtime.runtime.defaults import (
+    DEFAULT_DEVICE,
+    DEFAULT_QUALITY,
+    default_backend,
+    default_precision,
+)
 from saliency_cam.realtime.runtime.letterbox import Letterbox
 from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers, prepare_gpu
 
@@ -53,6 +60,46 @@ def find_variant(
             f"(needs the export extra: {install_command('export')})"
         )
     return info
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """The model a command runs, resolved once: architecture, preset, precision,
+    backend, file and checksum. Two doors that print the same ``ResolvedModel`` run the
+    same bytes the same way, so they give the same map.
+
+    >>> session = open_session(device="cpu")            # doctest: +SKIP
+    >>> session.resolved.precision, session.resolved.backend   # doctest: +SKIP
+    ('int8', 'openvino')
+    """
+
+    architecture: str
+    preset: str
+    precision: str
+    backend: str
+    file: str
+    sha256: str
+    height: int
+    width: int
+
+    @classmethod
+    def of(cls, session: SaliencySession) -> ResolvedModel:
+        """The resolved model behind an open session."""
+        variant = session.variant
+        return cls(
+            architecture=str(getattr(variant, "architecture", "") or "msinet"),
+            preset=variant.preset,
+            precision=variant.precision,
+            backend=session.backend,
+            file=str(variant.path),
+            sha256=variant.sha256,
+            height=variant.height,
+            width=variant.width,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready fields (reports, ``/v1/info``, result metadata)."""
+        return asdict(self)
 
 
 class SaliencySession:
@@ -146,6 +193,11 @@ class SaliencySession:
     def trained(self) -> bool:
         """False for seeded random weights (tests and speed only)."""
         return self.variant.trained
+
+    @property
+    def resolved(self) -> ResolvedModel:
+        """What this session runs, as one value (see :class:`ResolvedModel`)."""
+        return ResolvedModel.of(self)
 
     @property
     def note(self) -> str:
@@ -264,9 +316,9 @@ MissingModelHook = Callable[[str, str], None]
 
 
 def open_session(
-    quality: str = "medium",
-    precision: str = "fp32",
-    device: str = "auto",
+    quality: str | None = None,
+    precision: str | None = None,
+    device: str = DEFAULT_DEVICE,
     models_dir: str | os.PathLike[str] | None = None,
     *,
     threads: int | None = None,
@@ -274,7 +326,7 @@ def open_session(
     warmup: int = 1,
     choice: ProviderChoice | None = None,
     on_missing: MissingModelHook | None = None,
-    backend: str = "onnxruntime",
+    backend: str | None = None,
     mode: str = "latency",
     aspect: str = "match",
     remeasure: bool = False,
@@ -283,6 +335,8 @@ def open_session(
 
     ``quality`` is a quality (``very_low`` … ``very_high``), a dataset preset
     (``salicon``, ``mit1003``, …) or a user model trained with ``saliency-cam train``.
+    Left out (None), ``quality``, ``precision`` and ``backend`` take the defaults every
+    door shares (``runtime/defaults.py``: medium, auto, auto).
     ``precision="auto"`` picks the fastest exported variant that passed its fidelity
     check for the device the providers resolve to
     (int8 on CPU, fp16 on GPU, else fp32). ``backend`` is ``onnxruntime``, ``openvino``
@@ -299,7 +353,10 @@ def open_session(
     """
     from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
 
-    backend = check_backend(backend)
+    # None = the defaults every door shares (runtime/defaults.py)
+    quality = quality or DEFAULT_QUALITY
+    precision = precision or default_precision()
+    backend = check_backend(backend or default_backend())
     precision = check_precision(precision)
     ort_device = device if backend != "openvino" else "cpu"
     if choice is None:

@@ -24,9 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
-from saliency_cam import __version__
 from saliency_cam.models.catalog import list_models
 from saliency_cam.models.errors import InputError
+from saliency_cam.models.version import VERSION as __version__
 from saliency_cam.realtime.apps.serve import results
 from saliency_cam.realtime.apps.serve.auth import bearer_scheme, require_token
 from saliency_cam.realtime.apps.serve.config import ServeConfig
@@ -350,7 +350,7 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         entries = await run_in_threadpool(list_models, config.models_dir)
         return {
             "default": engine.name(),
-            "precision": config.precision,
+            "precision": config.precision or "auto",
             "models": [
                 {
                     "name": e.name,
@@ -360,7 +360,9 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                     "gflops": round(e.gflops, 2),
                     "description": e.description,
                     "exported": e.exported,
-                    "available": config.precision in e.exported,
+                    "available": bool(e.exported)
+                    if (config.precision or "auto") == "auto"
+                    else config.precision in e.exported,
                     "untrained": e.untrained,
                     "loaded": e.name in loaded,
                 }

@@ -45,6 +45,7 @@ class ServeEngine:
             self.config.device,
             self.config.models_dir,
             threads=self.config.threads,
+            backend=self.config.backend,
         )
         self.metrics.inc("saliency_model_loads_total", model=preset)
         self.metrics.set("saliency_model_load_seconds", time.perf_counter() - started, model=preset)
