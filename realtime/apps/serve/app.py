@@ -45,6 +45,7 @@ from saliency_cam.realtime.render.blend import (
     resolve_colormap,
     resolve_view,
 )
+from saliency_cam.realtime.runtime.session import SaliencySession
 
 STATIC_DIR = Path(str(resources.files("saliency_cam.realtime.apps.serve") / "static"))
 
@@ -159,6 +160,20 @@ class _RequestMetrics:
             )
 
 
+def model_headers(session: SaliencySession) -> dict[str, str]:
+    """What made an answer, as response headers: the label, trained or not, and the
+    resolved model (precision, backend, file checksum) a client can compare with what
+    ``saliency-cam image`` prints."""
+    resolved = session.resolved
+    return {
+        "X-Saliency-Model": session.variant.label(),
+        "X-Saliency-Trained": "true" if session.trained else "false",
+        "X-Saliency-Precision": resolved.precision,
+        "X-Saliency-Backend": resolved.backend,
+        "X-Saliency-Sha256": resolved.sha256,
+    }
+
+
 def _image_data(filename: str, data: bytes) -> str:
     name = Path(filename or "upload").name or "upload"  # for messages only, never a path
     if not data:
@@ -217,11 +232,7 @@ def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                 extra=extra,
             )
         )
-        headers = {
-            "X-Saliency-Model": session.variant.label(),
-            "X-Saliency-Trained": "true" if session.trained else "false",
-        }
-        return Response(body, media_type=media_type, headers=headers)
+        return Response(body, media_type=media_type, headers=model_headers(session))
 
     @api.get("/colormaps", tags=["images"])
     async def colormaps() -> dict[str, list[str]]:
