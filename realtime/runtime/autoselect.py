@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -176,15 +178,13 @@ def choose_backend(
         cached = _read(path).get(key)
         if cached:
             return BackendPick(cached["backend"], cached["precision"], cached["note"] + " (cached)")
-    sessions = {pair: open_candidate(*pair) for pair in pairs}
+    sessions: dict[tuple[str, str], Any] = {pair: open_candidate(*pair) for pair in pairs}
     rng = np.random.default_rng(0)
     speeds: dict[tuple[str, str], list[float]] = {pair: [] for pair in pairs}
     for _ in range(ROUNDS):  # interleaved, so load drift hits every candidate alike
         for pair, session in sessions.items():
             frame = rng.integers(0, 255, (*session.size, 3), dtype=np.uint8)
-            speeds[pair].append(
-                measure(lambda s=session, f=frame: s.infer(f), MEASURE_SECONDS / ROUNDS)
-            )
+            speeds[pair].append(measure(partial(session.infer, frame), MEASURE_SECONDS / ROUNDS))
     fps = {pair: float(np.median(values)) for pair, values in speeds.items()}
     best = max(fps, key=lambda pair: fps[pair])
     others = ", ".join(f"{b} {p} {fps[(b, p)]:.1f}" for b, p in pairs if (b, p) != best)

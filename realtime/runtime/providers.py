@@ -174,19 +174,19 @@ def choose_providers(
         helper = ["CUDAExecutionProvider"] if device == "tensorrt" else []
         chain = [spec.provider] + [p for p in helper if p in have]
         return ProviderChoice(device, chain + [CPU], explicit=True)
-    chain = [spec for spec in _AUTO_ORDER if spec.provider in have]
+    offered = [spec for spec in _AUTO_ORDER if spec.provider in have]
     skipped = ""
-    if chain and chain[0].device == "tensorrt" and not tensorrt_loadable():
+    if offered and offered[0].device == "tensorrt" and not tensorrt_loadable():
         # onnxruntime-gpu always lists TensorRT; without its libraries it would only warn
-        chain, skipped = chain[1:], "TensorRT libraries (libnvinfer) not found"
-    if chain:
-        best = chain[0]
+        offered, skipped = offered[1:], "TensorRT libraries (libnvinfer) not found"
+    if offered:
+        best = offered[0]
         why = best.what
         if best.device == "cuda":
             why = skipped or "TensorrtExecutionProvider not installed"
         elif best.device == "tensorrt":
             why = "TensorRT engines; CUDA for the rest"
-        helpers = [s.provider for s in chain[1:] if s.device == "cuda"]
+        helpers = [s.provider for s in offered[1:] if s.device == "cuda"]
         return ProviderChoice(
             best.device, [best.provider, *helpers, CPU], f"auto: using {best.provider} ({why})"
         )

@@ -260,18 +260,32 @@ class SaliencySession:
         batch = np.ascontiguousarray(network_inputs, dtype=np.uint8)
         return self.engine.run(batch)[..., 0]
 
+    def prepare(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """Step 1 of :meth:`predict`: the network input for a frame of any size (BGR
+        uint8, aspect-matched or letterboxed) and the geometry that undoes it. Every
+        path that runs the network (live quality switching, the server's batcher, file
+        jobs) goes through :meth:`prepare` → :meth:`infer`/:meth:`infer_batch` →
+        :meth:`finish`, so they all give :meth:`predict`'s map."""
+        frame = as_bgr_uint8(frame)
+        box = self.letterbox_for(frame.shape)
+        return box.apply(frame), box
+
+    @staticmethod
+    def finish(raw: np.ndarray, box: Letterbox) -> np.ndarray:
+        """Step 3 of :meth:`predict`: the network's map back at the frame's size."""
+        return box.undo(raw)
+
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
         saliency, box = self.predict_raw(frame)
-        return box.undo(saliency)
+        return self.finish(saliency, box)
 
     def predict_raw(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """:meth:`predict` in two halves: the map at the network's input size (small:
         what the split ``reframe`` stores per frame) and the geometry whose
         :meth:`Letterbox.undo` gives exactly :meth:`predict`'s map."""
-        frame = as_bgr_uint8(frame)
-        box = self.letterbox_for(frame.shape)
-        return self.infer(box.apply(frame)), box
+        network_input, box = self.prepare(frame)
+        return self.infer(network_input), box
 
     def predict_batch(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """:meth:`predict` for several frames, one run per network input size where the
