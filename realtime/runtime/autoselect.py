@@ -88,11 +88,17 @@ def package_versions() -> dict[str, str]:
 def cache_key(
     quality: str, precision: str, device: str, threads: int | None, shas: list[str]
 ) -> str:
-    """Hex key of one decision: same machine, packages, request and model files."""
+    """Hex key of one decision: same machine, packages, request and model files.
+
+    ``threads`` is deliberately not part of it: every door (a command, ``--workers``
+    with its per-worker thread budget, the server, the API) must get the same answer on
+    one machine, and a re-measurement at another thread count can flip a near tie.
+    """
+    del threads  # kept in the signature for callers; see above
     payload = {
         "hardware": cpu_fingerprint(),
         "packages": package_versions(),
-        "request": [quality, precision, device, threads],
+        "request": [quality, precision, device],
         "models": sorted(shas),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
