@@ -1,5 +1,5 @@
 """Backends, aspect matching and batching on this CPU, one run, interleaved rounds
-(the machines are shared: compare ratios from one run only; DESIGN.md §6).
+(the machines are shared: compare ratios from one run only; docs/design.md §6).
 
 1. backends: onnxruntime fp32/int8 vs OpenVINO f32/int8 (and bf16 where the CPU has
    it) per quality: frames/s at the preset size, CC vs onnxruntime fp32 on the bundled

@@ -1,4 +1,4 @@
-"""GPU check for one call on a lent GPU machine (DESIGN.md §6), run by gpu.sh.
+"""GPU check for one call on a lent GPU machine (docs/design.md §6), run by gpu.sh.
 
 ``prepare`` (here, with TensorFlow): the dynamic very_low fp32 export and its fp16
 variant, with their weights stripped (graph only, a few KB: one call carries at most

@@ -76,6 +76,34 @@ def tiny_derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFac
     return directory
 
 
+@pytest.fixture(scope="session")
+def default_quality_models_dir(
+    tiny_derived_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A models folder holding the default quality (runtime/defaults.py) in fp32, fp16 and
+    int8 — the tiny random-weight graphs (any input size) recorded under the default
+    preset's name and size, so precision auto has a real choice — plus very_low as
+    exported. For the tests of what every door does with no options."""
+    import shutil
+    from dataclasses import replace
+
+    from saliency_cam.models.manifest import Manifest
+    from saliency_cam.models.registry import resolve_preset
+    from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
+
+    height, width = resolve_preset(DEFAULT_QUALITY).size
+    directory = tmp_path_factory.mktemp("default_quality_models")
+    source = Manifest.load(tiny_derived_dir)
+    with Manifest.editing(directory) as manifest:
+        for info in source.variants.values():
+            if info.preset != "very_low":
+                continue
+            shutil.copy2(info.path, directory / info.file)
+            manifest.put(replace(info))
+            manifest.put(replace(info, preset=DEFAULT_QUALITY, height=height, width=width))
+    return directory
+
+
 # --- end quantize/bench fixtures --------------------------------------------------------
 
 

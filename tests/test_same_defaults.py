@@ -8,9 +8,7 @@ onnxruntime, or another quality) resolves another file or backend and fails here
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -36,20 +34,9 @@ def unpinned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="module")
-def default_models(tiny_derived_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default quality's variants (fp32, fp16, int8) as a models folder: the tiny
-    random-weight graphs (any input size) recorded under the default preset's name and
-    size, so that precision auto has a real choice to make."""
-    directory = tmp_path_factory.mktemp("default_models")
-    source = Manifest.load(tiny_derived_dir)
-    with Manifest.editing(directory) as manifest:
-        for info in source.variants.values():
-            if info.preset != "very_low":
-                continue
-            shutil.copy2(info.path, directory / info.file)
-            manifest.put(replace(info, preset=DEFAULT_QUALITY, height=120, width=160))
-    return directory
+@pytest.fixture()
+def default_models(default_quality_models_dir: Path) -> Path:
+    return default_quality_models_dir
 
 
 def test_defaults_are_auto_unless_the_environment_says_otherwise() -> None:
@@ -76,7 +63,8 @@ def test_every_door_resolves_the_same_model_and_map(
     resolved = session.resolved
     assert resolved.preset == DEFAULT_QUALITY
     # auto chose among the exported precisions (not the old fixed fp32 by default)
-    exported = {info.precision for info in Manifest.load(default_models).variants.values()}
+    variants = Manifest.load(default_models).variants.values()
+    exported = {info.precision for info in variants if info.preset == DEFAULT_QUALITY}
     assert resolved.precision in exported and resolved.backend in ("onnxruntime", "openvino")
     reference = session.predict(image)
     assert np.array_equal(saliency_cam.predict(str(picture), device="cpu"), reference)
