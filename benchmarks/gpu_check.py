@@ -92,12 +92,12 @@ def timed_fps(run, frames_per_call: int, seconds: float = 1.0) -> float:
 def run(models: Path, out: Path) -> dict:
     import onnxruntime as ort
 
+    from saliency_cam.models.machine import gpu_name
     from saliency_cam.realtime.runtime.backends.base import EngineOptions
     from saliency_cam.realtime.runtime.backends.onnxruntime import OnnxRuntimeEngine
     from saliency_cam.realtime.runtime.providers import (
         choose_providers,
         cuda_driver_version,
-        gpu_name,
         onnxruntime_cuda_major,
         prepare_gpu,
     )

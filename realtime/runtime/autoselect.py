@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_cam.models import machine
 from saliency_cam.models.manifest import Manifest
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.paths import runtime_cache_dir
@@ -54,20 +55,10 @@ class BackendPick:
 
 def cpu_fingerprint() -> dict[str, str]:
     """CPU model, the SIMD flags that change kernels, cores, OS and machine."""
-    model, flags = platform.processor(), ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        for line in text.splitlines():
-            if line.startswith("model name") and not model.strip():
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                wanted = ("avx2", "avx512", "amx", "vnni", "fma", "f16c")
-                flags = " ".join(sorted({f for f in line.split() if f.startswith(wanted)}))
-                break
-    except OSError:
-        pass
+    wanted = ("avx2", "avx512", "amx", "vnni", "fma", "f16c")
+    flags = " ".join(sorted(f for f in machine.cpu_flags() if f.startswith(wanted)))
     return {
-        "cpu": model or platform.machine(),
+        "cpu": machine.cpu_model(),
         "flags": flags,
         "cores": str(os.cpu_count() or 0),
         "system": f"{platform.system()} {platform.machine()}",
