@@ -28,6 +28,7 @@ from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
 from saliency_cam.realtime.apps.image import write_npy, write_png
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.apps.plan import Plan
 from saliency_cam.realtime.apps.points import csv_header, fixation_points
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
@@ -131,20 +132,9 @@ class VideoResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass
-class VideoPlan:
-    """What ``saliency-cam video`` will do: one :class:`VideoOutputs` per input, the
-    arguments that named nothing usable (``(argument, message)``) and the files skipped
-    as this command's own earlier outputs."""
-
-    jobs: dict[Path, VideoOutputs]
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Inputs asked for (the failures count against this)."""
-        return len(self.jobs) + len(self.problems)
+#: What ``saliency-cam video`` will do: one :class:`VideoOutputs` per input, the
+#: arguments that named nothing usable and the files skipped as its own earlier outputs.
+VideoPlan = Plan[dict[Path, VideoOutputs]]
 
 
 def plan_video_jobs(
