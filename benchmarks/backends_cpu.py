@@ -1,5 +1,5 @@
 """Backends, aspect matching and batching on this CPU, one run, interleaved rounds
-(the machines are shared: compare ratios from one run only; DESIGN.md §6).
+(the machines are shared: compare ratios from one run only; docs/design.md §6).
 
 1. backends: onnxruntime fp32/int8 vs OpenVINO f32/int8 (and bf16 where the CPU has
    it) per quality: frames/s at the preset size, CC vs onnxruntime fp32 on the bundled
@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from saliency_cam.export.parity import sample_images
+from saliency_cam.models import machine
 from saliency_cam.models.manifest import Manifest
 from saliency_cam.models.metrics import cc
 from saliency_cam.realtime.runtime.backends.openvino import has_bf16, openvino_version
@@ -52,8 +53,9 @@ from saliency_cam.realtime.runtime.session import open_session
 
 
 def cpu_kind() -> str:
-    flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
-    return " ".join(sorted({f for f in flags if f.startswith("avx512")})) or "AVX2 only"
+    """The CPU kind and its wide-vector flags, as every benchmark records them."""
+    wide = sorted(f for f in machine.cpu_flags() if f.startswith(("avx512", "amx")))
+    return " ".join([machine.cpu_kind(), *wide])
 
 
 def fps_of(run, seconds: float) -> float:

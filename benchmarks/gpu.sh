@@ -3,7 +3,7 @@
 # (fp32, fp16) × batch (1, 4, 8), plus 720p/1080p frames end to end; one JSON.
 #
 # On a GPU machine with the gpu extra installed:   benchmarks/gpu.sh run [OUT]
-# On the lent device machine (no internet, 64 MiB per call; DESIGN.md §6; its python3
+# On the lent device machine (no internet, 64 MiB per call; docs/design.md §6; its python3
 # is 3.12 with numpy, onnx, OpenCV and the CUDA 13 / cuDNN pip packages): the
 # onnxruntime-gpu wheel travels split (split -b 58M WHEEL build/gpu/part_; its file name
 # in build/gpu/wheel.name), one part per call while the machine stays warm, then:

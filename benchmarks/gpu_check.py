@@ -1,4 +1,4 @@
-"""GPU check for one call on a lent GPU machine (DESIGN.md §6), run by gpu.sh.
+"""GPU check for one call on a lent GPU machine (docs/design.md §6), run by gpu.sh.
 
 ``prepare`` (here, with TensorFlow): the dynamic very_low fp32 export and its fp16
 variant, with their weights stripped (graph only, a few KB: one call carries at most
@@ -92,12 +92,12 @@ def timed_fps(run, frames_per_call: int, seconds: float = 1.0) -> float:
 def run(models: Path, out: Path) -> dict:
     import onnxruntime as ort
 
+    from saliency_cam.models.machine import gpu_name
     from saliency_cam.realtime.runtime.backends.base import EngineOptions
     from saliency_cam.realtime.runtime.backends.onnxruntime import OnnxRuntimeEngine
     from saliency_cam.realtime.runtime.providers import (
         choose_providers,
         cuda_driver_version,
-        gpu_name,
         onnxruntime_cuda_major,
         prepare_gpu,
     )

@@ -1,6 +1,9 @@
 """Export: read published MSI-Net weights and write ONNX variants (needs the export extra)."""
 
 import os
+import sys
+import types
+from typing import Any
 
 # TensorFlow's C++ INFO/WARNING lines (grappler, CPU feature notes) drown the export's own
 # progress; errors still show. setdefault: a user's own setting wins.
@@ -30,3 +33,18 @@ def require_export_extra(purpose: str = "export") -> None:
         raise SaliencyCamError(
             f"{purpose} needs {', '.join(missing)} (not installed): " + install_command("export")
         )
+
+
+class _ExportPackage(types.ModuleType):
+    """This package, callable: ``saliency_cam.export(quality=[...])`` is
+    :func:`saliency_cam.export.run.export`. Python binds a subpackage as an attribute of
+    its parent when imported, so ``saliency_cam.export`` is always this module; making the
+    module callable keeps the public call and the package under one name."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from saliency_cam.export.run import export
+
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ExportPackage

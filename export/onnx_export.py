@@ -97,7 +97,7 @@ def check_graph(proto, height: int, width: int) -> None:
     """Raise :class:`ExportError` unless the graph has exactly one uint8 input
     ``[1, H, W, 3]`` and one float output ``[1, H, W, 1]`` (or their symbolic
     ``[batch, height, width, ·]`` forms after :func:`make_dynamic`; a stray constant can turn
-    into a second input, DESIGN.md §5), and every Resize is the legacy asymmetric one."""
+    into a second input, docs/design.md §5), and every Resize is the legacy asymmetric one."""
     from onnx import TensorProto
 
     def dims(value) -> list[int | str]:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -137,16 +136,9 @@ def quantizer(precision: str) -> QuantizeFn:
         raise SaliencyCamError(
             f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}"
         )
-    try:
-        module = importlib.import_module("saliency_cam.export.quantize")
-    except ModuleNotFoundError as exc:
-        if exc.name != "saliency_cam.export.quantize":
-            raise
-        raise SaliencyCamError(
-            f"precision {precision} is not available in this version (no "
-            "saliency_cam.export.quantize): export fp32 for now"
-        ) from exc
-    return module.quantize_variant
+    from saliency_cam.export.quantize import quantize_variant  # onnx, onnxruntime: lazily
+
+    return quantize_variant
 
 
 def stale_reason(

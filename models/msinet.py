@@ -1,6 +1,6 @@
 """MSI-Net as a Keras 3 functional model (needs TensorFlow: the export extra).
 
-Exactly the published network (DESIGN.md §2): VGG16 encoder with dilated conv5 and
+Exactly the published network (docs/design.md §2): VGG16 encoder with dilated conv5 and
 stride-1 pools, ASPP with a global-context branch, a three-step bilinear decoder and
 per-image min-max normalisation. Every bilinear resize reproduces TF1's legacy
 ``ResizeBilinear`` (``align_corners=False, half_pixel_centers=False``), as the
@@ -49,7 +49,7 @@ def scope_name(layer: str) -> str:
 
 class SubtractMean(keras.layers.Layer):
     """Subtracts the RGB mean. A layer, not a loose constant: tf2onnx turned a bare
-    ``inputs - tf.constant(...)`` into a second graph input (DESIGN.md §5)."""
+    ``inputs - tf.constant(...)`` into a second graph input (docs/design.md §5)."""
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return inputs - tf.constant(RGB_MEAN, dtype=inputs.dtype)

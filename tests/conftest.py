@@ -15,6 +15,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault(
     "SALIENCY_CAM_RUNTIME_CACHE", tempfile.mkdtemp(prefix="saliency-cam-runtime-cache-")
 )
+# Every door defaults to precision auto and backend auto (runtime/defaults.py). auto
+# measures the backends and picks by speed, which differs between CPU kinds and runs:
+# the suite pins both through the documented environment variables so that maps compare
+# exactly everywhere; tests/test_same_defaults.py removes the pins and checks auto itself.
+os.environ["SALIENCY_CAM_BACKEND"] = "onnxruntime"
+os.environ["SALIENCY_CAM_PRECISION"] = "fp32"
 # Test helpers (media makers, local servers, published-format writers) live in one place,
 # tests/support, importable from every test folder as plain modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
@@ -67,6 +73,34 @@ def tiny_derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFac
     fp32 = Manifest.load(directory).find("very_low", "fp32")
     quantize_variant(fp32, "fp16", directory)
     quantize_variant(fp32, "int8", directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def default_quality_models_dir(
+    tiny_derived_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A models folder holding the default quality (runtime/defaults.py) in fp32, fp16 and
+    int8 — the tiny random-weight graphs (any input size) recorded under the default
+    preset's name and size, so precision auto has a real choice — plus very_low as
+    exported. For the tests of what every door does with no options."""
+    import shutil
+    from dataclasses import replace
+
+    from saliency_cam.models.manifest import Manifest
+    from saliency_cam.models.registry import resolve_preset
+    from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
+
+    height, width = resolve_preset(DEFAULT_QUALITY).size
+    directory = tmp_path_factory.mktemp("default_quality_models")
+    source = Manifest.load(tiny_derived_dir)
+    with Manifest.editing(directory) as manifest:
+        for info in source.variants.values():
+            if info.preset != "very_low":
+                continue
+            shutil.copy2(info.path, directory / info.file)
+            manifest.put(replace(info))
+            manifest.put(replace(info, preset=DEFAULT_QUALITY, height=height, width=width))
     return directory
 
 

@@ -4,7 +4,7 @@
 * ``vgg16``: Keras' ImageNet VGG16 (``keras.applications.VGG16``, downloaded by Keras
   into ``~/.keras``; or ``--init-path`` to its ``.h5`` file). That model is the
   Caffe-converted one expecting BGR input; MSI-Net feeds RGB, so conv1_1's input
-  channels are reversed when copied (DESIGN.md §10). The rest starts random.
+  channels are reversed when copied (docs/design.md §10). The rest starts random.
 * ``vgg16_hybrid``: the original's TF1 checkpoint (ImageNet + Places; Drive id in the
   registry), variables ``conv1/conv1_1/weights`` / ``biases`` …; ``--init-path`` to
   the checkpoint prefix, folder or zip, or downloaded with gdown.

@@ -53,7 +53,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def training_size(size: str | None, quality: str | None, dataset: str | None) -> tuple[int, int]:
     """The network size: ``--size``, else ``--quality``'s preset, else the dataset's
-    original size (DESIGN.md §2), else medium."""
+    original size (docs/design.md §2), else medium."""
     if size and quality:
         raise SaliencyCamError("give --size or --quality, not both")
     if size:

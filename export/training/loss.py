@@ -1,4 +1,4 @@
-"""Training losses (TensorFlow). The default is the original's KLD (DESIGN.md §10).
+"""Training losses (TensorFlow). The default is the original's KLD (docs/design.md §10).
 
 All take ``y_true`` (ground-truth maps, any non-negative scale, e.g. 0..255) and
 ``y_pred`` (the network's [0, 1] maps), both [N, H, W, 1], and return a scalar.

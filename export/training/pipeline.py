@@ -1,7 +1,7 @@
 """The tf.data input pipeline: decode in parallel, letterbox as at inference, batch,
 prefetch.
 
-Preprocessing is the runtime's (DESIGN.md §3): aspect-preserving resize (area when
+Preprocessing is the runtime's (docs/design.md §3): aspect-preserving resize (area when
 shrinking, bicubic when enlarging), symmetric padding to the network size — images with
 grey 126 (:class:`~saliency_cam.realtime.runtime.letterbox.Letterbox`, the one
 letterboxer), maps with 0. The order of each epoch is a seeded permutation, so a resumed

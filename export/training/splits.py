@@ -1,4 +1,4 @@
-"""Train/validation splits, seeded exactly as the original (DESIGN.md §10).
+"""Train/validation splits, seeded exactly as the original (docs/design.md §10).
 
 >>> original_split(1003, 803)[0][:3]  # doctest: +SKIP
 """

@@ -10,8 +10,11 @@ line calls these same functions.
 >>> saliency = session.predict(frame)                      # float32 (H, W) in [0, 1]
 >>> cv2.imwrite("overlay.png", render(frame, saliency))    # doctest: +SKIP
 
-One-shot calls: ``predict("photo.jpg", quality="high")`` (a cached session) and
-``process_video("in.mp4", "out.mp4")``. ``train("my_study/", name="mine")`` fine-tunes
+One-shot calls: ``predict("photo.jpg", quality="high")`` (a cached session; paths,
+URLs, PIL images and arrays), ``process_video("in.mp4", "out.mp4", callback=...)``,
+``export(quality=["medium"])`` and ``evaluate("stimuli/", fixations="fix/")``. Left
+out, the model, precision and backend are the defaults every door shares
+(``runtime/defaults.py``). ``train("my_study/", name="mine")`` fine-tunes
 MSI-Net on eye-tracking data (export extra) and registers the model as ``mine``.
 ``open_source(0 | "clip.mp4" | "shots/*.jpg" | array)`` yields frames; ``list_models()``
 says what is available and exported.
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from saliency_cam.models.version import VERSION
 
 if TYPE_CHECKING:
     from saliency_cam.export.training import train
@@ -42,16 +47,24 @@ if TYPE_CHECKING:
     from saliency_cam.realtime.apps.serve import ServeConfig as ServeConfig
     from saliency_cam.realtime.apps.serve import create_app as create_app
     from saliency_cam.realtime.apps.video import VideoResult
+    from saliency_cam.realtime.evaluate.run import evaluate
+    from saliency_cam.realtime.evaluate.scoring import EvaluationReport
     from saliency_cam.realtime.io.images import load_image
     from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
+    from saliency_cam.realtime.io.video import VideoInfo, VideoSink
     from saliency_cam.realtime.render.blend import colorize, render
-    from saliency_cam.realtime.runtime.session import SaliencySession, open_session
+    from saliency_cam.realtime.runtime.session import ResolvedModel, SaliencySession, open_session
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 # name -> module that owns it (loaded on first attribute access, PEP 562)
 _EXPORTS: dict[str, str] = {
     "open_session": "saliency_cam.realtime.runtime.session",
+    "ResolvedModel": "saliency_cam.realtime.runtime.session",
+    "VideoInfo": "saliency_cam.realtime.io.video",
+    "VideoSink": "saliency_cam.realtime.io.video",
+    "evaluate": "saliency_cam.realtime.evaluate.run",
+    "EvaluationReport": "saliency_cam.realtime.evaluate.scoring",
     "SaliencySession": "saliency_cam.realtime.runtime.session",
     "predict": "saliency_cam.realtime.apps.oneshot",
     "process_video": "saliency_cam.realtime.apps.oneshot",
@@ -83,6 +96,7 @@ _EXPORTS: dict[str, str] = {
 
 # create_app/ServeConfig (the serve extra) load lazily too, but stay out of ``import *``.
 __all__ = [
+    "EvaluationReport",
     "Frame",
     "FrameSource",
     "InputError",
@@ -90,13 +104,18 @@ __all__ = [
     "ModelNotFoundError",
     "Preset",
     "ReframeSettings",
+    "ResolvedModel",
     "ReframeTarget",
     "SaliencyCamError",
     "SaliencySession",
+    "VideoInfo",
     "VideoResult",
+    "VideoSink",
     "best_window",
     "colorize",
     "crop_image",
+    "evaluate",
+    "export",
     "list_models",
     "load_image",
     "open_session",
@@ -110,6 +129,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "export":
+        # the export subpackage is itself callable (export/__init__.py): importing any
+        # saliency_cam.export.* module binds it here under this name anyway
+        return importlib.import_module("saliency_cam.export")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'saliency_cam' has no attribute {name!r}")
@@ -119,4 +142,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted({*globals(), *_EXPORTS, "export"})

@@ -23,6 +23,7 @@ from saliency_cam.models.atomic import atomic_output, atomic_write_text
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.media import IMAGE_SUFFIXES
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.apps.plan import Plan
 from saliency_cam.realtime.apps.points import fixation_points
 from saliency_cam.realtime.io.images import load_image
 from saliency_cam.realtime.io.inputs import (
@@ -75,20 +76,9 @@ class ImageOutputs:
 ImageJob = tuple[Path, ImageOutputs]
 
 
-@dataclass
-class ImagePlan:
-    """What ``saliency-cam image`` will do: ``(input, outputs)`` pairs in order, the
-    arguments that named nothing usable (``(argument, message)``) and the files skipped
-    as this command's own earlier outputs (``*_saliency.png`` found again on a rerun)."""
-
-    jobs: list[ImageJob]
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Inputs asked for (the failures count against this)."""
-        return len(self.jobs) + len(self.problems)
+#: What ``saliency-cam image`` will do: ``(input, outputs)`` pairs in order, the
+#: arguments that named nothing usable and the files skipped as its own earlier outputs.
+ImagePlan = Plan[list[ImageJob]]
 
 
 def plan_image_jobs(

@@ -28,6 +28,7 @@ from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
 from saliency_cam.realtime.apps.image import write_npy, write_png
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
+from saliency_cam.realtime.apps.plan import Plan
 from saliency_cam.realtime.apps.points import csv_header, fixation_points
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
@@ -131,20 +132,9 @@ class VideoResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass
-class VideoPlan:
-    """What ``saliency-cam video`` will do: one :class:`VideoOutputs` per input, the
-    arguments that named nothing usable (``(argument, message)``) and the files skipped
-    as this command's own earlier outputs."""
-
-    jobs: dict[Path, VideoOutputs]
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Inputs asked for (the failures count against this)."""
-        return len(self.jobs) + len(self.problems)
+#: What ``saliency-cam video`` will do: one :class:`VideoOutputs` per input, the
+#: arguments that named nothing usable and the files skipped as its own earlier outputs.
+VideoPlan = Plan[dict[Path, VideoOutputs]]
 
 
 def plan_video_jobs(
@@ -213,6 +203,25 @@ def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.nda
     return write
 
 
+#: ``callback(frame, saliency, picture)`` for :func:`run_video_job`: may draw on the
+#: annotated picture in place or return a replacement (None keeps it).
+FrameCallback = Callable[[Frame, np.ndarray, np.ndarray], "np.ndarray | None"]
+
+
+def _called_back(
+    callback: FrameCallback, frame: Frame, saliency: np.ndarray, picture: np.ndarray
+) -> np.ndarray:
+    replaced = callback(frame, saliency, picture)
+    if replaced is None:
+        return picture
+    if not isinstance(replaced, np.ndarray) or replaced.shape != picture.shape:
+        raise InputError(
+            f"the video callback returned {getattr(replaced, 'shape', type(replaced).__name__)}"
+            f", not a picture of shape {picture.shape}: draw in place or return that shape"
+        )
+    return np.ascontiguousarray(replaced, dtype=np.uint8)
+
+
 def run_video_job(
     session: SaliencySession,
     source: Path,
@@ -227,6 +236,7 @@ def run_video_job(
     queue_size: int = 4,
     stop: StopRequest = STOP,
     batch: int | None = 1,
+    callback: FrameCallback | None = None,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -245,6 +255,10 @@ def run_video_job(
     complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, then raise
     :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` the same way. A file
     that ends before the frames it declares gives ``result.ended_early``.
+
+    ``callback(frame, saliency, picture)`` runs on every frame before it is written,
+    with the annotated picture (BGR, what the blended video gets): it may draw on it in
+    place or return a new picture of the same shape to write instead (None keeps it).
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
@@ -307,6 +321,8 @@ def run_video_job(
             stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
                 picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
+                if callback is not None:
+                    picture = _called_back(callback, packet.frame, saliency, picture)
                 if untrained:  # the label travels with the pixels, not only the metadata
                     mark_untrained(picture)
                 blend_sink.write_frame(picture, stamp)

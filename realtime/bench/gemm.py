@@ -1,7 +1,7 @@
 """The machine's own fp32 GEMM peak, measured with onnxruntime in the same run.
 
 A convolution network can run no faster than the matrix multiply it lowers to, so the
-benchmark reports each variant's effective GFLOP/s (DESIGN.md §2 costs ÷ latency) as a
+benchmark reports each variant's effective GFLOP/s (docs/design.md §2 costs ÷ latency) as a
 fraction of this peak. It is measured with the same provider and thread count as the
 model sessions, on a one-node ONNX ``MatMul`` graph, with inputs and outputs bound on
 the device (IO binding) so that only the multiply is timed.

@@ -17,38 +17,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 from importlib import metadata
 from typing import Any
 
+from saliency_cam.models import machine
 from saliency_cam.realtime.pipeline.stats import hardware_info
 
-#: CPU flags that matter for this model's kernels (x86 /proc/cpuinfo names).
-CPU_FEATURES: tuple[str, ...] = (
-    "avx2",
-    "fma",
-    "f16c",
-    "avx512f",
-    "avx512_vnni",
-    "avx_vnni",
-    "avx512_bf16",
-    "amx_bf16",
-    "amx_int8",
-)
+#: CPU flags that matter for this model's kernels (read by models/machine.py).
+CPU_FEATURES = machine.CPU_FEATURES
+cpu_features = machine.cpu_features
+nvidia_gpus = machine.nvidia_gpus
 
 
 def fingerprint(providers: list[str] | None = None) -> dict[str, Any]:
     """Describe this machine and software stack (see the module docstring)."""
     info = hardware_info(providers)
-    info["memory_gb"] = _memory_gb()
-    info["cpu_features"] = cpu_features()
+    info["memory_gb"] = machine.memory_gb()
+    info["cpu_features"] = machine.cpu_features()
+    info["cpu_kind"] = machine.cpu_kind()
     info["tensorflow"] = _package_version("tensorflow", "tensorflow-cpu", "tensorflow-macos")
     info["onnxruntime_package"] = _package_version(
         "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino"
     )
     info["openvino"] = _package_version("openvino")
-    gpus = nvidia_gpus()
+    gpus = machine.nvidia_gpus()
     if gpus:
         info["gpus"] = gpus
     try:
@@ -73,52 +65,6 @@ def machine_label(info: dict[str, Any]) -> str:
     if gpus:
         label += f" + {gpus[0].get('name', 'GPU')}"
     return label
-
-
-def cpu_features() -> list[str]:
-    """Which of :data:`CPU_FEATURES` this CPU reports (Linux; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return [f for f in CPU_FEATURES if f in flags]
-    except OSError:
-        pass
-    return []
-
-
-def nvidia_gpus() -> list[dict[str, str]]:
-    """Name, driver version and memory of each NVIDIA GPU (empty without nvidia-smi)."""
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        out = subprocess.run(
-            [
-                "nvidia-smi",
-                "--query-gpu=name,driver_version,memory.total",
-                "--format=csv,noheader",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    gpus = []
-    for line in out.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3:
-            gpus.append({"name": parts[0], "driver": parts[1], "memory": parts[2]})
-    return gpus
-
-
-def _memory_gb() -> float | None:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _package_version(*names: str) -> str | None:

@@ -80,7 +80,7 @@ class ModelRequest:
     ``--threads``, ``--backend``, ``--letterbox`` as the aspect mode, latency/throughput)."""
 
     name: str
-    precision: str = "fp32"
+    precision: str = "auto"
     models_dir: Path | None = None
     session: SessionOptions = field(default_factory=SessionOptions)
 
@@ -136,7 +136,7 @@ class ScaleOut:
     gpus_per_task: float = 0.0
     split_seconds: float | None = None
     progress: bool = True
-    precision: str = "fp32"
+    precision: str = "auto"
     models_dir: Path | None = None
     session: SessionOptions = field(default_factory=SessionOptions)
 

@@ -16,6 +16,7 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import GpusPerTask, RayAddress, ScaleOut, Workers
 from saliency_cam.realtime.cli.options import (
     PRECISION_NAMES,
+    Backend,
     Debug,
     Device,
     Model,
@@ -24,6 +25,7 @@ from saliency_cam.realtime.cli.options import (
     model_name,
     open_model,
 )
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY, PRECISION_ENV
 
 Predictions = Annotated[
     Path | None,
@@ -66,7 +68,7 @@ QualityOpt = Annotated[
     typer.Option(
         "--quality",
         "-q",
-        help="model for --stimuli: very_low … very_high [default: very_high]",
+        help="model for --stimuli: very_low … very_high [default: medium, as every command]",
         show_default=False,
     ),
 ]
@@ -81,7 +83,10 @@ DatasetOpt = Annotated[
 PrecisionOpt = Annotated[
     str,
     typer.Option(
-        "--precision", help=f"model for --stimuli: {PRECISION_NAMES} (auto means fp32 here)"
+        "--precision",
+        envvar=PRECISION_ENV,
+        help=f"model for --stimuli: auto | {PRECISION_NAMES} (auto: as every command, the "
+        "fastest exported variant that passed its fidelity check; fp32 is the reference)",
     ),
 ]
 MetricsOpt = Annotated[
@@ -153,7 +158,8 @@ def evaluate_command(
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
     model_name_opt: Model = None,
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = "auto",
+    backend: Backend = "auto",
     device: Device = "auto",
     models_dir: ModelsDir = None,
     threads: Threads = None,
@@ -208,17 +214,17 @@ def evaluate_command(
     wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
 
     console = Console()
-    # Accuracy is what is measured here: "auto" means the reference fp32 model, on
-    # onnxruntime at each image's own aspect.
+    # The same defaults as every other command (runtime/defaults.py): what is scored is
+    # what 'image' would run; pass --precision fp32 --backend onnxruntime for the reference.
     scale = ScaleOut.from_options(
         workers=workers,
         ray=ray,
         gpus_per_task=gpus_per_task,
-        precision="fp32" if precision == "auto" else precision,
+        precision=precision,
         models_dir=models_dir,
         device=device,
         threads=threads,
-        backend="onnxruntime",
+        backend=backend,
         letterbox=False,
         mode="latency",
     )
@@ -229,7 +235,7 @@ def evaluate_command(
                 raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
             predict = ev.read_map
         elif scale.wanted:
-            runner = scale.runner(model_name(quality, dataset, model_name_opt, default="very_high"))
+            runner = scale.runner(model_name(quality, dataset, model_name_opt))
             if not runner.spec.variant.trained:
                 console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
             scratch = stack.enter_context(_scratch_folder([csv, json, markdown]))
@@ -238,11 +244,12 @@ def evaluate_command(
             session = open_model(
                 quality,
                 dataset,
-                default="very_high",
-                precision="fp32" if precision == "auto" else precision,
+                default=DEFAULT_QUALITY,
+                precision=precision,
                 device=device,
                 models_dir=models_dir,
                 threads=threads,
+                backend=backend,
                 model=model_name_opt,
             )
             model = session.describe()

@@ -90,40 +90,30 @@ def export_command(
 ) -> None:
     """Export ONNX variants (one per quality or dataset preset) and record them in the
     models folder's manifest.json; up-to-date variants are skipped."""
-    from saliency_cam.export.variants import quantizer, resolve_presets, source_for
-    from saliency_cam.models.paths import models_dir as resolve_models_dir
-    from saliency_cam.models.registry import resolve_preset
-
-    # Validate everything before importing TensorFlow or touching the models folder.
-    directory = resolve_models_dir(models_dir)
-    named = [resolve_preset(name, directory) for name in model or []]
-    presets = [*named, *resolve_presets(quality, dataset)] if quality or dataset else named
-    presets = presets or resolve_presets(None, None)
-    for preset in presets:
-        source_for(preset, weights)
-    for name in precision:
-        if name != "fp32":
-            quantizer(name)
+    from saliency_cam.export.run import export_with_cost
 
     err = typer.get_text_stream("stderr")
-    if weights == "random":
-        typer.secho(UNTRAINED_WARNING, fg=typer.colors.RED, bold=True, err=True)
-    require_export_extra("export")
-    from saliency_cam.export.variants import export_presets, run_summary
-    from saliency_cam.models.cost import measure_cost
 
-    names = ", ".join(p.name for p in presets)
-    err.write(f"exporting {names} into {directory}\n")
-    with measure_cost() as cost:
-        results = export_presets(
-            presets,
-            weights,
-            weights_path,
-            directory,
-            force=force,
-            seed=seed,
-            precisions=precision,
-        )
+    def announce(presets, directory) -> None:  # the request is valid; TensorFlow not loaded
+        if weights == "random":
+            typer.secho(UNTRAINED_WARNING, fg=typer.colors.RED, bold=True, err=True)
+        require_export_extra("export")
+        err.write(f"exporting {', '.join(p.name for p in presets)} into {directory}\n")
+
+    results, cost = export_with_cost(
+        quality=quality,
+        dataset=dataset,
+        model=model,
+        weights=weights,
+        weights_path=weights_path,
+        precision=precision,
+        models_dir=models_dir,
+        force=force,
+        seed=seed,
+        on_plan=announce,
+    )
+    from saliency_cam.export.variants import run_summary
+
     for info in results:
         typer.echo(summary_line(info))
     err.write(run_summary(results, cost) + "\n")

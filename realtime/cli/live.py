@@ -24,6 +24,7 @@ from saliency_cam.realtime.cli.options import (
     Smooth,
     View,
 )
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +60,7 @@ def live(
             "rate); what the camera gave is reported",
         ),
     ] = None,
-    quality: Quality = "medium",
+    quality: Quality = DEFAULT_QUALITY,
     model: Model = None,
     device: Device = "auto",
     precision: Precision = "auto",

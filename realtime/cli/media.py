@@ -33,12 +33,12 @@ from saliency_cam.realtime.cli.options import (
     Dataset,
     Debug,
     Device,
-    ExportedPrecision,
     Inputs,
     LetterboxFlag,
     Model,
     ModelsDir,
     OutputFolder,
+    Precision,
     ShowProgress,
     Smooth,
     Threads,
@@ -49,6 +49,7 @@ from saliency_cam.realtime.cli.options import (
     resolve_batch,
 )
 from saliency_cam.realtime.cli.printing import console, print_model, report_problems
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 Points = Annotated[
     int,
@@ -168,7 +169,7 @@ def video(
     dataset: Dataset = None,
     model: Model = None,
     device: Device = "auto",
-    precision: ExportedPrecision = "fp32",
+    precision: Precision = "auto",
     view: View = "overlay",
     alpha: Alpha = 0.5,
     colormap: Colormap = "inferno",
@@ -210,8 +211,8 @@ def video(
 ) -> None:
     """Saliency for video files: every frame, in order, at the input's size and frame rate.
 
-    Default quality: medium. Outputs H.264 .mp4 (4:4:4 for odd sizes, to keep the exact
-    size). A folder or several inputs write one output each into -o (a folder).
+    Default quality: medium (as every command). Outputs H.264 .mp4 (4:4:4 for odd sizes,
+    to keep the exact size). A folder or several inputs write one output each into -o (a folder).
     """
     from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs, run_video_job
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
@@ -237,7 +238,7 @@ def video(
     total = _check_plan(err, plan, "video")
     if scale.wanted:  # files in parallel: apps/batch
         style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
-        name = model_name(quality, dataset, model, default="medium")
+        name = model_name(quality, dataset, model, default=DEFAULT_QUALITY)
         _split_check(split_seconds, maps, blend)
         _, failed = scale.run(
             "video",
@@ -251,7 +252,7 @@ def video(
     session = open_model(
         quality,
         dataset,
-        default="medium",
+        default=DEFAULT_QUALITY,
         precision=precision,
         device=device,
         models_dir=models_dir,
@@ -403,7 +404,7 @@ def image(
     alpha: Alpha = 0.5,
     colormap: Colormap = "inferno",
     device: Device = "auto",
-    precision: ExportedPrecision = "fp32",
+    precision: Precision = "auto",
     progress: ShowProgress = True,
     models_dir: ModelsDir = None,
     threads: Threads = None,
@@ -418,8 +419,9 @@ def image(
     """Saliency maps for images, at each image's own size: <name>_saliency.png (8-bit
     grayscale).
 
-    Default quality: very_high (the SALICON training size); --dataset picks an original
-    dataset model (salicon, mit1003, cat2000, …) if exported. EXIF orientation is applied.
+    Default quality: medium (as every command; very_high is the SALICON training size);
+    --dataset picks an original dataset model (salicon, mit1003, cat2000, …) if
+    exported. EXIF orientation is applied.
     """
     from saliency_cam.realtime.apps.image import ImageStyle, plan_image_jobs, process_images
     from saliency_cam.realtime.render.blend import resolve_colormap
@@ -445,7 +447,7 @@ def image(
         style = ImageStyle(alpha=alpha, colormap=colormap)
         _, failed = scale.run(
             "image",
-            model_name(quality, dataset, model, default="very_high"),
+            model_name(quality, dataset, model, default=DEFAULT_QUALITY),
             lambda note: _image_tasks(plan.jobs, style, note),
             earlier_failures=len(plan.problems),
             describe=lambda result: [f"{result.source} → {', '.join(map(str, result.outputs))}"],
@@ -455,7 +457,7 @@ def image(
     session = open_model(
         quality,
         dataset,
-        default="very_high",
+        default=DEFAULT_QUALITY,
         precision=precision,
         device=device,
         models_dir=models_dir,

@@ -11,6 +11,7 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import PRECISIONS
 from saliency_cam.models.registry import DATASET_PRESETS, QUALITY_ORDER
 from saliency_cam.realtime.runtime.backends import BACKENDS
+from saliency_cam.realtime.runtime.defaults import BACKEND_ENV, DEFAULT_QUALITY, PRECISION_ENV
 from saliency_cam.realtime.runtime.precision import CPU_ORDER, GPU_ORDER
 from saliency_cam.realtime.runtime.providers import DEVICES
 
@@ -49,7 +50,11 @@ Device = Annotated[
 ]
 Precision = Annotated[
     str,
-    typer.Option("--precision", help=f"auto | {PRECISION_NAMES} (auto: fastest that passes)"),
+    typer.Option(
+        "--precision",
+        envvar=PRECISION_ENV,
+        help=f"auto | {PRECISION_NAMES} (auto: fastest exported that passes its fidelity check)",
+    ),
 ]
 ModelsDir = Annotated[
     Path | None,
@@ -101,6 +106,7 @@ Backend = Annotated[
     str,
     typer.Option(
         "--backend",
+        envvar=BACKEND_ENV,
         help=f"{' | '.join(BACKENDS)} (auto: the fastest installed, measured once per machine; "
         "openvino needs the openvino extra and takes --device CPU|GPU|GPU.1|NPU)",
     ),
@@ -145,12 +151,12 @@ def open_model(
     quality: str | None,
     dataset: str | None,
     *,
-    default: str,
+    default: str = DEFAULT_QUALITY,
     precision: str,
     device: str,
     models_dir: Path | None,
     threads: int | None = None,
-    backend: str = "onnxruntime",
+    backend: str | None = None,
     letterbox: bool = False,
     mode: str = "latency",
     model: str | None = None,
@@ -172,7 +178,9 @@ def open_model(
     )
 
 
-def model_name(quality: str | None, dataset: str | None, model: str | None, *, default: str) -> str:
+def model_name(
+    quality: str | None, dataset: str | None, model: str | None, *, default: str = DEFAULT_QUALITY
+) -> str:
     """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``."""
     given = [name for name in (quality, dataset, model) if name]
     if len(given) > 1:

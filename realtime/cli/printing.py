@@ -24,7 +24,11 @@ def print_model(err: Any, session: Any) -> None:
         err.print(session.choice.note)
     if session.backend_note:
         err.print(session.backend_note)
-    err.print(f"model: {session.variant.label()} on {session.providers[0]}")
+    resolved = session.resolved
+    err.print(
+        f"model: {session.variant.label()} on {session.providers[0]} "
+        f"({resolved.backend}, sha256 {resolved.sha256[:12]})"
+    )
     if not session.trained:
         err.print(UNTRAINED_LINE)
 

@@ -24,16 +24,17 @@ from saliency_cam.realtime.cli.options import (
     Backend,
     Debug,
     Device,
-    ExportedPrecision,
     Inputs,
     LetterboxFlag,
     ModelsDir,
     OutputFolder,
+    Precision,
     ShowProgress,
     Threads,
     open_model,
 )
 from saliency_cam.realtime.cli.printing import console, report_problems
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 Quality = Annotated[
     str, typer.Option("--quality", "-q", help="very_low … very_high (coarse maps are enough)")
@@ -95,10 +96,10 @@ def reframe(
     keep_audio: Annotated[
         bool, typer.Option("--keep-audio/--no-audio", help="copy the input's audio track")
     ] = True,
-    quality: Quality = "low",
+    quality: Quality = DEFAULT_QUALITY,
     device: Device = "auto",
-    precision: ExportedPrecision = "fp32",
-    backend: Backend = "onnxruntime",
+    precision: Precision = "auto",
+    backend: Backend = "auto",
     letterbox: LetterboxFlag = False,
     workers: Workers = None,
     ray: RayAddress = None,
@@ -297,10 +298,10 @@ def crop(
             help="allow windows down to this fraction of the largest (zoom in)",
         ),
     ] = 1.0,
-    quality: Quality = "medium",
+    quality: Quality = DEFAULT_QUALITY,
     device: Device = "auto",
-    precision: ExportedPrecision = "fp32",
-    backend: Backend = "onnxruntime",
+    precision: Precision = "auto",
+    backend: Backend = "auto",
     letterbox: LetterboxFlag = False,
     workers: Workers = None,
     ray: RayAddress = None,
@@ -382,7 +383,7 @@ def crop(
         session = open_model(
             quality,
             None,
-            default="medium",
+            default=DEFAULT_QUALITY,
             precision=precision,
             device=device,
             models_dir=models_dir,

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from saliency_cam.realtime.cli.options import Debug, Device, ExportedPrecision, ModelsDir, Quality
+from saliency_cam.realtime.cli.options import (
+    Backend,
+    Debug,
+    Device,
+    ModelsDir,
+    Precision,
+    Quality,
+)
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 
 def register(app: typer.Typer) -> None:
@@ -30,9 +38,10 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    quality: Quality = "medium",
+    quality: Quality = DEFAULT_QUALITY,
     device: Device = "auto",
-    precision: ExportedPrecision = "fp32",
+    precision: Precision = "auto",
+    backend: Backend = "auto",
     max_batch: Annotated[
         int,
         typer.Option(
@@ -59,6 +68,7 @@ def serve(
         token=token,
         quality=quality,
         precision=precision,
+        backend=backend,
         device=device,
         models_dir=models_dir,
         max_batch=max_batch,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from saliency_cam.realtime.io.sources import FrameSource, LiveSource, OrderedSource, SourceInfo
+from saliency_cam.realtime.io.frames import FrameSource, LiveSource, OrderedSource, SourceInfo
 
 #: Called on each new frame with its index, in place (tests stamp the index into the pixels).
 FrameMark = Callable[[np.ndarray, int], None]

@@ -21,7 +21,7 @@ from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.pipeline.stats import timed
-from saliency_cam.realtime.runtime.session import SaliencySession, as_bgr_uint8
+from saliency_cam.realtime.runtime.session import SaliencySession
 
 
 @dataclass
@@ -154,11 +154,9 @@ class SaliencyEngine:
         session = self._swap_if_ready()
         timings = frame.timings
         with timed(timings, "preprocess"):
-            image = as_bgr_uint8(frame.image)
-            box = session.letterbox_for(image.shape)
-            network_input = box.apply(image)
+            network_input, box = session.prepare(frame.image)
         with timed(timings, "infer"):
             small = session.infer(network_input)
         with timed(timings, "postprocess"):
-            full = box.undo(small)
+            full = session.finish(small, box)
         return Saliency(full, session.variant.preset, session.trained)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_cam.models import machine
 from saliency_cam.models.samples import Samples
 
 
@@ -162,7 +163,7 @@ def hardware_info(providers: list[str] | None = None) -> dict[str, Any]:
     import onnxruntime as ort
 
     info: dict[str, Any] = {
-        "cpu": _cpu_model(),
+        "cpu": machine.cpu_model(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "machine": platform.machine(),
@@ -174,39 +175,7 @@ def hardware_info(providers: list[str] | None = None) -> dict[str, Any]:
     }
     if providers is not None:
         info["providers"] = list(providers)
-    gpu = _gpu_name()
-    if gpu:
-        info["gpu"] = gpu
+    gpus = ", ".join(g["name"] for g in machine.nvidia_gpus())
+    if gpus:
+        info["gpu"] = gpus
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _gpu_name() -> str | None:
-    # nvidia-smi is the one dependency-free way to name the GPU; absent on CPU machines.
-    import shutil
-    import subprocess
-
-    if not shutil.which("nvidia-smi"):
-        return None
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-    return ", ".join(names) or None

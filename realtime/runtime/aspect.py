@@ -1,5 +1,5 @@
 """Aspect-matched network inputs: run a 16:9 or 9:16 frame at its own shape instead of
-padding it into the preset's 4:3 box (DESIGN.md §3: 16:9 wastes ~25 % of a 4:3 input,
+padding it into the preset's 4:3 box (docs/design.md §3: 16:9 wastes ~25 % of a 4:3 input,
 9:16 ~58 %).
 
 Modes (``--aspect``; ``--letterbox`` is ``letterbox``):

@@ -22,11 +22,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from saliency_cam.models import machine
 from saliency_cam.models.manifest import Manifest
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.paths import runtime_cache_dir
@@ -52,20 +55,10 @@ class BackendPick:
 
 def cpu_fingerprint() -> dict[str, str]:
     """CPU model, the SIMD flags that change kernels, cores, OS and machine."""
-    model, flags = platform.processor(), ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        for line in text.splitlines():
-            if line.startswith("model name") and not model.strip():
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                wanted = ("avx2", "avx512", "amx", "vnni", "fma", "f16c")
-                flags = " ".join(sorted({f for f in line.split() if f.startswith(wanted)}))
-                break
-    except OSError:
-        pass
+    wanted = ("avx2", "avx512", "amx", "vnni", "fma", "f16c")
+    flags = " ".join(sorted(f for f in machine.cpu_flags() if f.startswith(wanted)))
     return {
-        "cpu": model or platform.machine(),
+        "cpu": machine.cpu_model(),
         "flags": flags,
         "cores": str(os.cpu_count() or 0),
         "system": f"{platform.system()} {platform.machine()}",
@@ -86,11 +79,17 @@ def package_versions() -> dict[str, str]:
 def cache_key(
     quality: str, precision: str, device: str, threads: int | None, shas: list[str]
 ) -> str:
-    """Hex key of one decision: same machine, packages, request and model files."""
+    """Hex key of one decision: same machine, packages, request and model files.
+
+    ``threads`` is deliberately not part of it: every door (a command, ``--workers``
+    with its per-worker thread budget, the server, the API) must get the same answer on
+    one machine, and a re-measurement at another thread count can flip a near tie.
+    """
+    del threads  # kept in the signature for callers; see above
     payload = {
         "hardware": cpu_fingerprint(),
         "packages": package_versions(),
-        "request": [quality, precision, device, threads],
+        "request": [quality, precision, device],
         "models": sorted(shas),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
@@ -176,15 +175,13 @@ def choose_backend(
         cached = _read(path).get(key)
         if cached:
             return BackendPick(cached["backend"], cached["precision"], cached["note"] + " (cached)")
-    sessions = {pair: open_candidate(*pair) for pair in pairs}
+    sessions: dict[tuple[str, str], Any] = {pair: open_candidate(*pair) for pair in pairs}
     rng = np.random.default_rng(0)
     speeds: dict[tuple[str, str], list[float]] = {pair: [] for pair in pairs}
     for _ in range(ROUNDS):  # interleaved, so load drift hits every candidate alike
         for pair, session in sessions.items():
             frame = rng.integers(0, 255, (*session.size, 3), dtype=np.uint8)
-            speeds[pair].append(
-                measure(lambda s=session, f=frame: s.infer(f), MEASURE_SECONDS / ROUNDS)
-            )
+            speeds[pair].append(measure(partial(session.infer, frame), MEASURE_SECONDS / ROUNDS))
     fps = {pair: float(np.median(values)) for pair, values in speeds.items()}
     best = max(fps, key=lambda pair: fps[pair])
     others = ", ".join(f"{b} {p} {fps[(b, p)]:.1f}" for b, p in pairs if (b, p) != best)

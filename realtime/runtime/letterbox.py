@@ -1,4 +1,4 @@
-"""Letterboxing as the original MSI-Net does it (DESIGN.md §3), and its exact undo.
+"""Letterboxing as the original MSI-Net does it (docs/design.md §3), and its exact undo.
 
 Scale by ``min(H_t/H, W_t/W)`` keeping aspect ratio, area interpolation when shrinking
 and bicubic when enlarging, pad symmetrically with grey 126 (near zero after mean

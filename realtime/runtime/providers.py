@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from saliency_cam.models import machine
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.install import install_command
 
@@ -174,19 +175,19 @@ def choose_providers(
         helper = ["CUDAExecutionProvider"] if device == "tensorrt" else []
         chain = [spec.provider] + [p for p in helper if p in have]
         return ProviderChoice(device, chain + [CPU], explicit=True)
-    chain = [spec for spec in _AUTO_ORDER if spec.provider in have]
+    offered = [spec for spec in _AUTO_ORDER if spec.provider in have]
     skipped = ""
-    if chain and chain[0].device == "tensorrt" and not tensorrt_loadable():
+    if offered and offered[0].device == "tensorrt" and not tensorrt_loadable():
         # onnxruntime-gpu always lists TensorRT; without its libraries it would only warn
-        chain, skipped = chain[1:], "TensorRT libraries (libnvinfer) not found"
-    if chain:
-        best = chain[0]
+        offered, skipped = offered[1:], "TensorRT libraries (libnvinfer) not found"
+    if offered:
+        best = offered[0]
         why = best.what
         if best.device == "cuda":
             why = skipped or "TensorrtExecutionProvider not installed"
         elif best.device == "tensorrt":
             why = "TensorRT engines; CUDA for the rest"
-        helpers = [s.provider for s in chain[1:] if s.device == "cuda"]
+        helpers = [s.provider for s in offered[1:] if s.device == "cuda"]
         return ProviderChoice(
             best.device, [best.provider, *helpers, CPU], f"auto: using {best.provider} ({why})"
         )
@@ -346,26 +347,6 @@ def trt_cache_key(model_sha: str, gpu: str, trt_version: str, precision: str) ->
     return f"{model_sha[:12]}-{gpu_slug or 'gpu'}-trt{trt_version or 'unknown'}-{precision}"
 
 
-def gpu_name() -> str:
-    """The first NVIDIA GPU's name from nvidia-smi, or ``""``."""
-    import shutil
-    import subprocess
-
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return ""
-    try:
-        out = subprocess.run(
-            [smi, "--query-gpu=name", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.strip().splitlines()[0] if out.strip() else ""
-
-
 def tensorrt_version() -> str:
     """The installed TensorRT's version, or ``""``."""
     try:
@@ -388,7 +369,7 @@ def provider_options(
     options: list[dict[str, Any]] = []
     for provider in choice.providers:
         if provider == "TensorrtExecutionProvider":
-            key = trt_cache_key(model_sha, gpu_name(), tensorrt_version(), precision)
+            key = trt_cache_key(model_sha, machine.gpu_name(), tensorrt_version(), precision)
             folder = trt_cache_dir(cache_root) / key
             options.append(
                 {

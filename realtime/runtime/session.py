@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -19,6 +20,12 @@ from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import resolve_preset
 from saliency_cam.realtime.runtime.aspect import aspect_size, check_aspect
 from saliency_cam.realtime.runtime.backends import Engine, EngineOptions, check_backend, open_engine
+from saliency_cam.realtime.runtime.defaults import (
+    DEFAULT_DEVICE,
+    DEFAULT_QUALITY,
+    default_backend,
+    default_precision,
+)
 from saliency_cam.realtime.runtime.letterbox import Letterbox
 from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_providers, prepare_gpu
 
@@ -53,6 +60,46 @@ def find_variant(
             f"(needs the export extra: {install_command('export')})"
         )
     return info
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """The model a command runs, resolved once: architecture, preset, precision,
+    backend, file and checksum. Two doors that print the same ``ResolvedModel`` run the
+    same bytes the same way, so they give the same map.
+
+    >>> session = open_session(device="cpu")            # doctest: +SKIP
+    >>> session.resolved.precision, session.resolved.backend   # doctest: +SKIP
+    ('int8', 'openvino')
+    """
+
+    architecture: str
+    preset: str
+    precision: str
+    backend: str
+    file: str
+    sha256: str
+    height: int
+    width: int
+
+    @classmethod
+    def of(cls, session: SaliencySession) -> ResolvedModel:
+        """The resolved model behind an open session."""
+        variant = session.variant
+        return cls(
+            architecture=str(getattr(variant, "architecture", "") or "msinet"),
+            preset=variant.preset,
+            precision=variant.precision,
+            backend=session.backend,
+            file=str(variant.path),
+            sha256=variant.sha256,
+            height=variant.height,
+            width=variant.width,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready fields (reports, ``/v1/info``, result metadata)."""
+        return asdict(self)
 
 
 class SaliencySession:
@@ -148,6 +195,11 @@ class SaliencySession:
         return self.variant.trained
 
     @property
+    def resolved(self) -> ResolvedModel:
+        """What this session runs, as one value (see :class:`ResolvedModel`)."""
+        return ResolvedModel.of(self)
+
+    @property
     def note(self) -> str:
         """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
         return f"saliency-cam MSI-Net {self.variant.label()}"
@@ -208,18 +260,32 @@ class SaliencySession:
         batch = np.ascontiguousarray(network_inputs, dtype=np.uint8)
         return self.engine.run(batch)[..., 0]
 
+    def prepare(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """Step 1 of :meth:`predict`: the network input for a frame of any size (BGR
+        uint8, aspect-matched or letterboxed) and the geometry that undoes it. Every
+        path that runs the network (live quality switching, the server's batcher, file
+        jobs) goes through :meth:`prepare` → :meth:`infer`/:meth:`infer_batch` →
+        :meth:`finish`, so they all give :meth:`predict`'s map."""
+        frame = as_bgr_uint8(frame)
+        box = self.letterbox_for(frame.shape)
+        return box.apply(frame), box
+
+    @staticmethod
+    def finish(raw: np.ndarray, box: Letterbox) -> np.ndarray:
+        """Step 3 of :meth:`predict`: the network's map back at the frame's size."""
+        return box.undo(raw)
+
     def predict(self, frame: np.ndarray) -> np.ndarray:
         """Saliency of a BGR uint8 frame of any size, returned at the frame's size."""
         saliency, box = self.predict_raw(frame)
-        return box.undo(saliency)
+        return self.finish(saliency, box)
 
     def predict_raw(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """:meth:`predict` in two halves: the map at the network's input size (small:
         what the split ``reframe`` stores per frame) and the geometry whose
         :meth:`Letterbox.undo` gives exactly :meth:`predict`'s map."""
-        frame = as_bgr_uint8(frame)
-        box = self.letterbox_for(frame.shape)
-        return self.infer(box.apply(frame)), box
+        network_input, box = self.prepare(frame)
+        return self.infer(network_input), box
 
     def predict_batch(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """:meth:`predict` for several frames, one run per network input size where the
@@ -264,9 +330,9 @@ MissingModelHook = Callable[[str, str], None]
 
 
 def open_session(
-    quality: str = "medium",
-    precision: str = "fp32",
-    device: str = "auto",
+    quality: str | None = None,
+    precision: str | None = None,
+    device: str = DEFAULT_DEVICE,
     models_dir: str | os.PathLike[str] | None = None,
     *,
     threads: int | None = None,
@@ -274,7 +340,7 @@ def open_session(
     warmup: int = 1,
     choice: ProviderChoice | None = None,
     on_missing: MissingModelHook | None = None,
-    backend: str = "onnxruntime",
+    backend: str | None = None,
     mode: str = "latency",
     aspect: str = "match",
     remeasure: bool = False,
@@ -283,6 +349,8 @@ def open_session(
 
     ``quality`` is a quality (``very_low`` … ``very_high``), a dataset preset
     (``salicon``, ``mit1003``, …) or a user model trained with ``saliency-cam train``.
+    Left out (None), ``quality``, ``precision`` and ``backend`` take the defaults every
+    door shares (``runtime/defaults.py``: medium, auto, auto).
     ``precision="auto"`` picks the fastest exported variant that passed its fidelity
     check for the device the providers resolve to
     (int8 on CPU, fp16 on GPU, else fp32). ``backend`` is ``onnxruntime``, ``openvino``
@@ -299,7 +367,10 @@ def open_session(
     """
     from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
 
-    backend = check_backend(backend)
+    # None = the defaults every door shares (runtime/defaults.py)
+    quality = quality or DEFAULT_QUALITY
+    precision = precision or default_precision()
+    backend = check_backend(backend or default_backend())
     precision = check_precision(precision)
     ort_device = device if backend != "openvino" else "cpu"
     if choice is None:

@@ -1,5 +1,5 @@
 """Headless Chromium for the web page tests and benchmarks: a fake camera fed from a
-generated y4m clip (DESIGN.md §11). Needs Debian's ``chromium`` and ``chromium-driver``
+generated y4m clip (docs/design.md §11). Needs Debian's ``chromium`` and ``chromium-driver``
 and the ``selenium`` package.
 
 >>> driver = open_chromium(write_y4m(tmp / "clip.y4m"))     # doctest: +SKIP

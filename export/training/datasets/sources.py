@@ -1,5 +1,5 @@
 """The seven original datasets: where each is published, and how its archives become
-the original ``stimuli/ saliency/ fixations/`` layout (DESIGN.md §10; the original
+the original ``stimuli/ saliency/ fixations/`` layout (docs/design.md §10; the original
 repository's ``download.py`` is the reference for every conversion).
 
 Downloads go through the project's download layer (resumable ``.part`` files, retries,

@@ -29,6 +29,7 @@ from saliency_cam.models.errors import SaliencyCamError, first_line
 from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.realtime.apps.batch.index import DoneIndex, task_key
+from saliency_cam.realtime.runtime.defaults import default_backend, default_precision
 
 #: ``work(session, source) -> result`` (picklable: module-level function or a partial).
 Work = Callable[[Any, Path], Any]
@@ -47,7 +48,7 @@ class SessionOptions:
 
     device: str = "auto"
     threads: int | None = None
-    backend: str = "onnxruntime"
+    backend: str = field(default_factory=default_backend)
     aspect: str = "match"
     mode: str = "throughput"
 
@@ -74,7 +75,7 @@ class ModelSpec:
     def resolve(
         cls,
         name: str,
-        precision: str = "fp32",
+        precision: str | None = None,
         options: SessionOptions | None = None,
         models_dir: str | os.PathLike[str] | None = None,
     ) -> ModelSpec:
@@ -87,6 +88,7 @@ class ModelSpec:
         from saliency_cam.realtime.runtime.session import find_variant, open_session
 
         options = options or SessionOptions()
+        precision = precision or default_precision()
         if options.backend.strip().lower() != "auto" and precision.strip().lower() != "auto":
             return cls(find_variant(name, precision, models_dir), options)
         session = open_session(

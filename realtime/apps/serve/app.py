@@ -24,9 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
-from saliency_cam import __version__
 from saliency_cam.models.catalog import list_models
 from saliency_cam.models.errors import InputError
+from saliency_cam.models.version import VERSION as __version__
 from saliency_cam.realtime.apps.serve import results
 from saliency_cam.realtime.apps.serve.auth import bearer_scheme, require_token
 from saliency_cam.realtime.apps.serve.config import ServeConfig
@@ -45,6 +45,7 @@ from saliency_cam.realtime.render.blend import (
     resolve_colormap,
     resolve_view,
 )
+from saliency_cam.realtime.runtime.session import SaliencySession
 
 STATIC_DIR = Path(str(resources.files("saliency_cam.realtime.apps.serve") / "static"))
 
@@ -159,6 +160,20 @@ class _RequestMetrics:
             )
 
 
+def model_headers(session: SaliencySession) -> dict[str, str]:
+    """What made an answer, as response headers: the label, trained or not, and the
+    resolved model (precision, backend, file checksum) a client can compare with what
+    ``saliency-cam image`` prints."""
+    resolved = session.resolved
+    return {
+        "X-Saliency-Model": session.variant.label(),
+        "X-Saliency-Trained": "true" if session.trained else "false",
+        "X-Saliency-Precision": resolved.precision,
+        "X-Saliency-Backend": resolved.backend,
+        "X-Saliency-Sha256": resolved.sha256,
+    }
+
+
 def _image_data(filename: str, data: bytes) -> str:
     name = Path(filename or "upload").name or "upload"  # for messages only, never a path
     if not data:
@@ -217,11 +232,7 @@ def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                 extra=extra,
             )
         )
-        headers = {
-            "X-Saliency-Model": session.variant.label(),
-            "X-Saliency-Trained": "true" if session.trained else "false",
-        }
-        return Response(body, media_type=media_type, headers=headers)
+        return Response(body, media_type=media_type, headers=model_headers(session))
 
     @api.get("/colormaps", tags=["images"])
     async def colormaps() -> dict[str, list[str]]:
@@ -350,7 +361,7 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         entries = await run_in_threadpool(list_models, config.models_dir)
         return {
             "default": engine.name(),
-            "precision": config.precision,
+            "precision": config.precision or "auto",
             "models": [
                 {
                     "name": e.name,
@@ -360,7 +371,9 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                     "gflops": round(e.gflops, 2),
                     "description": e.description,
                     "exported": e.exported,
-                    "available": config.precision in e.exported,
+                    "available": bool(e.exported)
+                    if (config.precision or "auto") == "auto"
+                    else config.precision in e.exported,
                     "untrained": e.untrained,
                     "loaded": e.name in loaded,
                 }

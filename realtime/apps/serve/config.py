@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 MIB = 1024 * 1024
 
@@ -24,8 +25,10 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
-    quality: str = "medium"
-    precision: str = "fp32"
+    quality: str = DEFAULT_QUALITY
+    #: None: the defaults every door shares (runtime/defaults.py: auto, auto)
+    precision: str | None = None
+    backend: str | None = None
     device: str = "auto"
     models_dir: Path | None = None
     threads: int | None = None

@@ -45,6 +45,7 @@ class ServeEngine:
             self.config.device,
             self.config.models_dir,
             threads=self.config.threads,
+            backend=self.config.backend,
         )
         self.metrics.inc("saliency_model_loads_total", model=preset)
         self.metrics.set("saliency_model_load_seconds", time.perf_counter() - started, model=preset)
@@ -88,14 +89,13 @@ class ServeEngine:
         size and the session that made it. Raises a 503 error when the queue is full."""
         name = self.name(quality)  # unknown names fail here
         session = await run_in_threadpool(self.session, name)
-        box = session.letterbox_for(image.shape)
-        network_input = await run_in_threadpool(box.apply, image)
+        network_input, box = await run_in_threadpool(session.prepare, image)
         try:
             future = self.batcher(session).submit(network_input)
         except QueueFull as exc:
             raise busy(f"too many requests waiting: {exc}", limit="max_queue") from exc
         raw = await asyncio.wrap_future(future)
-        return box.undo(raw), session
+        return session.finish(raw, box), session
 
     def close(self) -> None:
         """Stop every batcher (queued inputs finish first)."""

@@ -32,7 +32,7 @@ VERY_LOW = (48, 64)
 
 
 def numpy_kld(truth: np.ndarray, pred: np.ndarray) -> float:
-    """DESIGN.md §10 written out in numpy, image by image."""
+    """docs/design.md §10 written out in numpy, image by image."""
     values = []
     for t, p in zip(truth, pred, strict=True):
         q = t / (EPS + t.sum())

@@ -1,4 +1,4 @@
-"""Letterbox geometry and its exact undo (DESIGN.md §3) on 4:3, 16:9, portrait and odd
+"""Letterbox geometry and its exact undo (docs/design.md §3) on 4:3, 16:9, portrait and odd
 sizes; colormaps, blending and views with the right shapes and values."""
 
 from __future__ import annotations
