@@ -74,7 +74,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     engine = ServeEngine(config, metrics)
     budget = PixelBudget(config.pixels_in_flight, config.budget_wait_s)
     metrics.gauge_callback(
-        "saliency_pixels_in_flight", lambda: {"held": float(budget.held)}, "kind"
+        "saliency_pixels_in_flight",
+        lambda: {"held": float(budget.held), "peak": float(budget.peak)},
+        "amount",
     )
     folders = {str(resolve_models_dir(config.models_dir)): "the server's models folder"}
 
