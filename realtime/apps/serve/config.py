@@ -13,10 +13,11 @@ from saliency_cam.models.errors import SaliencyCamError
 
 MIB = 1024 * 1024
 
-#: Bytes of memory one decoded pixel costs while a request is worked on, measured on a
-#: 7000x7000 PNG (about 12 at the peak: the encoded upload, the decoded BGR image,
-#: its letterboxed copy, the full-size float map and its encoded answer), rounded up.
-BYTES_PER_PIXEL = 16
+#: Bytes of server memory one decoded pixel costs at the peak of a request (the decoded
+#: BGR image, its network input, the full-size float map, the rendered answer and its
+#: encoding): measured with a 7000x7000 PNG, 18 for ``format=png`` and 27 for ``side``
+#: (the widest rendering), rounded up.
+BYTES_PER_PIXEL = 28
 
 #: Host names a loopback server answers to (DNS rebinding sends any other name).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -130,7 +131,8 @@ class ServeConfig:
 
 def default_pixels_in_flight() -> int:
     """Decoded pixels the server works on at once: an eighth of this machine's memory,
-    at most 1.5 GiB, at :data:`BYTES_PER_PIXEL` (24 GB → 100 million pixels)."""
+    at most 1.5 GiB, at :data:`BYTES_PER_PIXEL` (24 GB → 57 million pixels: one image at the
+    50 million limit at a time, or many small ones)."""
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
