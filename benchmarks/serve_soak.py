@@ -208,7 +208,10 @@ class Soak:
         rng = random.Random(seed)
         kinds = list(self.args.mix)
         weights = [self.args.mix[k] for k in kinds]
-        with httpx.Client(base_url=self.url, timeout=120) as http:
+        # a fresh connection per request: a reused keep-alive connection that the server
+        # closed as idle would show as a transport error that is not the server's fault
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=self.url, timeout=120, limits=fresh) as http:
             while self.more():
                 kind = rng.choices(kinds, weights)[0]
                 try:

@@ -176,6 +176,29 @@ def test_parallel_large_images_stay_within_the_pixel_budget(tiny_models_dir: Pat
         assert httpx.post(f"{server.url}/v1/saliency", files={"file": ("a.png", data)}).is_success
 
 
+def test_images_of_different_shapes_in_one_batch_are_all_served(tiny_models_dir: Path) -> None:
+    """Found by the soak benchmark: a large and a small image arriving together landed
+    in one batch, whose inputs (each at its own aspect) could not be stacked: 500 for
+    both. Each shape now runs on its own."""
+    wide, tall = _png(200, 100), _png(100, 200)
+    config = _config(tiny_models_dir, batch_wait_ms=400.0)  # they surely meet
+    with running_server(config) as server:
+        barrier = threading.Barrier(4)
+
+        def post(data: bytes) -> httpx.Response:
+            with httpx.Client(timeout=120) as http:
+                barrier.wait()
+                return http.post(f"{server.url}/v1/saliency", files={"file": ("a.png", data)})
+
+        with ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(post, [wide, tall, wide, tall]))
+        batcher = next(iter(server.app.state.engine._batchers.values()))
+    assert [r.status_code for r in replies] == [200] * 4, [r.text for r in replies]
+    sizes = [Image.open(io.BytesIO(r.content)).size for r in replies]
+    assert sizes == [(200, 100), (100, 200), (200, 100), (100, 200)]
+    assert batcher.stats.items == 4 and batcher.stats.largest == 2  # grouped by shape
+
+
 def test_default_budget_fits_at_least_one_image_at_the_limit() -> None:
     config = ServeConfig()
     assert config.pixels_in_flight >= config.max_pixels
