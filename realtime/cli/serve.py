@@ -29,8 +29,7 @@ def serve(
             "--token",
             envvar="SALIENCY_CAM_TOKEN",
             help="bearer token every API call and the live page must send (visible to "
-            "other users in ps: prefer SALIENCY_CAM_TOKEN or --token-file) "
-            "[env SALIENCY_CAM_TOKEN]",
+            "other users in ps: prefer SALIENCY_CAM_TOKEN or --token-file)",
             show_default=False,
         ),
     ] = None,

@@ -84,7 +84,8 @@ class ServeConfig:
             raise SaliencyCamError("--token must not be empty")
         if self.max_pixels_in_flight is not None and self.max_pixels_in_flight < self.max_pixels:
             raise SaliencyCamError(
-                "the pixels in flight must be at least --max-pixels (one image at its limit)"
+                "--max-work-megapixels must be at least --max-megapixels (one image at "
+                "its limit must fit)"
             )
 
     @property

@@ -202,7 +202,7 @@ def test_images_of_different_shapes_in_one_batch_are_all_served(tiny_models_dir:
 def test_default_budget_fits_at_least_one_image_at_the_limit() -> None:
     config = ServeConfig()
     assert config.pixels_in_flight >= config.max_pixels
-    with pytest.raises(Exception, match="at least --max-pixels"):
+    with pytest.raises(Exception, match="at least --max-megapixels"):
         ServeConfig(max_pixels=100, max_pixels_in_flight=99)
 
 
