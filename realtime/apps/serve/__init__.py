@@ -8,7 +8,8 @@ as the command line (``open_session`` → ``SaliencySession``, ``decode_image``,
 ...     httpx.get(server.url + "/healthz").json()
 
 Pieces, one job each: ``config`` (options and limits), ``errors`` (JSON 4xx/5xx),
-``auth`` (bearer token), ``uploads`` (size and pixel limits before decoding),
+``auth`` (bearer token, Host/Origin checks), ``uploads`` (size and pixel limits before
+decoding), ``budget`` (decoded pixels in flight),
 ``batcher`` (dynamic batching per model), ``engine`` (shared sessions + batchers),
 ``results`` (map → PNG / npy / JSON), ``jobs`` (background video jobs), ``live``
 (the camera WebSocket), ``metrics`` (Prometheus text), ``app`` (routes), ``server``

@@ -26,17 +26,34 @@ from starlette.websockets import WebSocket
 
 from saliency_cam.models.catalog import list_models
 from saliency_cam.models.errors import InputError
+from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.version import VERSION as __version__
 from saliency_cam.realtime.apps.serve import results
-from saliency_cam.realtime.apps.serve.auth import bearer_scheme, require_token
+from saliency_cam.realtime.apps.serve.auth import (
+    HostOriginGuard,
+    bearer_scheme,
+    has_token,
+    require_token,
+)
+from saliency_cam.realtime.apps.serve.budget import PixelBudget
 from saliency_cam.realtime.apps.serve.config import ServeConfig
 from saliency_cam.realtime.apps.serve.engine import ServeEngine
-from saliency_cam.realtime.apps.serve.errors import ApiError, install_handlers
+from saliency_cam.realtime.apps.serve.errors import (
+    ApiError,
+    install_handlers,
+    path_scrubber,
+)
 from saliency_cam.realtime.apps.serve.form import file_body, file_chunks, read_file_field
 from saliency_cam.realtime.apps.serve.jobs import ACTIVE, FINAL, Job, JobManager, JobRequest
 from saliency_cam.realtime.apps.serve.live import LiveConnection
 from saliency_cam.realtime.apps.serve.metrics import Metrics
-from saliency_cam.realtime.apps.serve.uploads import BodyLimit, read_image, video_suffix
+from saliency_cam.realtime.apps.serve.uploads import (
+    BodyLimit,
+    check_pixels,
+    read_image,
+    too_many_pixels,
+    video_suffix,
+)
 from saliency_cam.realtime.apps.video import VideoStyle
 from saliency_cam.realtime.io.video import VideoInfo
 from saliency_cam.realtime.render.blend import (
@@ -56,15 +73,25 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     config = config or ServeConfig()
     metrics = Metrics()
     engine = ServeEngine(config, metrics)
+    budget = PixelBudget(config.pixels_in_flight, config.budget_wait_s)
+    metrics.gauge_callback(
+        "saliency_pixels_in_flight",
+        lambda: {"held": float(budget.held), "peak": float(budget.peak)},
+        "amount",
+    )
+    folders = {str(resolve_models_dir(config.models_dir)): "the server's models folder"}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         root = Path(tempfile.mkdtemp(prefix="saliency-cam-serve-"))
+        folders[str(root)] = "the server's temp folder"
         jobs = JobManager(
             root,
             engine.session,
             max_jobs=config.max_jobs,
             ttl_s=config.job_ttl_s,
+            max_disk_bytes=config.max_disk_bytes,
+            max_frames=config.max_video_frames,
             on_finish=lambda state: metrics.inc("saliency_video_jobs_total", state=state),
         )
         metrics.gauge_callback(
@@ -100,27 +127,33 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.state.config = config
     app.state.engine = engine
     app.state.metrics = metrics
-    install_handlers(app)
+    app.state.budget = budget
+    scrub = path_scrubber(folders)  # reads ``folders`` at each call: the temp dir joins later
+    install_handlers(app, scrub)
 
     def limit_for(path: str) -> int:
         return config.max_video_bytes if path.startswith("/v1/videos") else config.max_image_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    # outside the body limit: a foreign page's upload is refused before it is read
+    app.add_middleware(HostOriginGuard, names=config.host_names)
     app.add_middleware(_RequestMetrics, metrics=metrics)
 
     protected = [Depends(bearer_scheme), Depends(require_token)]
     api = APIRouter(prefix="/v1", dependencies=protected)
     ops = APIRouter(dependencies=protected)
-    _add_image_routes(api, config, engine)
+    _add_image_routes(api, config, engine, budget)
     _add_video_routes(api, config)
     _add_model_routes(api, config, engine)
-    _add_ops_routes(ops, engine, metrics)
+    _add_ops_routes(app, ops, engine, metrics)
     app.include_router(api)
     app.include_router(ops)
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:
-        await LiveConnection(ws, engine, metrics, config.token, config.max_pixels).run()
+        await LiveConnection(
+            ws, engine, metrics, config.token, config.max_pixels, budget, scrub
+        ).run()
 
     _add_docs(app)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
@@ -181,7 +214,9 @@ def _image_data(filename: str, data: bytes) -> str:
     return name
 
 
-def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) -> None:
+def _add_image_routes(
+    api: APIRouter, config: ServeConfig, engine: ServeEngine, budget: PixelBudget
+) -> None:
     @api.post(
         "/saliency",
         tags=["images"],
@@ -216,22 +251,24 @@ def _add_image_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         model = engine.name(quality)  # an unknown model fails before the upload is read
         filename, data = await read_file_field(request)  # in memory, within BodyLimit
         name = _image_data(filename, data)
-        image = await run_in_threadpool(read_image, data, name, config.max_pixels)
-        saliency_map, session = await engine.predict(image, model)
-        extra = {"model": session.variant.label(), "trained": session.trained}
-        body, media_type = await run_in_threadpool(
-            lambda: results.encode_map(
-                saliency_map,
-                image,
-                fmt,
-                note=session.note,
-                trained=session.trained,
-                alpha=alpha,
-                colormap=colormap,
-                points=points,
-                extra=extra,
+        pixels = await run_in_threadpool(check_pixels, data, config.max_pixels, name)
+        async with budget.hold(pixels):  # decoded copies, the map, its encoding
+            image = await run_in_threadpool(read_image, data, name, config.max_pixels)
+            saliency_map, session = await engine.predict(image, model)
+            extra = {"model": session.variant.label(), "trained": session.trained}
+            body, media_type = await run_in_threadpool(
+                lambda: results.encode_map(
+                    saliency_map,
+                    image,
+                    fmt,
+                    note=session.note,
+                    trained=session.trained,
+                    alpha=alpha,
+                    colormap=colormap,
+                    points=points,
+                    extra=extra,
+                )
             )
-        )
         return Response(body, media_type=media_type, headers=model_headers(session))
 
     @api.get("/colormaps", tags=["images"])
@@ -273,22 +310,23 @@ def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
         name = request.app.state.engine.name(quality)
         style = VideoStyle(resolve_view(view), alpha, colormap, smooth)
         resolve_colormap(colormap)
-        jobs.check_capacity()  # before a byte of the upload is read
-        job_id, folder = jobs.new_folder()
+        # a job slot and disk room before a byte of the upload is read
+        upload_bytes = _declared_length(request, config.max_video_bytes)
+        job_id, folder = await run_in_threadpool(jobs.reserve, upload_bytes)
         filename, source = "video", folder / "input"
         try:
             filename, source = await _receive_video(request, folder)
             if source.stat().st_size == 0:
                 raise InputError(f"{filename}: empty file (0 bytes)")
             info = await run_in_threadpool(VideoInfo.from_path, source)
-            _check_duration(info, filename, config.max_video_seconds)
+            _check_video(info, filename, config)
+            job = jobs.submit(Job(job_id, folder, source, JobRequest(name, style), info, filename))
         except InputError as exc:
-            shutil.rmtree(folder, ignore_errors=True)
+            jobs.abandon(job_id)  # a refused upload leaves nothing on disk
             raise ApiError(422, "bad_input", str(exc).replace(str(source), filename)) from exc
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            jobs.abandon(job_id)
             raise
-        job = jobs.submit(Job(job_id, folder, source, JobRequest(name, style), info, filename))
         response.headers["Location"] = f"/v1/videos/{job.id}"
         return job.describe()
 
@@ -340,8 +378,40 @@ async def _receive_video(request: Request, folder: Path) -> tuple[str, Path]:
     return filename, source
 
 
-def _check_duration(info: VideoInfo, filename: str, limit_s: float) -> None:
+def _declared_length(request: Request, limit: int) -> int:
+    """The body's Content-Length (the upload is at most that), else ``limit`` (a
+    chunked body is cut off there by :class:`BodyLimit`)."""
+    declared = request.headers.get("content-length", "")
+    return min(int(declared), limit) if declared.isdigit() else limit
+
+
+def _check_video(info: VideoInfo, filename: str, config: ServeConfig) -> None:
+    """422 naming the limit for a probed video over the frame size, frame count,
+    pixels x frames or length this server takes."""
+    if info.width * info.height > config.max_pixels:
+        raise too_many_pixels(f"{filename} (frames)", info.width, info.height, config.max_pixels)
+    frames = info.total_frames
+    if frames is not None and frames > config.max_video_frames:
+        raise ApiError(
+            422,
+            "too_long",
+            f"{filename}: {frames:,} frames, more than this server's limit of "
+            f"{config.max_video_frames:,}",
+            limit="max_video_frames",
+            max_frames=config.max_video_frames,
+        )
+    if frames is not None and frames * info.width * info.height > config.max_video_pixel_frames:
+        raise ApiError(
+            422,
+            "too_long",
+            f"{filename}: {frames:,} frames of {info.width}x{info.height} are "
+            f"{frames * info.width * info.height:,} pixels, more than this server's limit of "
+            f"{config.max_video_pixel_frames:,}",
+            limit="max_video_pixel_frames",
+            max_pixel_frames=config.max_video_pixel_frames,
+        )
     seconds = info.duration_s
+    limit_s = config.max_video_seconds
     if seconds is not None and seconds > limit_s:
         raise ApiError(
             422,
@@ -382,10 +452,14 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
         }
 
 
-def _add_ops_routes(ops: APIRouter, engine: ServeEngine, metrics: Metrics) -> None:
-    @ops.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, Any]:
-        """The server is up; which models are loaded."""
+def _add_ops_routes(app: FastAPI, ops: APIRouter, engine: ServeEngine, metrics: Metrics) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz(request: Request) -> dict[str, Any]:
+        """The server is up. Open without the token (a health probe carries none), then
+        it says only that; with the token (or on a server without one) also the version
+        and which models are loaded."""
+        if not has_token(request):
+            return {"status": "ok"}
         return {
             "status": "ok",
             "version": __version__,

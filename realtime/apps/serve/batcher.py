@@ -7,8 +7,8 @@ throughput instead of queueing behind each other.
 >>> batcher.close()                                                # doctest: +SKIP
 
 One worker thread per model owns the session's runs: it takes the first waiting input,
-waits at most ``max_wait_s`` for up to ``max_batch - 1`` more, runs them together and
-hands each caller its own map. The queue is bounded: :meth:`submit` raises
+waits at most ``max_wait_s`` for up to ``max_batch - 1`` more, runs those of the same
+shape together and hands each caller its own map. The queue is bounded: :meth:`submit` raises
 :class:`QueueFull` rather than letting a backlog grow.
 """
 
@@ -129,6 +129,15 @@ class Batcher:
                 return
 
     def _execute(self, batch: list[tuple[np.ndarray, Future]]) -> None:
+        # inputs of different shapes (models run each image at its own aspect) cannot be
+        # stacked: one run per shape
+        groups: dict[tuple[int, ...], list[tuple[np.ndarray, Future]]] = {}
+        for item in batch:
+            groups.setdefault(item[0].shape, []).append(item)
+        for group in groups.values():
+            self._execute_group(group)
+
+    def _execute_group(self, batch: list[tuple[np.ndarray, Future]]) -> None:
         started = time.perf_counter()
         try:
             maps = self.session.infer_batch(np.stack([x for x, _ in batch]))

@@ -8,7 +8,10 @@ Codes: ``bad_request``/``bad_input`` (422), ``unauthorized`` (401), ``not_found`
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,20 +56,46 @@ def busy(message: str, retry_after_s: int = 2, **extra: Any) -> ApiError:
     return ApiError(503, "busy", message, headers={"Retry-After": str(retry_after_s)}, **extra)
 
 
-def from_library(exc: SaliencyCamError) -> ApiError:
-    """The library's one-line errors as API errors."""
+def from_library(exc: SaliencyCamError, scrub: Callable[[str], str] = str) -> ApiError:
+    """The library's one-line errors as API errors (``scrub`` cleans the message)."""
+    message = scrub(str(exc))
     if isinstance(exc, ModelNotFoundError):
-        return ApiError(404, "model_not_exported", str(exc))
+        return ApiError(404, "model_not_exported", message)
     if isinstance(exc, InputError):
-        return ApiError(422, "bad_input", str(exc))
-    return ApiError(422, "bad_request", str(exc))
+        return ApiError(422, "bad_input", message)
+    return ApiError(422, "bad_request", message)
+
+
+async def send_error(send: Callable[..., Any], error: ApiError) -> None:
+    """Answer ``error`` straight from ASGI middleware (before any route runs)."""
+    body = json.dumps(error.body()).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def path_scrubber(folders: dict[str, str]) -> Callable[[str], str]:
+    """A function taking the server's own folders (path → what to call it) out of a
+    message: a client learns nothing about the machine's layout from an error."""
+    ordered = sorted(
+        ((os.fspath(k), v) for k, v in folders.items() if k), key=lambda kv: -len(kv[0])
+    )
+
+    def scrub(message: str) -> str:
+        for folder, label in ordered:
+            message = message.replace(folder, label)
+        return message
+
+    return scrub
 
 
 _HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Route every exception type to the JSON error format."""
+def install_handlers(app: FastAPI, scrub: Callable[[str], str] = str) -> None:
+    """Route every exception type to the JSON error format (``scrub`` takes the server's
+    folders out of library messages)."""
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
@@ -74,7 +103,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SaliencyCamError)
     async def _library(_: Request, exc: SaliencyCamError) -> JSONResponse:
-        return from_library(exc).response()
+        return from_library(exc, scrub).response()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,7 +2,8 @@
 audio kept) on an uploaded file, one job at a time, with progress, cancel and expiry.
 
 >>> jobs = JobManager(root, engine.session, max_jobs=4, ttl_s=3600)    # doctest: +SKIP
->>> job = jobs.submit(upload_path, ".mp4", JobRequest("low"))          # doctest: +SKIP
+>>> job_id, folder = jobs.reserve(upload_bytes)                        # doctest: +SKIP
+>>> job = jobs.submit(Job(job_id, folder, path, JobRequest("low"), info, "a.mp4"))  # doctest: +SKIP
 >>> jobs.get(job.id).describe()["progress"]                            # doctest: +SKIP
 
 Each job has a random id and its own folder under the server's temp dir; the output
@@ -110,11 +111,16 @@ class JobManager:
         *,
         max_jobs: int = 4,
         ttl_s: float = 3600.0,
+        max_disk_bytes: int = 2**62,
+        max_frames: int = 2**62,
         on_finish: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root
         self.open_model = open_model
         self.max_jobs = max_jobs
+        self.max_disk_bytes = max_disk_bytes
+        self.max_frames = max_frames
+        self._uploading: dict[str, int] = {}  # job id → bytes reserved for its upload
         self.ttl_s = ttl_s
         self._on_finish = on_finish
         self._jobs: dict[str, Job] = {}
@@ -122,35 +128,68 @@ class JobManager:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video-job")
 
-    def new_folder(self) -> tuple[str, Path]:
-        """A fresh random job id and its empty folder (uploads are written into it)."""
-        job_id = secrets.token_urlsafe(12)
-        folder = self.root / job_id
-        folder.mkdir(parents=True)
-        return job_id, folder
-
     def _full(self) -> ApiError:
         return busy(
-            f"{self.max_jobs} video jobs are already queued or running: try again later",
+            f"{self.max_jobs} video jobs are already uploading, queued or running: try again later",
             retry_after_s=10,
             limit="max_jobs",
         )
 
-    def check_capacity(self) -> None:
-        """503 + Retry-After when ``max_jobs`` jobs are already queued or running."""
-        if self.count(ACTIVE) >= self.max_jobs:
-            raise self._full()
+    def _disk_used(self) -> int:
+        """Bytes under the temp folder, counting an upload still arriving as the bytes
+        reserved for it (its file grows into them)."""
+        with self._lock:
+            uploading = dict(self._uploading)
+        used = sum(uploading.values())
+        for folder in self.root.iterdir() if self.root.exists() else ():
+            if folder.name in uploading:
+                continue
+            used += _folder_bytes(folder)
+        return used
+
+    def reserve(self, upload_bytes: int) -> tuple[str, Path]:
+        """Room for one more upload of at most ``upload_bytes``, before a byte of it is
+        read: a job slot (uploads in progress count against ``max_jobs``) and disk
+        space (``max_disk_bytes``), else 503 + Retry-After. Returns a fresh random job
+        id and its empty folder; :meth:`submit` or :meth:`abandon` ends the
+        reservation."""
+        with self._lock:
+            if len(self._uploading) + sum(j.state in ACTIVE for j in self._jobs.values()) >= (
+                self.max_jobs
+            ):
+                raise self._full()
+        used = self._disk_used()
+        if used + upload_bytes > self.max_disk_bytes:
+            raise busy(
+                f"the server's temp folder is full ({used / 2**20:.0f} of "
+                f"{self.max_disk_bytes / 2**20:.0f} MiB in use): try again when finished "
+                "videos have been downloaded or have expired",
+                retry_after_s=60,
+                limit="max_disk_bytes",
+            )
+        job_id = secrets.token_urlsafe(12)
+        with self._lock:
+            if len(self._uploading) + sum(j.state in ACTIVE for j in self._jobs.values()) >= (
+                self.max_jobs
+            ):
+                raise self._full()  # another upload took the last slot meanwhile
+            self._uploading[job_id] = upload_bytes
+        folder = self.root / job_id
+        folder.mkdir(parents=True)
+        return job_id, folder
+
+    def abandon(self, job_id: str) -> None:
+        """End a reservation without a job: its folder and whatever arrived go at once."""
+        with self._lock:
+            self._uploading.pop(job_id, None)
+        shutil.rmtree(self.root / job_id, ignore_errors=True)
 
     def submit(self, job: Job) -> Job:
-        """Queue a probed upload (its folder from :meth:`new_folder`); checks capacity
-        again, since other uploads may have filled the queue meanwhile."""
+        """Queue a probed upload in the slot :meth:`reserve` gave it."""
         with self._lock:
-            full = sum(j.state in ACTIVE for j in self._jobs.values()) >= self.max_jobs
-            if not full:
-                self._jobs[job.id] = job
-        if full:
-            shutil.rmtree(job.folder, ignore_errors=True)
-            raise self._full()
+            if self._uploading.pop(job.id, None) is None:
+                raise RuntimeError(f"job {job.id} was not reserved")
+            self._jobs[job.id] = job
         self._executor.submit(self._run, job)
         return job
 
@@ -225,6 +264,11 @@ class JobManager:
             job.frames_done = count
             if job.cancel_event.is_set():
                 raise JobCancelled
+            if count > self.max_frames:  # the container understated its frame count
+                raise SaliencyCamError(
+                    f"{job.filename}: more than this server's limit of {self.max_frames:,} "
+                    "frames (max_video_frames)"
+                )
 
         try:
             session = self.open_model(job.request.quality)
@@ -250,3 +294,15 @@ class JobManager:
             self._finish(job, "failed", f"unexpected {type(exc).__name__}: {exc}")
         else:
             self._finish(job, "done")
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (files deleted meanwhile count as 0)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total

@@ -23,24 +23,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.realtime.apps.serve.auth import bearer_token, token_matches
+from saliency_cam.realtime.apps.serve.auth import CLOSE_POLICY, bearer_token, token_matches
+from saliency_cam.realtime.apps.serve.budget import PixelBudget
 from saliency_cam.realtime.apps.serve.engine import ServeEngine
 from saliency_cam.realtime.apps.serve.errors import ApiError
 from saliency_cam.realtime.apps.serve.metrics import Metrics
-from saliency_cam.realtime.apps.serve.uploads import read_image
+from saliency_cam.realtime.apps.serve.uploads import check_pixels, read_image
 from saliency_cam.realtime.render.blend import to_uint8
 
 #: Close codes: policy violation (bad token), like HTTP 401.
-CLOSE_UNAUTHORIZED = 1008
+CLOSE_UNAUTHORIZED = CLOSE_POLICY
 AUTH_TIMEOUT_S = 10.0
+
+log = logging.getLogger("saliency_cam.serve")
 
 
 class LiveConnection:
@@ -53,12 +58,16 @@ class LiveConnection:
         metrics: Metrics,
         token: str | None,
         max_pixels: int,
+        budget: PixelBudget,
+        scrub: Callable[[str], str] = str,
     ) -> None:
         self.ws = ws
         self.engine = engine
         self.metrics = metrics
         self.token = token
         self.max_pixels = max_pixels
+        self.budget = budget
+        self.scrub = scrub
         self.quality = engine.name()
         self.loading: str | None = None
         self.dropped = 0
@@ -176,7 +185,7 @@ class LiveConnection:
             await run_in_threadpool(self.engine.session, name)
         except SaliencyCamError as exc:
             self.loading = None
-            await self._send_status(error=str(exc))
+            await self._send_status(error=self.scrub(str(exc)))
             return
         self.quality, self.loading = name, None
         await self._send_status()
@@ -192,11 +201,16 @@ class LiveConnection:
             started = time.perf_counter()
             quality = self.quality
             try:
-                image = await run_in_threadpool(read_image, data, "frame", self.max_pixels)
-                saliency, session = await self.engine.predict(image, quality)
-                body = await run_in_threadpool(lambda s=saliency: to_uint8(s).tobytes())
-            except (SaliencyCamError, ApiError) as exc:
-                message = exc.message if isinstance(exc, ApiError) else str(exc)
+                saliency, session, body = await self._map(data, quality)
+            except Exception as exc:  # a bad frame is answered; the connection goes on
+                if isinstance(exc, ApiError):
+                    message = exc.message
+                elif isinstance(exc, SaliencyCamError):
+                    message = self.scrub(str(exc))
+                else:
+                    log.exception("live frame %d failed", seq)
+                    message = f"unexpected {type(exc).__name__}: the frame was skipped"
+                self.metrics.inc("saliency_live_frame_errors_total")
                 await self._send(json.dumps({"type": "error", "seq": seq, "message": message}))
                 continue
             header = json.dumps(
@@ -212,3 +226,13 @@ class LiveConnection:
             ).encode("utf-8")
             self.metrics.inc("saliency_live_frames_total", model=session.variant.preset)
             await self._send(struct.pack("<I", len(header)) + header + body)
+
+    async def _map(self, data: bytes, quality: str) -> tuple[Any, Any, bytes]:
+        """One frame's map, its session and the map's bytes, within the pixel budget
+        (a frame is checked against the pixel limit before it is decoded)."""
+        pixels = await run_in_threadpool(check_pixels, data, self.max_pixels, "frame")
+        async with self.budget.hold(pixels):
+            image = await run_in_threadpool(read_image, data, "frame", self.max_pixels)
+            saliency, session = await self.engine.predict(image, quality)
+            body = await run_in_threadpool(lambda: to_uint8(saliency).tobytes())
+        return saliency, session, body

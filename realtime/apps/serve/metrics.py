@@ -32,6 +32,12 @@ DECLARED: dict[str, tuple[str, str]] = {
     "saliency_live_connections_total": ("counter", "live WebSocket connections accepted"),
     "saliency_live_frames_total": ("counter", "live frames answered, by model"),
     "saliency_live_dropped_total": ("counter", "live frames replaced by a newer one unprocessed"),
+    "saliency_live_frame_errors_total": ("counter", "live frames answered with an error"),
+    "saliency_pixels_in_flight": (
+        "gauge",
+        "decoded pixels of image requests and live frames being worked on (held) and the "
+        "most at once (peak)",
+    ),
     "saliency_video_jobs": ("gauge", "video jobs, by state"),
     "saliency_video_jobs_total": ("counter", "video jobs finished, by final state"),
 }

@@ -8,15 +8,15 @@ if it is a known video suffix.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from saliency_cam.models.errors import InputError, first_line
 from saliency_cam.models.media import VIDEO_SUFFIXES
-from saliency_cam.realtime.apps.serve.errors import ApiError
+from saliency_cam.realtime.apps.serve.errors import ApiError, send_error
 from saliency_cam.realtime.io.images import decode_image
 
 Scope = dict[str, Any]
@@ -53,7 +53,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_error(send, too_large(limit))
+            await send_error(send, too_large(limit))
             return
         seen = 0
         exceeded = replaced = False
@@ -75,58 +75,63 @@ class BodyLimit:
                 await send(message)
             elif not replaced and message["type"] == "http.response.start":
                 replaced = True
-                await _send_error(send, too_large(limit))
+                await send_error(send, too_large(limit))
 
         try:
             await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
             if not replaced:
-                await _send_error(send, too_large(limit))
+                await send_error(send, too_large(limit))
 
 
-async def _send_error(send: Callable, error: ApiError) -> None:
-    body = json.dumps(error.body()).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def too_many_pixels(name: str, width: int, height: int, max_pixels: int) -> ApiError:
+    """422 naming the pixel limit (an image, a live frame or a video's frames)."""
+    return ApiError(
+        422,
+        "too_many_pixels",
+        f"{name}: {width}x{height} is {width * height:,} pixels, more than this "
+        f"server's limit of {max_pixels:,}",
+        limit="max_pixels",
+        max_pixels=max_pixels,
+    )
 
 
-def check_pixels(data: bytes, max_pixels: int, name: str) -> None:
-    """Refuse images whose header declares more than ``max_pixels`` pixels, before they
-    are decoded (a small file can declare a huge picture: a decompression bomb)."""
+def check_pixels(data: bytes, max_pixels: int, name: str) -> int:
+    """The pixel count an image's header declares, refused (422) over ``max_pixels``
+    before anything is decoded (a small file can declare a huge picture: a
+    decompression bomb). Formats whose header Pillow cannot read (PAM, Radiance HDR,
+    …) are refused too: their size would be known only by allocating it."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # our own limit applies, with our own error
+    if not data:
+        raise InputError(f"{name}: empty file (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-    except Exception:  # not a format Pillow knows: decode_image gives the error
-        return
+    except Exception as exc:
+        raise InputError(
+            f"{name}: not an image this server reads (JPEG, PNG, WebP, TIFF, BMP, GIF, "
+            f"PPM, …; damaged or unknown format: {first_line(exc)})"
+        ) from exc
     if width * height > max_pixels:
-        raise ApiError(
-            422,
-            "too_many_pixels",
-            f"{name}: {width}x{height} is {width * height:,} pixels, more than this "
-            f"server's limit of {max_pixels:,}",
-            limit="max_pixels",
-            max_pixels=max_pixels,
-        )
+        raise too_many_pixels(name, width, height, max_pixels)
+    return width * height
 
 
 def read_image(data: bytes, name: str, max_pixels: int) -> np.ndarray:
     """Decode an uploaded image (BGR uint8) with the same loader as ``saliency-cam
-    image``, after the pixel check. Raises InputError for empty or corrupt data."""
+    image``, after :func:`check_pixels`. Raises InputError for empty, corrupt or
+    undecodable data (never a decoder's own exception: that would be a 500)."""
     check_pixels(data, max_pixels, name)
-    image = decode_image(data, name)
-    if image.shape[0] * image.shape[1] > max_pixels:  # formats whose header Pillow lacks
-        raise ApiError(
-            422,
-            "too_many_pixels",
-            f"{name}: more than {max_pixels:,} pixels",
-            limit="max_pixels",
-            max_pixels=max_pixels,
-        )
+    try:
+        image = decode_image(data, name)
+    except InputError:
+        raise
+    except Exception as exc:  # OpenCV's fallback decoder raises cv2.error, MemoryError, …
+        raise InputError(f"{name}: not a readable image ({first_line(exc)})") from exc
+    if image.shape[0] * image.shape[1] > max_pixels:  # EXIF rotation keeps the count
+        raise too_many_pixels(name, image.shape[1], image.shape[0], max_pixels)
     return image
 
 

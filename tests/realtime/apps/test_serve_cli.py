@@ -88,3 +88,56 @@ def test_missing_model_is_one_error_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error: no medium fp32 model") and "Traceback" not in done.stderr
+
+
+def test_token_from_a_file_stays_out_of_ps(tiny_models_dir: Path, tmp_path: Path) -> None:
+    """``--token-file``: the token guards the API and is not on the command line that
+    ``ps`` shows other users; /healthz answers a probe without it."""
+    token = "token-from-a-file-0123456789"
+    secret = tmp_path / "token.txt"
+    secret.write_text(token + "\n")
+    port = free_port()
+    args = ["--port", str(port), "--quality", "very_low", "--models-dir", str(tiny_models_dir)]
+    process = subprocess.Popen(
+        [*COMMAND, *args, "--token-file", str(secret)],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, process)
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        authorized = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{url}/v1/models", headers=authorized).status_code == 200
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode()
+        assert token not in command_line
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--token", "short-token"], "at least 16 characters"),
+        (["--token-file", "missing.txt"], "--token-file missing.txt: cannot read it"),
+    ],
+    ids=["short-token", "missing-file"],
+)
+def test_weak_or_missing_token_is_one_error_line(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [*COMMAND, "--host", "0.0.0.0", "--port", str(free_port()), *extra],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert "Traceback" not in done.stderr
