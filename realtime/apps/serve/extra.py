@@ -4,7 +4,7 @@ a ModuleNotFoundError from deep inside FastAPI's import. Imports nothing optiona
 
 from __future__ import annotations
 
-import importlib.util
+from saliency_cam.models.install import missing_modules
 
 #: Modules the server cannot start without (the serve extra; swagger-ui-bundle is optional:
 #: /docs falls back to the CDN copy).
@@ -13,15 +13,7 @@ SERVE_MODULES: tuple[str, ...] = ("fastapi", "uvicorn", "python_multipart")
 
 def missing_serve_modules() -> list[str]:
     """Modules of the serve extra that are not installed (empty when serving works)."""
-    missing = []
-    for name in SERVE_MODULES:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):  # a broken or half-removed install
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
+    return missing_modules(SERVE_MODULES)
 
 
 def require_serve_extra(purpose: str = "saliency-cam serve") -> None:
