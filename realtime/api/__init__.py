@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
     from saliency_cam.realtime.render.blend import colorize, render
     from saliency_cam.realtime.runtime.session import SaliencySession, open_session
+    from saliency_cam.realtime.runtime.untrained import UntrainedMap, UntrainedModelWarning
 
 __version__ = "0.1.0"
 
@@ -68,6 +69,8 @@ _EXPORTS: dict[str, str] = {
     "render": "saliency_cam.realtime.render.blend",
     "colorize": "saliency_cam.realtime.render.blend",
     "list_models": "saliency_cam.models.catalog",
+    "UntrainedMap": "saliency_cam.realtime.runtime.untrained",
+    "UntrainedModelWarning": "saliency_cam.realtime.runtime.untrained",
     # the web app and HTTP API: needs the serve extra, so left out of __all__
     # (``from saliency_cam import *`` must work on a plain install)
     "create_app": "saliency_cam.realtime.apps.serve",
@@ -93,6 +96,8 @@ __all__ = [
     "ReframeTarget",
     "SaliencyCamError",
     "SaliencySession",
+    "UntrainedMap",
+    "UntrainedModelWarning",
     "VideoResult",
     "best_window",
     "colorize",

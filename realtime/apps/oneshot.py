@@ -17,7 +17,8 @@ import numpy as np
 
 from saliency_cam.realtime.apps.video import VideoOutputs, VideoResult, VideoStyle, run_video_job
 from saliency_cam.realtime.io.images import load_image
-from saliency_cam.realtime.runtime.session import SaliencySession, open_session
+from saliency_cam.realtime.runtime.session import SaliencySession, export_hint, open_session
+from saliency_cam.realtime.runtime.untrained import label_untrained
 
 _SessionKey = tuple[str, str, str, str | None]
 _sessions: dict[_SessionKey, SaliencySession] = {}
@@ -52,11 +53,20 @@ def predict(
     (read upright, like ``saliency-cam image``). Returns a float32 (H, W) map in [0, 1]
     at the image's own size. The session is opened on first use and cached.
 
+    A model with seeded random weights gives an :class:`UntrainedMap` and an
+    :class:`UntrainedModelWarning`, as the CLI labels its outputs: :func:`render` then
+    writes the UNTRAINED line into the picture.
+
     >>> saliency = predict(cv2.imread("street.jpg"), "very_high")   # doctest: +SKIP
     """
     picture = image if isinstance(image, np.ndarray) else load_image(image)
     session = session or cached_session(quality, precision, device, models_dir)
-    return session.predict(picture)
+    saliency = session.predict(picture)
+    if not session.trained:
+        variant = session.variant
+        fix = export_hint(variant.preset, variant.precision, variant.directory)
+        return label_untrained(saliency, f"{variant.preset} {variant.precision}", fix)
+    return saliency
 
 
 def process_video(
