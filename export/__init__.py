@@ -9,15 +9,14 @@ from typing import Any
 # progress; errors still show. setdefault: a user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-#: What exporting needs beyond the runtime (the export extra).
-EXPORT_MODULES: tuple[str, ...] = ("tensorflow", "tf2onnx", "onnx", "requests")
+from saliency_cam.models.install import EXPORT_MODULES, missing_modules  # noqa: E402
+
+__all__ = ["EXPORT_MODULES", "missing_export_modules", "require_export_extra"]
 
 
 def missing_export_modules() -> list[str]:
     """Modules of the export extra that are not installed (empty when export works)."""
-    import importlib.util
-
-    return [name for name in EXPORT_MODULES if importlib.util.find_spec(name) is None]
+    return missing_modules(EXPORT_MODULES)
 
 
 def require_export_extra(purpose: str = "export") -> None:

@@ -1,7 +1,7 @@
 """What models exist: every registry preset and user model, and which of its variants are exported.
 
 >>> for entry in list_models():                    # doctest: +SKIP
-...     print(entry.name, entry.size, entry.exported)
+...     print(entry.name, entry.size, entry.exported, entry.untrained)
 """
 
 from __future__ import annotations
@@ -16,19 +16,24 @@ from saliency_cam.models.registry import all_presets
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One preset and its exported variants (``{precision: trained}``; empty: not exported)."""
+    """One preset and its exported variants.
+
+    ``exported``: the precisions exported (empty: none); ``trained``: for each of them,
+    whether it holds trained weights (False: seeded random, UNTRAINED: tests and speed
+    only). Two fields, because one ``{precision: trained}`` map read as "not exported"."""
 
     name: str
     kind: str
     size: tuple[int, int]
     gflops: float
     description: str
-    exported: dict[str, bool]
+    exported: tuple[str, ...]
+    trained: dict[str, bool]
 
     @property
     def untrained(self) -> bool:
         """True when every exported variant has seeded random weights."""
-        return bool(self.exported) and not any(self.exported.values())
+        return bool(self.exported) and not any(self.trained.values())
 
 
 def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelEntry]:
@@ -39,12 +44,20 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
     entries = []
     # user models (saliency-cam train) come last, after the built-in presets
     for name, preset in all_presets(directory).items():
-        exported = {
+        trained = {
             info.precision: info.trained
             for info in manifest.variants.values()
             if info.preset == name and info.path.exists()
         }
         entries.append(
-            ModelEntry(name, preset.kind, preset.size, preset.gflops, preset.description, exported)
+            ModelEntry(
+                name,
+                preset.kind,
+                preset.size,
+                preset.gflops,
+                preset.description,
+                exported=tuple(trained),
+                trained=trained,
+            )
         )
     return entries

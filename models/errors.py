@@ -26,7 +26,14 @@ class WeightsError(SaliencyCamError):
 
 
 class DownloadError(SaliencyCamError):
-    """A download failed; the cache holds no half-written file under the final name."""
+    """A download failed; the cache holds no half-written file under the final name.
+
+    ``reason`` is what failed without the hints for ``saliency-cam export`` (its
+    ``--weights-path``), for callers that offer their own way out (the demo)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:

@@ -25,6 +25,30 @@ from urllib.parse import unquote, urlparse
 
 DISTRIBUTION = "saliency-cam"
 
+#: What exporting needs beyond the runtime (the export extra); here, below every layer
+#: that names the extra in a hint (``saliency_cam.export`` re-exports it).
+EXPORT_MODULES: tuple[str, ...] = ("tensorflow", "tf2onnx", "onnx", "requests")
+
+
+def missing_modules(names: tuple[str, ...]) -> list[str]:
+    """Which of the modules ``names`` cannot be imported here (not installed, or a
+    broken install), without importing them.
+
+    >>> missing_modules(("json", "no_such_module_here"))
+    ['no_such_module_here']
+    """
+    import importlib.util
+
+    missing = []
+    for name in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a half-removed package
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
 
 @dataclass(frozen=True)
 class InstallOrigin:

@@ -72,9 +72,12 @@ def test_open_source_takes_numpy_arrays() -> None:
 def test_list_models_reports_exported_and_untrained(tiny_models_dir: Path) -> None:
     entries = {e.name: e for e in saliency_cam.list_models(tiny_models_dir)}
     assert list(entries)[:5] == ["very_low", "low", "medium", "high", "very_high"]
-    assert entries["very_low"].exported == {"fp32": False}
+    # exported says what is exported, trained whether its weights are real
+    assert entries["very_low"].exported == ("fp32",)
+    assert entries["very_low"].trained == {"fp32": False}
     assert entries["very_low"].untrained
-    assert entries["medium"].exported == {} and not entries["medium"].untrained
+    assert entries["medium"].exported == () and entries["medium"].trained == {}
+    assert not entries["medium"].untrained
     assert entries["very_high"].size == (240, 320)
 
 

@@ -65,7 +65,8 @@ def fetch_hf_savedmodel(revision: str | None = None) -> Path:
     except Exception as exc:  # noqa: BLE001 - the library's error classes vary by version
         reason, advice = _hf_reason(exc)
         raise DownloadError(
-            f"could not download {where} from Hugging Face ({reason}): {advice}, or {hint}"
+            f"could not download {where} from Hugging Face ({reason}): {advice}, or {hint}",
+            reason=f"could not download {where} from Hugging Face ({reason}): {advice}",
         ) from exc
     if not (folder / "saved_model.pb").is_file():
         raise DownloadError(f"{where} has no saved_model.pb (in {folder}): {hint}")

@@ -84,7 +84,7 @@ def _download_or_explain(url: str, dest: Path, desc: str, hint: str) -> None:
     try:
         download_file(url, dest, desc=desc)
     except DownloadError as exc:
-        raise DownloadError(f"{desc}: {exc}; {hint}") from exc
+        raise DownloadError(f"{desc}: {exc}; {hint}", reason=f"{desc}: {exc.reason}") from exc
 
 
 def _read_manifest(model_json: Path, hint: str) -> list[dict[str, Any]]:

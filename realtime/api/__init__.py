@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from saliency_cam.realtime.io.video import VideoInfo, VideoSink
     from saliency_cam.realtime.render.blend import colorize, render
     from saliency_cam.realtime.runtime.session import ResolvedModel, SaliencySession, open_session
+    from saliency_cam.realtime.runtime.untrained import UntrainedMap, UntrainedModelWarning
 
 __version__ = VERSION
 
@@ -81,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     "render": "saliency_cam.realtime.render.blend",
     "colorize": "saliency_cam.realtime.render.blend",
     "list_models": "saliency_cam.models.catalog",
+    "UntrainedMap": "saliency_cam.realtime.runtime.untrained",
+    "UntrainedModelWarning": "saliency_cam.realtime.runtime.untrained",
     # the web app and HTTP API: needs the serve extra, so left out of __all__
     # (``from saliency_cam import *`` must work on a plain install)
     "create_app": "saliency_cam.realtime.apps.serve",
@@ -109,6 +112,8 @@ __all__ = [
     "SaliencyCamError",
     "SaliencySession",
     "VideoInfo",
+    "UntrainedMap",
+    "UntrainedModelWarning",
     "VideoResult",
     "VideoSink",
     "best_window",

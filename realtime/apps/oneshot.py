@@ -28,7 +28,8 @@ from saliency_cam.realtime.apps.video import (
 )
 from saliency_cam.realtime.io.images import decode_image, load_image
 from saliency_cam.realtime.runtime.resolve import ModelArg, cached_session
-from saliency_cam.realtime.runtime.session import SaliencySession
+from saliency_cam.realtime.runtime.session import SaliencySession, export_hint
+from saliency_cam.realtime.runtime.untrained import label_untrained
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -89,6 +90,10 @@ def predict(
     (H, W) map in [0, 1] at the picture's own size. ``quality`` is the preset,
     ``model`` any model by name or file; the session is opened on first use and cached.
 
+    A model with seeded random weights gives an :class:`UntrainedMap` and an
+    :class:`UntrainedModelWarning`, as the CLI labels its outputs: :func:`render` then
+    writes the UNTRAINED line into the picture.
+
     >>> saliency = predict("street.jpg")                        # doctest: +SKIP
     >>> saliency = predict(cv2.imread("street.jpg"), "very_high")   # doctest: +SKIP
     """
@@ -96,7 +101,12 @@ def predict(
     session = session or cached_session(
         quality, precision, device, models_dir, model=model, backend=backend
     )
-    return session.predict(picture)
+    saliency = session.predict(picture)
+    if not session.trained:
+        variant = session.variant
+        fix = export_hint(variant.preset, variant.precision, variant.directory)
+        return label_untrained(saliency, f"{variant.preset} {variant.precision}", fix)
+    return saliency
 
 
 def process_video(

@@ -27,6 +27,11 @@ from saliency_cam.realtime.bench.summary import summarize
 Result = dict[str, Any]
 
 
+class NotABenchResult(InputError):
+    """A readable file that is not a ``saliency-cam bench`` result (other JSON, or not
+    JSON at all): ``--compare`` skips it, naming it."""
+
+
 def load_result(path: str | os.PathLike[str]) -> Result:
     """Read a benchmark JSON file, checking it is one (schema and fields)."""
     path = Path(path)
@@ -34,11 +39,13 @@ def load_result(path: str | os.PathLike[str]) -> Result:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(f"no benchmark result at {path}") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path} is not a readable JSON file: {exc}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotABenchResult(f"{path} is not a readable JSON file: {exc}") from exc
+    except OSError as exc:
+        raise InputError(f"{path} is not readable: {exc}") from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise InputError(
+        raise NotABenchResult(
             f"{path} is not a saliency-cam benchmark result (schema {found!r}, "
             f"expected {SCHEMA!r}): make it with 'saliency-cam bench --json FILE'"
         )
@@ -46,6 +53,35 @@ def load_result(path: str | os.PathLike[str]) -> Result:
         if key not in data:
             raise InputError(f"{path}: benchmark result without {key!r}; it is damaged")
     return data
+
+
+def load_results(
+    paths: list[str | os.PathLike[str]], skipped: list[Path] | None = None
+) -> list[tuple[str, Result]]:
+    """The benchmark results among ``paths`` as ``(name, result)`` pairs for
+    :func:`merge_results`. A file that is not a benchmark result (a folder of results
+    also holds other scripts' JSON: ``benchmarks/results/*.json``) is left out and
+    appended to ``skipped``; a missing, unreadable or damaged result is an error, and
+    so is finding none (one file given: its own reason)."""
+    out: list[tuple[str, Result]] = []
+    left_out: list[Path] = []
+    for path in paths:
+        try:
+            out.append((str(path), load_result(path)))
+        except NotABenchResult:
+            if len(paths) == 1:
+                raise  # the only file named: its own reason is the clearer line
+            left_out.append(Path(path))
+    if skipped is not None:
+        skipped.extend(left_out)
+    if paths and not out:
+        names = ", ".join(str(p) for p in left_out[:3])
+        more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        raise InputError(
+            f"none of the files is a saliency-cam benchmark result ({names}{more}): "
+            "make one with 'saliency-cam bench --json FILE'"
+        )
+    return out
 
 
 def _label(result: Result) -> str:
@@ -212,12 +248,27 @@ def _machine_lines(machine: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_table(merged: Result, console: Any = None) -> None:
-    """Print the results as a rich table, each machine's fingerprint, and the targets."""
+#: Line width when stdout is not a terminal (piped, redirected): no screen to fit, so
+#: every cell is printed whole (rich would cut the table at 80 columns).
+PIPED_WIDTH = 10_000
+
+
+def report_console() -> Any:
+    """A rich console on stdout: the terminal's width there, else :data:`PIPED_WIDTH`."""
     from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=PIPED_WIDTH)
+    return console
+
+
+def print_table(merged: Result, console: Any = None) -> None:
+    """Print the results as a rich table, each machine's fingerprint, and the targets
+    (full width, nothing cut, when stdout is not a terminal)."""
     from rich.table import Table
 
-    console = console or Console()
+    console = console or report_console()
     for machine in merged["machines"]:
         console.print(f"[bold]{machine['machine']}[/bold]  ({machine['created']})")
         for line in _machine_lines(machine):

@@ -137,7 +137,14 @@ def bench_command(
     if compare:
         if not files:
             raise SaliencyCamError("--compare needs benchmark JSON files: --compare a.json b.json")
-        merged = report.merge_results([(str(f), report.load_result(f)) for f in files])
+        skipped: list[Path] = []
+        merged = report.merge_results(report.load_results(list(files), skipped))
+        if skipped:
+            names = ", ".join(str(p) for p in skipped)
+            # one line, never wrapped (rich's stderr console wraps at 80 when piped)
+            typer.echo(
+                f"skipped {len(skipped)} file(s) that are not benchmark results: {names}", err=True
+            )
         result = merged
     else:
         if files:

@@ -48,6 +48,58 @@ def demo(
     )
 
 
+#: Where the wrapped lines of the offline hint end (a terminal's 100 columns).
+HINT_WIDTH = 100
+
+
+def offline_hint(reason: str, output: Path, models_dir: Path | None) -> str:
+    """What failed, then the demo command that works offline (random UNTRAINED weights:
+    the demo has no --weights-path; export's hint to pass one does not apply), wrapped
+    at :data:`HINT_WIDTH` with each command on a line of its own."""
+    import shlex
+    import textwrap
+
+    # option and value stay together on a line
+    command = [["saliency-cam", "demo"], ["--weights", "random"]]
+    if output != Path("saliency-demo"):
+        command.append(["--output", str(output)])
+    if models_dir is not None:
+        command.append(["--models-dir", str(models_dir)])
+    lines = textwrap.wrap(
+        f"the demo could not download the published weights: {reason}",
+        width=HINT_WIDTH,
+        initial_indent=" " * len("error: "),  # the CLI's prefix on the first line
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    )
+    lines[0] = lines[0].lstrip()
+    lines += textwrap.wrap(
+        "offline? this runs the whole pipeline on UNTRAINED random weights (their maps "
+        "mean nothing):",
+        width=HINT_WIDTH,
+        initial_indent="  ",
+        subsequent_indent="  ",
+    )
+    lines += _command_lines([shlex.join(words) for words in command], "    ")
+    lines.append("  with a connection, run the demo again: finished downloads are kept.")
+    return "\n".join(lines)
+
+
+def _command_lines(words: list[str], indent: str) -> list[str]:
+    """A shell command (``words``: its pieces, each already quoted) over lines of at most
+    :data:`HINT_WIDTH` (longer only for one piece that long), continued with
+    backslashes so it still pastes as one command."""
+    lines: list[str] = []
+    current = indent + words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) + 2 > HINT_WIDTH:
+            lines.append(current + " \\")
+            current = indent + "  " + word
+        else:
+            current += " " + word
+    return [*lines, current]
+
+
 def _run_demo(output: Path, weights: str | None, quality: str, models_dir: Path | None) -> None:
     """Export every quality, then the pictures and the clip; the export's own summary
     line (time, peak memory) goes to stderr."""
@@ -62,10 +114,7 @@ def _run_demo(output: Path, weights: str | None, quality: str, models_dir: Path 
             results = export_presets(["all"], source=weights, models_dir=models_dir)
         typer.echo(run_summary(results, cost), err=True)
     except DownloadError as exc:
-        raise SaliencyCamError(
-            f"{exc} — offline? 'saliency-cam demo --weights random' runs the whole pipeline "
-            "with UNTRAINED weights"
-        ) from exc
+        raise SaliencyCamError(offline_hint(exc.reason, output, models_dir)) from exc
     output.mkdir(parents=True, exist_ok=True)
     clip = write_sample_clip(output / "sample_clip.mp4")
     image(

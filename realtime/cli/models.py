@@ -24,7 +24,7 @@ def models(models_dir: ModelsDir = None, debug: Debug = False) -> None:
     for entry in list_models(directory):
         variants = ", ".join(
             precision + ("" if trained else " UNTRAINED")
-            for precision, trained in sorted(entry.exported.items())
+            for precision, trained in sorted(entry.trained.items())
         )
         size = f"{entry.size[0]}x{entry.size[1]}"
         typer.echo(f"  {entry.name:12} {entry.kind:8} {size:8} {variants or 'not exported'}")

@@ -62,15 +62,39 @@ def render(
     view: str = "overlay",
     alpha: float = 0.5,
     colormap: int | str = "inferno",
+    *,
+    untrained: bool | None = None,
 ) -> np.ndarray:
     """Compose the output picture for ``view``.
 
     ``overlay``: frame blended with the coloured map (``alpha`` = map weight);
     ``heatmap``: the coloured map alone; ``side``: frame and overlay side by side
     (twice the width). ``saliency`` must already be at the frame's size.
+
+    A map from an UNTRAINED model gets the UNTRAINED line written into the picture, as
+    the CLI's outputs do: ``untrained`` None means "when ``saliency`` is an
+    :class:`~saliency_cam.realtime.runtime.untrained.UntrainedMap`" (what
+    ``saliency_cam.predict`` returns for one); with a session, pass
+    ``untrained=not session.trained``.
     """
+    from saliency_cam.realtime.runtime.untrained import UntrainedMap
+
     if saliency.shape[:2] != frame.shape[:2]:
         raise ValueError(f"map {saliency.shape[:2]} does not match frame {frame.shape[:2]}")
+    if untrained is None:
+        untrained = isinstance(saliency, UntrainedMap)
+    picture = _compose(frame, np.asarray(saliency), view, alpha, colormap)
+    if untrained:
+        from saliency_cam.realtime.render.hud import mark_untrained
+
+        mark_untrained(picture)  # a new picture, never the caller's frame
+    return picture
+
+
+def _compose(
+    frame: np.ndarray, saliency: np.ndarray, view: str, alpha: float, colormap: int | str
+) -> np.ndarray:
+    """:func:`render`'s picture, always a new array."""
     heat = colorize(saliency, colormap)
     if view == "heatmap":
         return heat

@@ -8,13 +8,15 @@ object owns provider choice, model lookup and the pre/post-processing for its mo
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
-from saliency_cam.models.install import install_command
+from saliency_cam.models.install import EXPORT_MODULES, install_command, missing_modules
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.models.paths import models_dir as resolve_models_dir
 from saliency_cam.models.registry import resolve_preset
@@ -33,8 +35,12 @@ from saliency_cam.realtime.runtime.providers import ProviderChoice, choose_provi
 def export_hint(
     preset: str, precision: str = "fp32", models_dir: str | os.PathLike[str] | None = None
 ) -> str:
-    """The command that makes a missing variant (a user model's from its stored weights)."""
+    """The command that makes a missing variant (a user model's from its stored weights)
+    in ``models_dir``: ``--models-dir`` is named unless that is the default folder
+    (``$SALIENCY_CAM_MODELS_DIR`` or the user cache), where export writes anyway."""
     extra = "" if precision == "fp32" else f" --precision {precision}"
+    if models_dir is not None and Path(models_dir) != resolve_models_dir(None):
+        extra += f" --models-dir {_shell_word(str(models_dir))}"
     try:
         kind = resolve_preset(preset, models_dir).kind
     except SaliencyCamError:
@@ -45,20 +51,32 @@ def export_hint(
     return f"saliency-cam export {option} {preset}{extra}"
 
 
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word, in double quotes where it needs quoting: hints print
+    commands inside single quotes (``run '...'``), which shlex's own quotes would end."""
+    if shlex.quote(text) == text:
+        return text
+    return '"' + "".join("\\" + c if c in '"$`\\' else c for c in text) + '"'
+
+
 def find_variant(
     preset: str, precision: str = "fp32", models_dir: str | os.PathLike[str] | None = None
 ) -> VariantInfo:
     """The manifest entry for ``preset``/``precision``, or a clear error naming the
-    export command to run."""
+    export command to run (and the export extra's install command when it is missing)."""
     directory = resolve_models_dir(models_dir)
     name = resolve_preset(preset, directory).name
     info = Manifest.load(directory).find(name, precision)
     if info is None or not info.path.exists():
         hint = export_hint(name, precision, directory)
-        raise ModelNotFoundError(
-            f"no {name} {precision} model in {directory}: run '{hint}' "
-            f"(needs the export extra: {install_command('export')})"
+        missing = missing_modules(EXPORT_MODULES)
+        needs = (
+            f" (needs the export extra, {', '.join(missing)} not installed: "
+            f"{install_command('export')})"
+            if missing
+            else ""
         )
+        raise ModelNotFoundError(f"no {name} {precision} model in {directory}: run '{hint}'{needs}")
     return info
 
 
@@ -138,7 +156,7 @@ class SaliencySession:
         if verify and sha256_file(path) != variant.sha256:
             raise SaliencyCamError(
                 f"model file {path} does not match its manifest checksum (damaged or replaced): "
-                f"run '{export_hint(variant.preset, variant.precision)} --force'"
+                f"run '{export_hint(variant.preset, variant.precision, variant.directory)} --force'"
             )
         #: Set when the backend was picked by ``--backend auto`` (what was measured).
         self.backend_note = ""
@@ -156,7 +174,7 @@ class SaliencySession:
         except Exception as exc:  # onnxruntime/OpenVINO raise their own untyped errors
             raise SaliencyCamError(
                 f"cannot load model {path} ({str(exc).splitlines()[0][:200]}): "
-                f"run '{export_hint(variant.preset, variant.precision)} --force'"
+                f"run '{export_hint(variant.preset, variant.precision, variant.directory)} --force'"
             ) from exc
         self.providers: list[str] = list(self.engine.providers)
         #: Set when a GPU provider was asked for but onnxruntime started without it.

@@ -138,8 +138,6 @@ def test_quantize_refuses_bad_requests(derived_dir: Path, tmp_path: Path) -> Non
     from saliency_cam.export.quantize import quantize_variant
 
     fp32 = Manifest.load(derived_dir).find("very_low", "fp32")
-    with pytest.raises(SaliencyCamError, match="bf16"):
-        quantize_variant(fp32, "bf16", derived_dir)
     with pytest.raises(SaliencyCamError, match="int4"):
         quantize_variant(fp32, "int4", derived_dir)
     int8 = Manifest.load(derived_dir).find("very_low", "int8")
@@ -155,6 +153,38 @@ def test_quantize_refuses_bad_requests(derived_dir: Path, tmp_path: Path) -> Non
     with pytest.raises(SaliencyCamError, match="checksum"):
         quantize_variant(Manifest.load(broken).find("very_low"), "int8", broken)
     assert sorted(p.name for p in broken.iterdir()) == sorted([fp32.file, "manifest.json"])
+
+
+@pytest.mark.parametrize("cpu_has_bf16", [False, True], ids=["no-bf16-cpu", "bf16-cpu"])
+def test_bf16_is_recorded_only_where_the_cpu_has_it(
+    derived_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_has_bf16: bool
+) -> None:
+    """bf16 is refused on a CPU without bf16 units and recorded (pointing at the fp32
+    file) on one with them. The CPU fact is faked through ``has_bf16``, the function
+    the code asks, so both answers are checked on every CPU (OpenVINO runs a bf16 hint
+    in f32 where the CPU has no bf16)."""
+    pytest.importorskip("openvino")
+    import saliency_cam.realtime.runtime.backends.openvino as openvino_backend
+    from saliency_cam.export.quantize import quantize_variant
+
+    monkeypatch.setattr(openvino_backend, "has_bf16", lambda device="CPU": cpu_has_bf16)
+    fp32 = Manifest.load(derived_dir).find("very_low", "fp32")
+    shutil.copy(fp32.path, tmp_path / fp32.file)
+    manifest = Manifest(tmp_path)
+    manifest.put(VariantInfo(**{**fp32.to_json(), "directory": tmp_path}))
+    manifest.save()
+    fp32 = Manifest.load(tmp_path).find("very_low", "fp32")
+    if not cpu_has_bf16:
+        with pytest.raises(SaliencyCamError, match="no bf16 units"):
+            quantize_variant(fp32, "bf16", tmp_path)
+        assert Manifest.load(tmp_path).find("very_low", "bf16") is None
+        return
+    info = quantize_variant(fp32, "bf16", tmp_path)
+    assert info.precision == "bf16" and info.file == fp32.file
+    assert info.fidelity["provider"] == "OpenVINO CPU bf16"
+    assert Manifest.load(tmp_path).find("very_low", "bf16") is not None
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert written == sorted([fp32.file, "manifest.json"])  # no new model file
 
 
 def test_int8_below_the_bar_falls_back_then_is_kept_but_not_default(

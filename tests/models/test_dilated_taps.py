@@ -89,8 +89,38 @@ def test_training_model_is_the_export_model() -> None:
     y_plain, g_plain = _value_and_grads(plain, x, target)
     y_taps, g_taps = _value_and_grads(taps, x, target)
     np.testing.assert_allclose(y_taps, y_plain, atol=1e-5)
-    for got, want in zip(g_taps, g_plain, strict=True):
-        assert _close(got, want, 1e-3)
+    assert _close(g_taps[0], g_plain[0], 1e-3)  # the input's gradient, on its own scale
+    assert _weight_grads_agree(g_taps[1:], g_plain[1:], 1e-3)
+
+
+def _weight_grads_agree(got: list, want: list, tol: float) -> bool:
+    """Each weight gradient within ``tol`` of its own largest value, or of 1 % of the
+    model's largest weight gradient where that is larger. The output is min-max
+    normalised, so the last convolution's bias has a gradient of exactly zero in exact
+    arithmetic: what is computed there (~1e-8) is float32 rounding noise that differs
+    between kernels (AVX2 vs AVX-512/AMX oneDNN), and judging it on its own scale
+    compares noise with noise."""
+    floor = 1e-2 * max(float(np.max(np.abs(w))) for w in want)
+    return all(
+        float(np.max(np.abs(a - b))) <= tol * max(float(np.max(np.abs(b))), floor)
+        for a, b in zip(got, want, strict=True)
+    )
+
+
+def test_weight_gradient_comparison_ignores_noise_but_not_errors() -> None:
+    """The comparison above: rounding noise in a gradient that should be zero passes
+    (a relative comparison failed on AVX-512 CPUs), a 1 % error in any gradient fails."""
+    rng = np.random.default_rng(0)
+    want = [rng.standard_normal((3, 3, 4, 4)) * 0.05, rng.standard_normal(4) * 1e-3]
+    want.append(rng.standard_normal(1) * 4e-8)  # the bias before the normalisation
+    noisy = [w.copy() for w in want]
+    noisy[-1] = noisy[-1] + 1e-7
+    assert _weight_grads_agree(noisy, want, 1e-3)
+    assert not _close(noisy[-1], want[-1], 1e-3)  # what the old comparison said
+    for i in range(2):
+        wrong = [w.copy() for w in want]
+        wrong[i] = wrong[i] * 1.01
+        assert not _weight_grads_agree(wrong, want, 1e-3)
 
 
 def test_weights_saved_by_training_model_load_into_plain(tmp_path) -> None:

@@ -4,6 +4,7 @@ a file or a line, send a signal, collect exit code and output."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -42,10 +43,37 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], time
         time.sleep(0.05)
 
 
+#: What :func:`wait_for_stderr` has read of each child's stderr (``stop_cli`` prepends it).
+_STDERR_READ: dict[int, str] = {}
+
+
+def wait_for_stderr(process: subprocess.Popen[str], text: str, timeout: float) -> None:
+    """Read the child's stderr until ``text`` appears (the child says it is at work):
+    a signal test waits for proof that the work is under way, never for a fixed time,
+    which a fast CPU outruns. Fails early, with the output, if the child exits first."""
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        chunk = os.read(fd, 65536) if ready else b""
+        seen += chunk
+        if (ready and not chunk) or (not ready and process.poll() is not None):
+            out, err = process.communicate()
+            raise AssertionError(f"exited {process.returncode} first:\n{out}\n{seen.decode()}{err}")
+        if time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate()
+            raise AssertionError(f"no {text!r} in time:\n{out}\n{seen.decode()}{err}")
+    _STDERR_READ[process.pid] = seen.decode(errors="replace")
+
+
 def stop_cli(
     process: subprocess.Popen[str], signum: int = signal.SIGTERM, timeout: float = 60
 ) -> tuple[int, str, str]:
-    """Send ``signum``, wait for the exit; return ``(exit code, stdout, stderr)``."""
+    """Send ``signum``, wait for the exit; return ``(exit code, stdout, stderr)``
+    (stderr whole: with what :func:`wait_for_stderr` read before)."""
     process.send_signal(signum)
     try:
         out, err = process.communicate(timeout=timeout)
@@ -53,7 +81,7 @@ def stop_cli(
         process.kill()
         out, err = process.communicate()
         raise AssertionError(f"did not stop on {signum}:\n{out}\n{err}") from None
-    return process.returncode, out, err
+    return process.returncode, out, _STDERR_READ.pop(process.pid, "") + err
 
 
 def partials(folder: Path) -> list[Path]:

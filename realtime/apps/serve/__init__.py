@@ -18,8 +18,12 @@ decoding), ``budget`` (decoded pixels in flight),
 
 from __future__ import annotations
 
-from saliency_cam.realtime.apps.serve.app import create_app
-from saliency_cam.realtime.apps.serve.config import ServeConfig
-from saliency_cam.realtime.apps.serve.server import running_server, serve
+from saliency_cam.realtime.apps.serve.extra import require_serve_extra
+
+require_serve_extra()  # before FastAPI is imported: one line naming the pip command
+
+from saliency_cam.realtime.apps.serve.app import create_app  # noqa: E402
+from saliency_cam.realtime.apps.serve.config import ServeConfig  # noqa: E402
+from saliency_cam.realtime.apps.serve.server import running_server, serve  # noqa: E402
 
 __all__ = ["ServeConfig", "create_app", "running_server", "serve"]

@@ -440,7 +440,8 @@ def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) 
                     "width": e.size[1],
                     "gflops": round(e.gflops, 2),
                     "description": e.description,
-                    "exported": e.exported,
+                    "exported": list(e.exported),
+                    "trained": e.trained,
                     "available": bool(e.exported)
                     if (config.precision or "auto") == "auto"
                     else config.precision in e.exported,

@@ -207,7 +207,8 @@ def test_train_command_exports_a_model_that_image_runs(
     from saliency_cam import list_models, open_session
 
     entry = [m for m in list_models(models) if m.name == "discs"]
-    assert entry and entry[0].kind == "user" and entry[0].exported == {"fp32": True}
+    assert entry and entry[0].kind == "user" and entry[0].exported == ("fp32",)
+    assert entry[0].trained == {"fp32": True}
     session = open_session("discs", models_dir=models)
     assert session.variant.parity["max_abs"] <= 1e-4
     card = json.loads((models / "user" / "discs" / "card.json").read_text())

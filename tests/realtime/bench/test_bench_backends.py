@@ -13,8 +13,14 @@ import pytest
 
 from saliency_cam.models.atomic import write_json
 from saliency_cam.realtime.bench import report
-from saliency_cam.realtime.bench.runner import BenchConfig, resolve_backends, run_bench
+from saliency_cam.realtime.bench.runner import (
+    BenchConfig,
+    contenders_for,
+    resolve_backends,
+    run_bench,
+)
 from saliency_cam.realtime.cli.main import main
+from saliency_cam.realtime.runtime.providers import choose_providers
 
 pytest.importorskip("openvino")
 pytest.importorskip("onnx")
@@ -102,9 +108,38 @@ def test_markdown_and_compare_show_the_backend(result: dict[str, Any], tmp_path:
     assert {line.split(" | ")[0] for line in merged_rows} == {"| test machine", "| other machine"}
 
 
-def test_cli_backend_option(
-    tiny_derived_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def _fake_cpu_bf16(monkeypatch: pytest.MonkeyPatch, answer: bool) -> None:
+    """Answer ``has_bf16`` (the function the bench asks) as a CPU with or without bf16
+    units would, so the rows expected do not depend on the machine running the test."""
+    import saliency_cam.realtime.runtime.backends.openvino as openvino_backend
+
+    monkeypatch.setattr(openvino_backend, "has_bf16", lambda device="CPU": answer)
+
+
+@pytest.mark.parametrize("cpu_has_bf16", [False, True], ids=["no-bf16-cpu", "bf16-cpu"])
+def test_openvino_contenders_follow_the_cpus_bf16(
+    monkeypatch: pytest.MonkeyPatch, cpu_has_bf16: bool
 ) -> None:
+    _fake_cpu_bf16(monkeypatch, cpu_has_bf16)
+    said: list[str] = []
+    cpu = choose_providers("cpu")
+    pairs = contenders_for(cpu, ["onnxruntime", "openvino"], [], said.append)
+    assert ("openvino", "bf16") in pairs if cpu_has_bf16 else ("openvino", "bf16") not in pairs
+    assert ("onnxruntime", "bf16") not in pairs and pairs[0] == ("onnxruntime", "fp32")
+    pairs = contenders_for(cpu, ["openvino"], ["bf16"], said.append)
+    expected = [("onnxruntime", "fp32"), ("openvino", "fp32")]  # fp32: the reference
+    assert pairs == expected + ([("openvino", "bf16")] if cpu_has_bf16 else [])
+    assert ("no bf16 units" in " ".join(said)) is not cpu_has_bf16
+
+
+def test_cli_backend_option(
+    tiny_derived_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # on a bf16 CPU a bf16 entry in the folder would add an openvino bf16 row
+    _fake_cpu_bf16(monkeypatch, False)
     out = tmp_path / "ov.json"
     main(
         [

@@ -91,7 +91,7 @@ async function loadModels() {
   const data = await (await api("v1/models")).json();
   modelList = data.models;
   const rows = data.models.map((m) => {
-    const exported = Object.keys(m.exported).join(", ") || "–";
+    const exported = m.exported.join(", ") || "–";
     let badge = '<span class="badge missing">not exported</span>';
     if (m.untrained) badge = '<span class="badge untrained">UNTRAINED</span>';
     else if (m.available) badge = '<span class="badge">trained</span>';
