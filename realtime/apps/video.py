@@ -247,9 +247,13 @@ def run_video_job(
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
-    complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, then raise
-    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` the same way. A file
-    that ends before the frames it declares gives ``result.ended_early``.
+    complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, join the
+    threads, finish the files and keep them under :meth:`VideoOutputs.partial_paths`
+    (``clip_saliency.partial.mp4``, playable; nothing when no frame was done), then raise
+    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` carrying a
+    :class:`VideoResult` of what was kept as ``.partial``. A later complete run removes
+    the partial files. A file that ends before the frames it declares gives
+    ``result.ended_early``.
     """
     style = style or VideoStyle()
     colormap = resolve_colormap(style.colormap)
