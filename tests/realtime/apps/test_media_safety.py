@@ -150,6 +150,16 @@ def test_rerunning_video_on_a_folder_skips_its_own_outputs(tmp_path: Path) -> No
     assert list(plan.jobs) == [clips / "a.mp4"] and plan.skipped == [clips / "a_saliency.mp4"]
 
 
+def test_rerunning_video_on_a_folder_skips_a_stopped_runs_partial(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_clip(clips / "a.mp4", 32, 32, 2, 10)
+    partial = clips / "a_saliency.partial.mp4"  # what a stopped run kept
+    partial.write_bytes((clips / "a.mp4").read_bytes())
+    plan = plan_video_jobs([str(clips)])
+    assert list(plan.jobs) == [clips / "a.mp4"] and plan.skipped == [partial]
+
+
 def test_video_plan_is_a_library_call(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "a.mp4", 32, 32, 2, 10)
     missing = str(tmp_path / "missing.mp4")
