@@ -28,6 +28,10 @@ def _args(clip: Path, models: Path) -> list[str]:
         str(models),
         "--device",
         "cpu",
+        # the backend the issue's abort came from ("terminate called without an active
+        # exception"); auto may pick OpenVINO from a cached speed measurement
+        "--backend",
+        "onnxruntime",
         "--no-progress",
     ]
 
