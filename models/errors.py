@@ -40,3 +40,15 @@ def first_line(exc: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (libraries often add pages of detail)."""
     lines = str(exc).strip().splitlines()
     return lines[0][:limit] if lines else type(exc).__name__
+
+
+def failure_line(source: object, exc: BaseException) -> str:
+    """The one line that reports ``source`` failing with ``exc`` in a multi-file command,
+    which then goes on with the other files: our own errors as they are (they name the
+    file), others prefixed with the file (and the exception's kind when it is not an
+    OSError, whose message says what happened)."""
+    if isinstance(exc, SaliencyCamError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{source}: {exc}"
+    return f"{source}: {type(exc).__name__}: {first_line(exc)}"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from saliency_cam.models.atomic import atomic_output, atomic_write_text
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError, failure_line
 from saliency_cam.models.media import IMAGE_SUFFIXES
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
 from saliency_cam.realtime.apps.plan import Plan
@@ -314,7 +314,7 @@ class _Finisher:
     def attempt(self, source: Path, work: Callable[[], ImageResult]) -> None:
         try:
             result = work()
-        except (SaliencyCamError, OSError) as exc:
+        except Exception as exc:  # one bad file must not end the batch (a PNG bomb, …)
             self.failed(source, exc)
             return
         self.report.results.append(result)
@@ -322,7 +322,7 @@ class _Finisher:
             self.on_done(source, result, None)
 
     def failed(self, source: Path, exc: Exception) -> None:
-        message = str(exc) if isinstance(exc, SaliencyCamError) else f"{source}: {exc}"
+        message = failure_line(source, exc)
         self.report.failures.append((str(source), message))
         if self.on_done is not None:
             self.on_done(source, None, message)
@@ -364,7 +364,7 @@ class _ImageBatcher:
         """Decode ``source`` (a bad file is reported now) and queue it for its batch."""
         try:
             image = load_image(source)
-        except (SaliencyCamError, OSError) as exc:
+        except Exception as exc:  # one bad file must not end the batch
             self.finish.failed(source, exc)
             return
         key = self.session.input_size_for(image.shape)
@@ -383,7 +383,7 @@ class _ImageBatcher:
         self.held -= sum(item.image.nbytes for item in group)
         try:
             maps = self.session.predict_batch([item.image for item in group])
-        except (SaliencyCamError, OSError):
+        except Exception:
             # one at a time, so the failure is reported against the picture that caused it
             for item in group:
                 self.finish.attempt(

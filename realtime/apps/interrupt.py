@@ -7,7 +7,10 @@ The CLI calls :func:`install_signal_handlers` once. Outside a frame loop a signa
 :class:`Interrupted` (a ``KeyboardInterrupt``) at once, so ``with`` blocks unwind and
 write-then-rename temporaries disappear. Inside a frame loop (``with STOP.armed():``)
 the first signal only sets a flag that the loop checks between frames; a second one
-raises, for a user who really wants out now.
+raises, for a user who really wants out now — but never while a frame is being written
+(``with STOP.shielded():``) nor once the loop has begun to finish its files
+(:meth:`StopRequest.hold`): there it is only noted, so an encoder is never left with half
+a frame and the threads are joined before the process exits.
 
 >>> with STOP.armed():                                  # doctest: +SKIP
 ...     for frame in frames:
@@ -66,6 +69,8 @@ class StopRequest:
     def __init__(self) -> None:
         self.signum: int | None = None
         self._armed = 0
+        self._shield = 0
+        self._held = False
         self._lock = threading.Lock()
 
     @property
@@ -95,11 +100,31 @@ class StopRequest:
         finally:
             with self._lock:
                 self._armed -= 1
+                if self._armed == 0:
+                    self._held = False
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Within an armed section: signals in this block are only noted (the first sets
+        :attr:`requested`), so the work in it (writing one frame) is never cut in two."""
+        self._shield += 1
+        try:
+            yield
+        finally:
+            self._shield -= 1
+
+    def hold(self) -> None:
+        """From now until the armed section ends, signals are only noted: the loop is
+        finishing its files and joining its threads, and a second Ctrl-C must not cut
+        that short (a thread left inside native code aborts the process at exit)."""
+        self._held = True
 
     def handle(self, signum: int, _frame: object = None) -> None:
-        """The signal handler: flag the first signal while armed, raise otherwise."""
-        if self._armed and self.signum is None:
-            self.signum = int(signum)
+        """The signal handler: flag the first signal while armed (note later ones while
+        shielded or held), raise otherwise."""
+        if self._armed and (self.signum is None or self._shield or self._held):
+            if self.signum is None:
+                self.signum = int(signum)
             return
         raise Interrupted(signum)
 

@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_output, write_json
+from saliency_cam.models.atomic import atomic_output, check_writable, write_json
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.registry import QUALITY_ORDER, resolve_preset
 from saliency_cam.realtime.apps.interrupt import STOP, StopRequest, signal_name
@@ -370,11 +370,15 @@ def save_snapshot(
 
 def check_live_outputs(options: LiveOptions, inputs: Sequence[Path]) -> None:
     """Refuse ``--record``/``--stats`` paths that are one of the run's input files or
-    each other (resolved: symlinks, ``./x`` and ``x`` are the same file)."""
+    each other (resolved: symlinks, ``./x`` and ``x`` are the same file), or that
+    cannot be written."""
     outputs = [p for p in (options.record, options.stats) if p is not None]
     refuse_overwriting_inputs(inputs, outputs, hint="choose another --record/--stats path")
     if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():
         raise SaliencyCamError(f"--record and --stats are the same file {outputs[0]}")
+    for option, path in (("--record", options.record), ("--stats", options.stats)):
+        if path is not None:  # a place that cannot be written fails now, not at the end
+            check_writable(path, option)
 
 
 def run_live(

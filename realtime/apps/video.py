@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_cam.models.atomic import atomic_folder, atomic_output
+from saliency_cam.models.atomic import atomic_folder, atomic_output, partial_path
 from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
 from saliency_cam.realtime.apps.image import write_npy, write_png
@@ -103,6 +103,11 @@ class VideoOutputs:
         outputs = (self.blend, self.map_video, self.frames_dir, self.points)
         return [p for p in outputs if p is not None]
 
+    def partial_paths(self) -> list[Path]:
+        """Where a stopped run keeps each unfinished output (``clip_saliency.partial.mp4``,
+        ``clip_saliency_maps.partial``)."""
+        return [partial_path(p, folder=p == self.frames_dir) for p in self.paths()]
+
 
 @dataclass(frozen=True)
 class VideoStyle:
@@ -174,11 +179,11 @@ def plan_video_jobs(
             for src, main in plan.items()
         }
 
-    paths, skipped = skip_own_outputs(
-        found.paths,
-        lambda ps: [p for o in outputs_of(ps, every=True).values() for p in o.paths()],
-        named=inputs,
-    )
+    def own_outputs(ps: Sequence[Path]) -> list[Path]:
+        planned = outputs_of(ps, every=True).values()
+        return [p for o in planned for p in (*o.paths(), *o.partial_paths())]
+
+    paths, skipped = skip_own_outputs(found.paths, own_outputs, named=inputs)
     is_file = suffix in VIDEO_OUTPUT_SUFFIXES and output is not None and not output.is_dir()
     if is_file and len(paths) > 1:
         raise SaliencyCamError(
@@ -252,9 +257,13 @@ def run_video_job(
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
-    complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, then raise
-    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` the same way. A file
-    that ends before the frames it declares gives ``result.ended_early``.
+    complete. Ctrl-C/SIGTERM/SIGHUP (``stop``) finish the frame in hand, join the
+    threads, finish the files and keep them under :meth:`VideoOutputs.partial_paths`
+    (``clip_saliency.partial.mp4``, playable; nothing when no frame was done), then raise
+    :class:`~saliency_cam.realtime.apps.interrupt.Interrupted` carrying a
+    :class:`VideoResult` of what was kept as ``.partial``. A later complete run removes
+    the partial files. A file that ends before the frames it declares gives
+    ``result.ended_early``.
 
     ``callback(frame, saliency, picture)`` runs on every frame before it is written,
     with the annotated picture (BGR, what the blended video gets): it may draw on it in
@@ -282,63 +291,94 @@ def run_video_job(
     metadata = {"comment": note} if note else {}
     width = info.width * (2 if style.view == "side" else 1)
     written = 0
-    started = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(stop.armed())
-        blend_sink = map_sink = None
-        if outputs.blend is not None:
-            audio = source if keep_audio and info.has_audio else None
-            blend_sink = stack.enter_context(
-                VideoSink(outputs.blend, info, width=width, audio_from=audio, metadata=metadata)
-            )
-        if outputs.map_video is not None:
-            map_sink = stack.enter_context(VideoSink(outputs.map_video, info, metadata=metadata))
-        write_map_file = None
-        if outputs.frames_dir is not None:
-            folder = stack.enter_context(atomic_folder(outputs.frames_dir))
-            write_map_file = _map_file_writer(folder, outputs.frames_format or "png8", note)
-        points_csv = None
-        if outputs.points is not None:
-            points_file = stack.enter_context(atomic_output(outputs.points))
-            points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
-            points_csv.writerow(csv_header(outputs.points_k))
-        video = stack.enter_context(open_video_source(source, info))
-        if batch is None:
-            from saliency_cam.realtime.runtime.session import auto_batch
 
-            batch = auto_batch(session)
-        pipeline: Pipeline[np.ndarray] = Pipeline(
-            video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
-        )
-        for packet in pipeline:
-            saliency = packet.result
-            if packet.frame.image.shape[:2] != (info.height, info.width):
-                raise InputError(
-                    f"{source}: frame {packet.frame.index} is "
-                    f"{packet.frame.image.shape[1]}×{packet.frame.image.shape[0]}, not "
-                    f"{info.width}×{info.height}: videos that change size are not supported"
+    def keep() -> bool:  # a stopped run keeps its outputs when it finished a frame
+        return written > 0
+
+    started = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(stop.armed())
+            blend_sink = map_sink = None
+            if outputs.blend is not None:
+                audio = source if keep_audio and info.has_audio else None
+                blend_sink = stack.enter_context(
+                    VideoSink(
+                        outputs.blend,
+                        info,
+                        width=width,
+                        audio_from=audio,
+                        metadata=metadata,
+                        keep_partial=True,
+                    )
                 )
-            stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
-            if blend_sink is not None:
-                picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
-                if callback is not None:
-                    picture = _called_back(callback, packet.frame, saliency, picture)
-                if untrained:  # the label travels with the pixels, not only the metadata
-                    mark_untrained(picture)
-                blend_sink.write_frame(picture, stamp)
-            if map_sink is not None:
-                map_sink.write_frame(to_uint8(saliency), stamp)
-            if write_map_file is not None:
-                write_map_file(packet.frame.index, saliency)
-            if points_csv is not None:
-                found = fixation_points(saliency, outputs.points_k)
-                cells = [str(packet.frame.index), f"{stamp:.6f}"]
-                points_csv.writerow(cells + found.csv_cells(outputs.points_k))
-            written += 1
-            if on_frame is not None:
-                on_frame(written)
-            if stop.requested:  # this frame is finished; unwinding removes the partials
-                raise Interrupted(stop.signum or 0)
+            if outputs.map_video is not None:
+                map_sink = stack.enter_context(
+                    VideoSink(outputs.map_video, info, metadata=metadata, keep_partial=True)
+                )
+            write_map_file = None
+            if outputs.frames_dir is not None:
+                folder = stack.enter_context(atomic_folder(outputs.frames_dir, keep_partial=keep))
+                write_map_file = _map_file_writer(folder, outputs.frames_format or "png8", note)
+            points_csv = None
+            if outputs.points is not None:
+                points_file = stack.enter_context(atomic_output(outputs.points, keep_partial=keep))
+                points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
+                points_csv.writerow(csv_header(outputs.points_k))
+            video = stack.enter_context(open_video_source(source, info))
+            if batch is None:
+                from saliency_cam.realtime.runtime.session import auto_batch
+
+                batch = auto_batch(session)
+            pipeline: Pipeline[np.ndarray] = Pipeline(
+                video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
+            )
+            # Unwinding (last in, first out): from here on a second Ctrl-C is only noted,
+            # the threads are joined before the decoder closes, then the files finish.
+            stack.callback(pipeline.stop)
+            stack.callback(stop.hold)
+            for packet in pipeline:
+                saliency = packet.result
+                if packet.frame.image.shape[:2] != (info.height, info.width):
+                    raise InputError(
+                        f"{source}: frame {packet.frame.index} is "
+                        f"{packet.frame.image.shape[1]}×{packet.frame.image.shape[0]}, not "
+                        f"{info.width}×{info.height}: videos that change size are not supported"
+                    )
+                stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
+                with stop.shielded():  # a frame is written whole to every output
+                    if blend_sink is not None:
+                        picture = render(
+                            packet.frame.image, saliency, style.view, style.alpha, colormap
+                        )
+                        if callback is not None:
+                            picture = _called_back(callback, packet.frame, saliency, picture)
+                        if untrained:  # the label travels with the pixels, not only metadata
+                            mark_untrained(picture)
+                        blend_sink.write_frame(picture, stamp)
+                    if map_sink is not None:
+                        map_sink.write_frame(to_uint8(saliency), stamp)
+                    if write_map_file is not None:
+                        write_map_file(packet.frame.index, saliency)
+                    if points_csv is not None:
+                        found = fixation_points(saliency, outputs.points_k)
+                        cells = [str(packet.frame.index), f"{stamp:.6f}"]
+                        points_csv.writerow(cells + found.csv_cells(outputs.points_k))
+                    written += 1
+                if on_frame is not None:
+                    on_frame(written)
+                if stop.requested:  # this frame is finished: unwinding keeps the partials
+                    raise Interrupted(stop.signum or 0)
+    except KeyboardInterrupt as exc:  # say what was kept (the CLI prints it)
+        kept = [p for p in outputs.partial_paths() if p.exists()] if written else []
+        exc.partial = VideoResult(  # type: ignore[attr-defined]
+            source=source,
+            info=info,
+            outputs=kept,
+            frames=written,
+            seconds=time.perf_counter() - started,
+        )
+        raise
     seconds = time.perf_counter() - started
     return VideoResult(
         source=source,

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from saliency_cam.models.atomic import check_writable
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.realtime.cli.batch import GpusPerTask, RayAddress, ScaleOut, Workers
 from saliency_cam.realtime.cli.options import (
@@ -178,7 +179,8 @@ def evaluate_command(
     debug: Debug = False,
 ) -> None:
     """Score saliency maps against eye-tracking ground truth (MIT benchmark metrics:
-    AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD, IG).
+    AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD, IG). An image that cannot be read or
+    scored is listed and skipped; the run then exits 1 after writing the reports.
 
     Files are matched by name (path inside the folder, without extension). Example:
 
@@ -202,6 +204,9 @@ def evaluate_command(
         [p for p in (csv, json, markdown) if p is not None],
         [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
     )
+    for option, path in (("--csv", csv), ("--json", json), ("--markdown", markdown)):
+        if path is not None:  # fail now, not after all the scoring
+            check_writable(path, option)
     matching = ev.match_folders(
         predictions=predictions,
         stimuli=stimuli,
@@ -279,6 +284,13 @@ def evaluate_command(
         raise SaliencyCamError(
             f"no image could be scored ({len(report.failed)} failed): see the errors above"
         )
+    if report.failed:  # the reports are written, over the others; the run still failed
+        typer.echo(
+            f"{len(report.failed)} of {len(report.results)} image(s) failed (listed above); "
+            f"the scores are over the other {len(report.scored)}",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError, failure_line
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
     RayAddress,
@@ -156,12 +156,12 @@ def _progress(console, enabled: bool) -> Iterator[object]:
 def video(
     inputs: Inputs,
     output: Annotated[
-        Path | None,
+        str | None,  # not Path: that drops the trailing slash that says "a folder"
         typer.Option(
             "--output",
             "-o",
-            help="output file (one input) or folder; default: next to each input as "
-            "<name>_saliency.mp4",
+            help="output file (one input) or folder (always with a trailing /; created if "
+            "missing); default: next to each input as <name>_saliency.mp4",
             show_default=False,
         ),
     ] = None,
@@ -215,6 +215,7 @@ def video(
     to keep the exact size). A folder or several inputs write one output each into -o (a folder).
     """
     from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs, run_video_job
+    from saliency_cam.realtime.io.inputs import output_argument
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
     out, err = console(), console(stderr=True)
@@ -234,7 +235,7 @@ def video(
     )
     view = resolve_view(view)
     resolve_colormap(colormap)
-    plan = plan_video_jobs(inputs, output, blend=blend, maps=maps, points=points)
+    plan = plan_video_jobs(inputs, output_argument(output), blend=blend, maps=maps, points=points)
     total = _check_plan(err, plan, "video")
     if scale.wanted:  # files in parallel: apps/batch
         style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
@@ -295,12 +296,11 @@ def video(
             except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
                 bar.stop()
                 kept = [p for r in results for p in r.outputs]
-                unfinished = f"; removed the unfinished {src.name} outputs"
-                raise _interrupted(err, exc, kept, unfinished) from None
-            except (SaliencyCamError, OSError) as exc:
+                raise _interrupted(err, exc, kept, _unfinished(src, exc)) from None
+            except Exception as exc:  # one bad file must not end the batch
                 failures += 1
                 bar.update(task, description=f"[red]{src.name} failed")
-                message = str(exc) if isinstance(exc, SaliencyCamError) else f"{src}: {exc}"
+                message = failure_line(src, exc)
                 bar.console.print(f"[red]error[/]: {message}", markup=True, highlight=False)
                 continue
             bar.update(task, total=result.frames, completed=result.frames)
@@ -326,6 +326,19 @@ def video(
             markup=False,
         )
     _finish(err, failures, total, session)
+
+
+def _unfinished(source: Path, exc: KeyboardInterrupt) -> str:
+    """What became of the video being written when the run was stopped: kept under a
+    ``.partial`` name with its frame count, or removed when it had no frame yet."""
+    partial = getattr(exc, "partial", None)
+    if partial is None or not partial.outputs:
+        return f"; removed the unfinished {source.name} outputs"
+    names = ", ".join(str(p) for p in partial.outputs)
+    return (
+        f"; the unfinished {source.name} ({partial.frames} frames) is kept as {names} "
+        "(a rerun replaces it)"
+    )
 
 
 def _folders(paths: list[Path]) -> str:

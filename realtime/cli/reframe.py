@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.models.errors import SaliencyCamError, failure_line
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
     RayAddress,
@@ -49,13 +49,13 @@ def register(app: typer.Typer) -> None:
 
 def reframe(
     inputs: Inputs,
-    output: Annotated[
-        Path | None,
+    output_text: Annotated[
+        str | None,  # not Path: that drops the trailing slash that says "a folder"
         typer.Option(
             "--output",
             "-o",
-            help="output file (one input, one aspect) or folder; default: next to each "
-            "input as <name>_<W>x<H>.mp4",
+            help="output file (one input, one aspect) or folder (always with a trailing /; "
+            "created if missing); default: next to each input as <name>_<W>x<H>.mp4",
             show_default=False,
         ),
     ] = None,
@@ -131,6 +131,7 @@ def reframe(
     from saliency_cam.realtime.apps.reframe.window import parse_aspect
     from saliency_cam.realtime.io.inputs import (
         expand_inputs,
+        output_argument,
         plan_outputs,
         refuse_overwriting_inputs,
     )
@@ -157,6 +158,7 @@ def reframe(
         padding=padding,
         pad_style=resolve_pad_style(pad_style),
     )
+    output = output_argument(output_text)
     found = expand_inputs(inputs, VIDEO_SUFFIXES - {".gif"})
     as_file = output is not None and output.suffix.lower() in VIDEO_OUTPUT_SUFFIXES
     if as_file and (len(found.paths) > 1 or len(aspects) > 1) and not output.is_dir():
@@ -260,9 +262,9 @@ def reframe(
                     note=session.note,
                     on_frame=advanced,
                 )
-            except (SaliencyCamError, OSError) as exc:
+            except Exception as exc:  # one bad file must not end the batch
                 failures += 1
-                message = str(exc) if isinstance(exc, SaliencyCamError) else f"{src}: {exc}"
+                message = failure_line(src, exc)
                 bar.console.print(f"[red]error[/]: {message}")
                 continue
             for line in describe(result):
@@ -395,9 +397,9 @@ def crop(
         for src, base in bases.items():
             try:
                 result = crop_image(session.predict, src, base, sizes, settings, write_json=json_)
-            except (SaliencyCamError, OSError) as exc:
+            except Exception as exc:  # one bad file must not end the batch
                 failures += 1
-                message = str(exc) if isinstance(exc, SaliencyCamError) else f"{src}: {exc}"
+                message = failure_line(src, exc)
                 err.print(f"[red]error[/]: {message}")
                 continue
             results.append(result)

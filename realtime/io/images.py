@@ -99,7 +99,10 @@ def _load_with_opencv(data: bytes) -> np.ndarray | None:
     import cv2
 
     buffer = np.frombuffer(data, np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    try:
+        image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. a header claiming more than CV_IO_MAX_IMAGE_PIXELS (a bomb)
+        return None  # the caller reports Pillow's reason, which names the size
     if image is None or image.size == 0:
         return None
     return as_bgr_uint8(image)

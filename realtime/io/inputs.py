@@ -26,6 +26,25 @@ from saliency_cam.models.errors import InputError, SaliencyCamError
 _GLOB_CHARS = frozenset("*?[")
 
 
+def output_argument(text: str | os.PathLike[str] | None) -> Path | None:
+    """An ``-o`` value as typed: one ending in a slash always names a folder, created
+    here when missing (``results.v2/`` is not a file with the suffix ``.v2``); other
+    values are returned as paths, for the plan to decide file or folder."""
+    if text is None:
+        return None
+    raw = os.fspath(text)
+    path = Path(raw)
+    if raw.endswith(("/", os.sep)):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = (exc.strerror or type(exc).__name__).lower()
+            raise SaliencyCamError(
+                f"-o {raw}: cannot create that folder ({reason}): choose another place"
+            ) from exc
+    return path
+
+
 def natural_key(path: Path) -> list[object]:
     """Sort ``img2`` before ``img10`` (case-insensitive)."""
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]

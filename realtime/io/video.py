@@ -352,7 +352,10 @@ class VideoSink:
     written with a ``stamp`` (seconds from the start, e.g. the input frame's) keep that
     time, so a variable-frame-rate input keeps its timing and its audio stays in sync;
     frames without one follow at the constant rate ``info.fps``. Timestamps count in
-    ``info.time_base`` (the input's) when given, else in ``1/fps``.
+    ``info.time_base`` (the input's) when given, else in ``1/fps``. ``keep_partial``: a
+    stop signal (``KeyboardInterrupt``) inside the block still finishes the file and
+    keeps it as ``clip.partial.mp4`` (:func:`~saliency_cam.models.atomic.partial_path`)
+    when it holds frames.
 
     >>> with VideoSink("out.mp4", info) as sink:      # doctest: +SKIP
     ...     sink.write_frame(frame_bgr)
@@ -370,8 +373,11 @@ class VideoSink:
         preset: str = "superfast",
         audio_from: str | os.PathLike[str] | None = None,
         metadata: dict[str, str] | None = None,
+        keep_partial: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.keep_partial = keep_partial
+        self._broken = False  # the final flush failed: nothing playable to keep
         if self.path.suffix.lower() not in VIDEO_OUTPUT_SUFFIXES:
             raise SaliencyCamError(
                 f"{self.path}: unsupported video file type {self.path.suffix!r}: "
@@ -397,7 +403,12 @@ class VideoSink:
         av = _av()
         stack = contextlib.ExitStack()
         try:
-            tmp = stack.enter_context(atomic_output(self.path))
+            keep = (
+                (lambda: self.frames_written > 0 and not self._broken)
+                if self.keep_partial
+                else False
+            )
+            tmp = stack.enter_context(atomic_output(self.path, keep_partial=keep))
             container = av.open(str(tmp), mode="w", format=_container_format(self.path))
             stack.callback(container.close)
             for key, value in self._metadata.items():
@@ -465,7 +476,10 @@ class VideoSink:
         stack, self._stack = self._stack, None
         if stack is None:
             return None
-        if exc_type is None:
+        finishing = exc_type is None or (
+            self.keep_partial and exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        )
+        if finishing:  # a stopped run's frames are flushed too: its partial file plays
             try:
                 for packet in self._stream.encode(None):
                     self._container.mux(packet)
@@ -473,8 +487,13 @@ class VideoSink:
                     self._audio.mux_until(None)
             except BaseException as error:
                 # the temp file is removed by atomic_output as this propagates
-                if not stack.__exit__(type(error), error, error.__traceback__):
-                    raise
+                self._broken = True
+                # the stop, not the failed flush, is what the caller sees
+                failed = exc if exc is not None else error
+                if not stack.__exit__(type(failed), failed, failed.__traceback__):
+                    if failed is error:
+                        raise
+                    raise failed from None
                 return None
         self._container = None
         return stack.__exit__(exc_type, exc, tb)

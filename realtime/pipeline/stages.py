@@ -44,6 +44,9 @@ from saliency_cam.realtime.pipeline.stats import RunStats
 R = TypeVar("R")
 
 _POLL = 0.05  # seconds between stop checks while a thread waits
+#: How long :meth:`Pipeline.stop` waits for its threads: a frame in hand (one inference of
+#: the largest model on a slow CPU) finishes well within it.
+_JOIN_SECONDS = 30.0
 
 
 class _EndOfStream:
@@ -133,11 +136,23 @@ class Pipeline(Generic[R]):
         return self
 
     def stop(self) -> None:
-        """Stop the threads and wait briefly for them (the source stays open)."""
+        """Stop the threads and wait for them (the source stays open; up to
+        ``_JOIN_SECONDS`` for a thread stuck in a read). A ``KeyboardInterrupt`` (a
+        second Ctrl-C) arriving while waiting is raised once the threads are joined: a
+        thread left inside native code (an inference, a decoder) when the interpreter
+        exits aborts the process ("terminate called without an active exception")."""
         self._stop.set()
         self._running.set()
+        deadline = time.monotonic() + _JOIN_SECONDS
+        pending: KeyboardInterrupt | None = None
         for thread in self._threads:
-            thread.join(timeout=2.0)
+            while thread.is_alive() and time.monotonic() < deadline:
+                try:
+                    thread.join(timeout=_POLL)
+                except KeyboardInterrupt as exc:
+                    pending = pending or exc
+        if pending is not None:
+            raise pending
 
     @property
     def paused(self) -> bool:

@@ -248,3 +248,24 @@ def make_broken_files(folder: Path) -> dict[str, Path]:
         "empty_video": empty_video,
         "garbage_video": garbage_video,
     }
+
+
+def make_png_bomb(path: Path, width: int = 60_000, height: int = 60_000) -> Path:
+    """A PNG of a few dozen bytes whose header claims ``width`` × ``height`` pixels (a
+    decompression bomb: 3.6 GP by default, over Pillow's and OpenCV's limits), with a
+    valid header checksum so readers believe it."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    header = bytearray(data[16:29])  # IHDR payload, after the signature, length and type
+    header[0:8] = struct.pack(">II", width, height)
+    data[16:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(header)) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    return path

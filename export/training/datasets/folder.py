@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,7 +226,42 @@ def target_map(sample: Sample, sigma: float | None = None) -> np.ndarray:
 
     A saliency map is used as it is; otherwise fixations (a binary map, points from a
     .mat/.npy file or the CSV) are blurred with σ = ``sigma`` px (None: the documented
-    default, :func:`..density.default_sigma`)."""
+    default, :func:`..density.default_sigma`). A map with no salient pixel (all zero:
+    the KLD loss, which normalises the map by its sum, is 0 for it whatever the model
+    predicts) is used but named in a warning on stderr, once per file."""
+    truth = _read_target(sample, sigma)
+    if not np.any(truth > 0):
+        _warn_empty(ground_truth_name(sample))
+    return truth
+
+
+def ground_truth_name(sample: Sample) -> str:
+    """The file (or CSV rows) that ``sample``'s ground truth comes from."""
+    if sample.saliency is not None:
+        return str(sample.saliency)
+    if sample.points is not None:
+        return f"{FIXATIONS_CSV} rows of image {sample.key}"
+    return str(sample.fixations)
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_empty(name: str) -> None:
+    # load_example runs in tf.data's threads and again every epoch: one line per file
+    with _warned_lock:
+        if name in _warned:
+            return
+        _warned.add(name)
+    sys.stderr.write(
+        f"warning: {name}: the ground-truth map is all zero (no salient pixel): it "
+        "teaches nothing (its loss is 0 whatever the model predicts); fix or remove it\n"
+    )
+
+
+def _read_target(sample: Sample, sigma: float | None) -> np.ndarray:
+    """:func:`target_map` without the empty-map warning."""
     if sample.saliency is not None:
         return groundtruth.read_map(sample.saliency).astype(np.float32)
     shape = groundtruth.map_shape(sample.image)

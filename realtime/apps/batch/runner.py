@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from saliency_cam.models.errors import SaliencyCamError, first_line
+from saliency_cam.models.errors import SaliencyCamError, failure_line, first_line
 from saliency_cam.models.install import install_command
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
 from saliency_cam.realtime.apps.batch.index import DoneIndex, task_key
@@ -160,15 +160,8 @@ def execute(session, task: FileTask) -> TaskOutcome:
     worker = f"{os.uname().nodename}:{os.getpid()}"
     try:
         result = task.work(session, task.source)
-    except SaliencyCamError as exc:
-        return TaskOutcome(task.source, False, error=str(exc), worker=worker)
     except Exception as exc:  # one bad file must not end the batch
-        return TaskOutcome(
-            task.source,
-            False,
-            error=f"{task.source}: {type(exc).__name__}: {first_line(exc)}",
-            worker=worker,
-        )
+        return TaskOutcome(task.source, False, error=failure_line(task.source, exc), worker=worker)
     return TaskOutcome(
         task.source,
         True,

@@ -32,8 +32,14 @@ from saliency_cam.realtime.io.images import load_image
 ANALYSIS_SIDE = 384
 
 
+#: The largest crop, in pixels (a 10000×10000 poster, 300 MB in memory): a size beyond it
+#: is a typo, and ``100000x100000`` would allocate 30 GB before anything was written.
+MAX_CROP_PIXELS = 100_000_000
+
+
 def parse_size(text: str) -> tuple[int, int]:
-    """``"1200x628"`` → ``(1200, 628)``.
+    """``"1200x628"`` → ``(1200, 628)``; refused (one line) when malformed or larger than
+    :data:`MAX_CROP_PIXELS`.
 
     >>> parse_size("400x400")
     (400, 400)
@@ -41,7 +47,13 @@ def parse_size(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*[x×:]\s*(\d+)\s*", str(text))
     if not match or int(match.group(1)) == 0 or int(match.group(2)) == 0:
         raise SaliencyCamError(f"bad size {text!r}: write WIDTHxHEIGHT, e.g. 1200x628")
-    return int(match.group(1)), int(match.group(2))
+    width, height = int(match.group(1)), int(match.group(2))
+    if width * height > MAX_CROP_PIXELS:
+        raise SaliencyCamError(
+            f"--size {width}x{height} is {width * height:,} pixels, over the limit of "
+            f"{MAX_CROP_PIXELS:,}: ask for a smaller size"
+        )
+    return width, height
 
 
 def size_name(size: tuple[int, int]) -> str:

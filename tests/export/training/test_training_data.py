@@ -201,3 +201,18 @@ def test_gaze_csv_without_the_columns_names_them(tmp_path: Path) -> None:
     bad.write_text("t,gx,gy\n0,1,2\n")
     with pytest.raises(InputError, match="--columns"):
         read_gaze_csv(bad)
+
+
+def test_an_all_zero_training_map_is_named_in_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from saliency_cam.export.training.pipeline import load_example
+
+    data = read_folder(_study(tmp_path / "study", ["a", "b"]))
+    empty = tmp_path / "study" / "saliency" / "b_fixMap.png"
+    cv2.imwrite(str(empty), np.zeros((30, 40), np.uint8))  # an export that went wrong
+    for _ in range(2):  # two epochs
+        for sample in data.samples:
+            load_example(sample, (24, 32))
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and f"{empty}: the ground-truth map is all zero" in err

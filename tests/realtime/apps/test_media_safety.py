@@ -150,6 +150,16 @@ def test_rerunning_video_on_a_folder_skips_its_own_outputs(tmp_path: Path) -> No
     assert list(plan.jobs) == [clips / "a.mp4"] and plan.skipped == [clips / "a_saliency.mp4"]
 
 
+def test_rerunning_video_on_a_folder_skips_a_stopped_runs_partial(tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_clip(clips / "a.mp4", 32, 32, 2, 10)
+    partial = clips / "a_saliency.partial.mp4"  # what a stopped run kept
+    partial.write_bytes((clips / "a.mp4").read_bytes())
+    plan = plan_video_jobs([str(clips)])
+    assert list(plan.jobs) == [clips / "a.mp4"] and plan.skipped == [partial]
+
+
 def test_video_plan_is_a_library_call(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "a.mp4", 32, 32, 2, 10)
     missing = str(tmp_path / "missing.mp4")
@@ -188,7 +198,7 @@ def test_atomic_folder_appears_complete_or_not_at_all(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("signum", "name"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
 )
-def test_video_signal_keeps_finished_videos_and_removes_the_rest(
+def test_video_signal_keeps_finished_videos_and_the_rest_as_partials(
     tiny_models_dir: Path, tmp_path: Path, signum: int, name: str
 ) -> None:
     clips = tmp_path / "clips"
@@ -209,10 +219,17 @@ def test_video_signal_keeps_finished_videos_and_removes_the_rest(
 
     assert code == 128 + signum, err
     assert f"interrupted ({name}): kept" in err and "a_short_saliency.mp4" in err
-    assert "removed the unfinished b_long.mp4 outputs" in err and "Traceback" not in err
+    assert "the unfinished b_long.mp4 (" in err and "Traceback" not in err
     assert partials(tmp_path) == []
     kept = sorted(p.name for p in out.iterdir())
-    assert kept == ["a_short_saliency.mp4", "a_short_saliency_maps"]
+    assert kept == [
+        "a_short_saliency.mp4",
+        "a_short_saliency_maps",
+        "b_long_saliency.partial.mp4",
+        "b_long_saliency_maps.partial",
+    ]
+    done = len(list((out / "b_long_saliency_maps.partial").iterdir()))
+    assert done >= 5 and len(read_clip(out / "b_long_saliency.partial.mp4")[0]) == done
     assert len(list((out / "a_short_saliency_maps").iterdir())) == 3
     assert len(read_clip(out / "a_short_saliency.mp4")[0]) == 3
 

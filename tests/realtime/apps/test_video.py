@@ -217,7 +217,7 @@ def test_job_per_frame_maps_match_smoothed_inference(tmp_path: Path, session, fm
             assert np.abs(got / scale - want).max() <= 0.6 / scale
 
 
-def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
+def test_job_interrupted_keeps_partials_not_final_files(tmp_path: Path, session) -> None:
     from saliency_cam.realtime.apps.video import VideoOutputs, run_video_job
 
     source = make_clip(tmp_path / "in.mp4", 64, 48, 20, 25, audio=True)
@@ -227,9 +227,13 @@ def test_job_interrupted_leaves_no_final_files(tmp_path: Path, session) -> None:
         if n == 5:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as stopped:
         run_video_job(session, source, outputs, keep_audio=True, on_frame=stop_at)
-    assert list((tmp_path / "out").iterdir()) == []
+    # nothing under a final name; the five frames done are kept under names that say so
+    kept = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert kept == ["clip.partial.mp4", "clip_map.partial.mp4"]
+    assert stopped.value.partial.frames == 5
+    assert len(read_clip(tmp_path / "out" / "clip.partial.mp4")[0]) == 5
 
 
 def _run_cli(args: list[str]) -> int:

@@ -162,7 +162,8 @@ def test_cli_lists_failed_images_and_keeps_scoring(mini: Path, tmp_path: Path, c
     code, out, err = _run(
         capsys, "-p", str(mini / "pred"), "-m", str(mini / "maps"), "--json", str(tmp_path / "j")
     )
-    assert code == 0
+    assert code == 1  # the others are scored and written, and the run says it failed
+    assert "2 of 5 image(s) failed (listed above); the scores are over the other 3" in err
     summary = json.loads((tmp_path / "j").read_text())
     failed = {f["image"]: f["error"] for f in summary["failed"]}
     assert set(failed) == {"img1", "img2"}
@@ -365,3 +366,19 @@ def test_cli_runs_an_exported_model_on_stimuli_and_says_untrained(
     gt = ev.read_map(tmp_path / "maps" / "s1.png")
     assert pred.shape == (H, W)
     assert float(rows["s1"]["cc"]) == pytest.approx(M.cc(pred, gt), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("option", ["--json", "--csv", "--markdown"])
+def test_cli_report_where_nothing_can_be_written_fails_before_scoring(
+    mini: Path, capsys, option: str
+) -> None:
+    target = "/proc/saliency-cam-test/x.json"  # a place no user can create
+    code, out, err = _run(
+        capsys,
+        *("-p", str(mini / "pred"), "-f", str(mini / "fix"), "-m", str(mini / "maps")),
+        *(option, target),
+    )
+    assert code != 0
+    assert f"{option} {target}: cannot write there" in err, err
+    assert "unexpected" not in err and "Traceback" not in err
+    assert "AUC-Judd" not in out  # no scores: it stopped before the work

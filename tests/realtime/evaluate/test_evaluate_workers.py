@@ -60,7 +60,8 @@ def _reports(
         *extra,
         *("--json", str(out / "r.json"), "--csv", str(out / "r.csv")),
     )
-    assert code == 0, stdout + stderr
+    assert code == 1, stdout + stderr  # the unreadable picture (the reports are written)
+    assert "1 of 5 image(s) failed" in stderr
     assert sorted(p.name for p in out.iterdir()) == ["r.csv", "r.json"]
     return ((out / "r.json").read_text(), (out / "r.csv").read_text()), stderr
 
