@@ -68,6 +68,9 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        #: The last stop signal this process received, never reset (the console entry
+        #: point ends such a process without interpreter teardown: see cli/main.py).
+        self.received: int | None = None
         self._armed = 0
         self._shield = 0
         self._held = False
@@ -122,6 +125,7 @@ class StopRequest:
     def handle(self, signum: int, _frame: object = None) -> None:
         """The signal handler: flag the first signal while armed (note later ones while
         shielded or held), raise otherwise."""
+        self.received = int(signum)
         if self._armed and (self.signum is None or self._shield or self._held):
             if self.signum is None:
                 self.signum = int(signum)

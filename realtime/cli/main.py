@@ -4,6 +4,7 @@ readable line (tracebacks only with ``--debug``)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -87,7 +88,31 @@ def _click_exception() -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, map failures to exit codes and one-line errors."""
+    """Console entry point: run the app, map failures to exit codes and one-line errors.
+
+    A process stopped by a signal ends with ``os._exit`` once its command has finished
+    its files and printed its line: interpreter teardown would destroy inference sessions
+    that a native thread (onnxruntime, OpenVINO) may still be inside after a second
+    Ctrl-C, which aborts the process ("terminate called without an active exception",
+    exit 134) instead of exiting 130. Only for the console script (``argv`` None); an
+    in-process caller gets the usual ``SystemExit``.
+    """
+    from saliency_cam.realtime.apps.interrupt import STOP
+
+    try:
+        _run(argv)
+        if argv is None and STOP.received is not None:
+            raise SystemExit(0)
+    except SystemExit as exc:
+        if argv is None and STOP.received is not None:
+            code = exc.code if isinstance(exc.code, int) else 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
+
+
+def _run(argv: list[str] | None) -> None:
     from saliency_cam.realtime.apps.interrupt import install_signal_handlers
 
     args = list(sys.argv[1:] if argv is None else argv)
