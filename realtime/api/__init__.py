@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from saliency_cam.export.training import train
     from saliency_cam.models.catalog import ModelEntry, list_models
+    from saliency_cam.models.contract import Contract
     from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
     from saliency_cam.models.registry import Preset
     from saliency_cam.realtime.apps.oneshot import predict, process_video
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from saliency_cam.realtime.io.images import load_image
     from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
     from saliency_cam.realtime.render.blend import colorize, render
+    from saliency_cam.realtime.runtime.added_models import add_model
     from saliency_cam.realtime.runtime.session import SaliencySession, open_session
 
 __version__ = "0.1.0"
@@ -68,6 +70,8 @@ _EXPORTS: dict[str, str] = {
     "render": "saliency_cam.realtime.render.blend",
     "colorize": "saliency_cam.realtime.render.blend",
     "list_models": "saliency_cam.models.catalog",
+    "add_model": "saliency_cam.realtime.runtime.added_models",
+    "Contract": "saliency_cam.models.contract",
     # the web app and HTTP API: needs the serve extra, so left out of __all__
     # (``from saliency_cam import *`` must work on a plain install)
     "create_app": "saliency_cam.realtime.apps.serve",
@@ -83,6 +87,7 @@ _EXPORTS: dict[str, str] = {
 
 # create_app/ServeConfig (the serve extra) load lazily too, but stay out of ``import *``.
 __all__ = [
+    "Contract",
     "Frame",
     "FrameSource",
     "InputError",
@@ -94,6 +99,7 @@ __all__ = [
     "SaliencyCamError",
     "SaliencySession",
     "VideoResult",
+    "add_model",
     "best_window",
     "colorize",
     "crop_image",
