@@ -27,6 +27,7 @@ def make_graph(
     out_type: int = TensorProto.FLOAT,
     rank2_input: bool = False,
     nan: bool = False,
+    reshape_to: tuple[int, ...] | None = None,
 ) -> Path:
     """A saliency-like toy graph: a weighted channel sum (optionally 2x2 average-pooled,
     so the map is smaller than the input), in the given layout and dtypes."""
@@ -72,6 +73,10 @@ def make_graph(
             inits.append(numpy_helper.from_array(np.array([axis], np.int64), "sq"))
             nodes.append(helper.make_node("Squeeze", [last, "sq"], ["z"]))
             last = "z"
+        if reshape_to is not None:
+            inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "to"))
+            nodes.append(helper.make_node("Reshape", [last, "to"], ["r"]))
+            last = "r"
         if out_type != TensorProto.FLOAT:
             nodes.append(helper.make_node("Cast", [last], ["ci"], to=out_type))
             last = "ci"

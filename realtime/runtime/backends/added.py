@@ -19,7 +19,7 @@ from saliency_cam.realtime.runtime.providers import ProviderChoice
 def graph_io(session: Any) -> tuple[str, list[Any], str, list[Any]]:
     """The first input's and output's type and shape of an ``InferenceSession``."""
     first, out = session.get_inputs()[0], session.get_outputs()[0]
-    return first.type, list(first.shape), out.type, list(out.shape)
+    return first.type, list(first.shape or []), out.type, list(out.shape or [])
 
 
 class AddedModelEngine:

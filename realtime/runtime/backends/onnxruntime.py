@@ -60,7 +60,9 @@ class OnnxRuntimeEngine:
         )
         self.providers: list[str] = list(self.session.get_providers())
         first, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
-        check_exported_io(Path(path).name, first.type, list(first.shape), out.type, list(out.shape))
+        check_exported_io(
+            Path(path).name, first.type, list(first.shape or []), out.type, list(out.shape or [])
+        )
         self.input_name: str = first.name
         self.output_name: str = self.session.get_outputs()[0].name
         self.input_shape: list[Any] = list(first.shape)
