@@ -27,10 +27,12 @@ from saliency_cam.realtime.cli.options import (
     ExportedPrecision,
     Inputs,
     LetterboxFlag,
+    Model,
     ModelsDir,
     OutputFolder,
     ShowProgress,
     Threads,
+    model_or_quality,
     open_model,
 )
 from saliency_cam.realtime.cli.printing import console, report_problems
@@ -96,6 +98,7 @@ def reframe(
         bool, typer.Option("--keep-audio/--no-audio", help="copy the input's audio track")
     ] = True,
     quality: Quality = "low",
+    model: Model = None,
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
     backend: Backend = "onnxruntime",
@@ -214,13 +217,17 @@ def reframe(
             ]
 
         _, failures = scale.run(
-            "reframe", quality, make_tasks, earlier_failures=len(found.problems), describe=describe
+            "reframe",
+            model_or_quality(quality, model),
+            make_tasks,
+            earlier_failures=len(found.problems),
+            describe=describe,
         )
         exit_on_failures(failures)
         return
 
     session = open_model(
-        quality,
+        model_or_quality(quality, model),
         None,
         default="low",
         precision=precision,
@@ -298,6 +305,7 @@ def crop(
         ),
     ] = 1.0,
     quality: Quality = "medium",
+    model: Model = None,
     device: Device = "auto",
     precision: ExportedPrecision = "fp32",
     backend: Backend = "onnxruntime",
@@ -376,11 +384,15 @@ def crop(
             ]
 
         results, failures = scale.run(
-            "crop", quality, make_tasks, earlier_failures=failures, describe=describe
+            "crop",
+            model_or_quality(quality, model),
+            make_tasks,
+            earlier_failures=failures,
+            describe=describe,
         )
     else:
         session = open_model(
-            quality,
+            model_or_quality(quality, model),
             None,
             default="medium",
             precision=precision,
