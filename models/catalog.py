@@ -16,7 +16,8 @@ from saliency_cam.models.registry import all_presets
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One preset and its exported variants (``{precision: trained}``; empty: not exported)."""
+    """One preset and its exported variants (``{precision: trained}``; empty: not exported;
+    a classical model (``kind == "baseline"``) is always ``{"fp32": True}``)."""
 
     name: str
     kind: str
@@ -44,6 +45,8 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
             for info in manifest.variants.values()
             if info.preset == name and info.path.exists()
         }
+        if preset.kind == "baseline":  # computed in code: always there, in float32
+            exported = {"fp32": True}
         entries.append(
             ModelEntry(name, preset.kind, preset.size, preset.gflops, preset.description, exported)
         )
