@@ -377,7 +377,6 @@ def open_session(
     """
     from saliency_cam.realtime.runtime.precision import check_precision, pick_precision
 
-    backend = check_backend(backend)
     precision = check_precision(precision)
     direct = _direct_variant(quality, precision, models_dir)
     if direct is not None:
@@ -392,6 +391,7 @@ def open_session(
             mode=mode,
             aspect=aspect,
         )
+    backend = check_backend(backend)
     ort_device = device if backend != "openvino" else "cpu"
     if choice is None:
         try:

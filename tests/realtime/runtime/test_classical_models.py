@@ -154,3 +154,17 @@ def test_serve_answers_with_a_classical_model(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=60)
+
+
+def test_workers_with_backend_auto_run_a_classical_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the driver resolves auto to the classical model's own backend, which the workers
+    # then pass back to the model opener
+    clip = make_clip(tmp_path / "clip.mp4", 64, 48, 4)
+    code = run_main(["video", str(clip), "-o", f"{tmp_path / 'out'}/", "--model", "centre",
+                     "--workers", "2", "--backend", "auto",
+                     "--models-dir", str(tmp_path / "m")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    assert (tmp_path / "out" / "clip_saliency.mp4").stat().st_size > 0
