@@ -123,4 +123,6 @@ def test_comparison_on_ray(study, tmp_path: Path, capsys, local_ray) -> None:
     _evaluate(capsys, data, models, *chosen, "--ray", "local", "--json", str(tmp_path / "r.json"))
     serial = json.loads((tmp_path / "s" / "c.json").read_text())["models"]
     on_ray = json.loads((tmp_path / "r.json").read_text())["models"]
-    assert [m["metrics"] for m in serial] == pytest.approx([m["metrics"] for m in on_ray])
+    for one, other in zip(serial, on_ray, strict=True):
+        assert one["name"] == other["name"]
+        assert one["metrics"] == pytest.approx(other["metrics"], abs=1e-9)
