@@ -20,7 +20,8 @@ class ModelEntry:
 
     ``exported``: the precisions exported (empty: none); ``trained``: for each of them,
     whether it holds trained weights (False: seeded random, UNTRAINED: tests and speed
-    only). Two fields, because one ``{precision: trained}`` map read as "not exported"."""
+    only). Two fields, because one ``{precision: trained}`` map read as "not exported".
+    A classical model (``kind == "baseline"``) is always exported as fp32, trained."""
 
     name: str
     kind: str
@@ -49,6 +50,8 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
             for info in manifest.variants.values()
             if info.preset == name and info.path.exists()
         }
+        if preset.kind == "baseline":  # computed in code: always there, in float32
+            trained = {"fp32": True}
         entries.append(
             ModelEntry(
                 name,

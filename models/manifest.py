@@ -25,6 +25,10 @@ MANIFEST_FORMAT = 1
 #: bf16 has no file of its own: OpenVINO runs the fp32 file in bf16 (its entry records
 #: the fidelity measured that way).
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16")
+#: ``weights.source`` of a classical model computed in code (``registry.BASELINES``).
+BUILTIN_SOURCE = "builtin"
+#: ``weights.source`` of an ONNX file added with ``saliency-cam models add``.
+ADDED_SOURCE = "onnx"
 
 
 def variant_key(preset: str, precision: str = "fp32") -> str:
@@ -70,6 +74,10 @@ class VariantInfo:
     default_ok: bool = True
     note: str = ""
     created: str = ""
+    #: The declared pre/post-processing of a model added with ``saliency-cam models add``
+    #: (:class:`~saliency_cam.models.contract.Contract` as JSON); empty for exported
+    #: MSI-Net variants, whose graph takes the uint8 BGR frame itself.
+    contract: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False, repr=False)
     #: What exporting it took in this run (seconds, peak memory); not saved.
     cost: Cost | None = field(default=None, compare=False, repr=False)
@@ -82,6 +90,11 @@ class VariantInfo:
     def trained(self) -> bool:
         """False when the weights are seeded random (tests and speed only)."""
         return bool(self.weights.get("trained", False))
+
+    @property
+    def builtin(self) -> bool:
+        """True for a classical model computed in code (no file: nothing to export)."""
+        return self.weights.get("source") == BUILTIN_SOURCE
 
     @property
     def path(self) -> Path:
@@ -103,13 +116,23 @@ class VariantInfo:
 
     def label(self) -> str:
         """Short human label, e.g. ``medium fp32 (tfjs)`` or ``… UNTRAINED``."""
+        if self.builtin:
+            return f"{self.preset} (classical)"
         text = f"{self.preset} {self.precision} ({self.weights.get('source', '?')})"
         return text if self.trained else f"{text} UNTRAINED random weights"
+
+    def output_note(self) -> str:
+        """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
+        if self.builtin or self.contract:
+            return f"saliency-cam {self.label()}"
+        return f"saliency-cam MSI-Net {self.label()}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("directory")
         data.pop("cost")
+        if not data["contract"]:
+            data.pop("contract")  # exported variants: the manifest reads as before
         return data
 
 

@@ -46,13 +46,15 @@ class Preset:
     """One input size MSI-Net is run at, and where its trained weights come from.
 
     ``kind`` is ``"quality"`` (the five speed/quality steps), ``"dataset"`` (the
-    original models, each trained on one eye-tracking data set) or ``"user"`` (a model
-    trained with ``saliency-cam train``, registered in a models directory's manifest).
+    original models, each trained on one eye-tracking data set), ``"user"`` (a model
+    trained with ``saliency-cam train`` or added with ``saliency-cam models add``,
+    registered in a models directory's manifest) or ``"baseline"`` (a classical model
+    computed in OpenCV/NumPy: nothing to export, see :data:`BASELINES`).
     ``default_source`` is the weight source ``saliency-cam export`` uses when none is given.
     """
 
     name: str
-    kind: Literal["quality", "dataset", "user"]
+    kind: Literal["quality", "dataset", "user", "baseline"]
     height: int
     width: int
     default_source: str
@@ -69,8 +71,9 @@ class Preset:
 
     @property
     def gflops(self) -> float:
-        """Convolution cost of one frame at this size."""
-        return gflops(self.height, self.width)
+        """Convolution cost of one frame at this size (MSI-Net's; 0 for the classical
+        models, whose FFT/box filters cost a negligible fraction of a GFLOP)."""
+        return 0.0 if self.kind == "baseline" else gflops(self.height, self.width)
 
 
 def _quality(name: str, height: int, width: int, description: str) -> Preset:
@@ -162,8 +165,47 @@ def resolve_dataset(name: str) -> Preset:
     raise SaliencyCamError(f"unknown dataset {name!r}: choose one of {valid}")
 
 
+#: The classical models (no weights, no export step): the speed and accuracy floor of
+#: every comparison. They run at any size: ``NAME`` at :data:`BASELINE_QUALITY`'s input
+#: size, ``NAME@QUALITY`` (what ``--model NAME --quality Q`` resolves to) at Q's.
+BASELINES: dict[str, str] = {
+    "spectral-residual": "classical: spectral residual of the log spectrum (Hou & Zhang 2007)",
+    "fine-grained": "classical: centre-surround intensity contrast, 6 scales "
+    "(Montabone & Ruiz 2010)",
+    "centre": "classical: a Gaussian centre-bias map (the image content is ignored)",
+}
+BASELINE_QUALITY = "medium"
+#: Other spellings of a baseline's name (canonical form → name).
+_BASELINE_ALIASES = {"center": "centre", "center_bias": "centre", "centre_bias": "centre"}
+
+
+def resolve_baseline(name: str) -> Preset | None:
+    """The :class:`Preset` of a classical model (``spectral-residual``,
+    ``fine-grained``, ``centre``, optionally ``@QUALITY``), or None if ``name`` is not one.
+
+    >>> resolve_baseline("centre@very_low").size
+    (48, 64)
+    """
+    base, _, quality = name.strip().partition("@")
+    key = _canonical(base)
+    key = _BASELINE_ALIASES.get(key, key).replace("_", "-")
+    if key not in BASELINES:
+        return None
+    size = resolve_quality(quality or BASELINE_QUALITY)
+    return Preset(
+        name=f"{key}@{size.name}" if quality else key,
+        kind="baseline",
+        height=size.height,
+        width=size.width,
+        default_source="builtin",
+        sources=("builtin",),
+        dataset="",
+        description=BASELINES[key],
+    )
+
+
 def resolve_preset(name: str, models_dir: str | os.PathLike[str] | None = None) -> Preset:
-    """Return a quality, dataset or user preset by name; the error lists every kind.
+    """Return a quality, dataset, baseline or user preset by name; the error lists every kind.
 
     User models (``saliency-cam train --name NAME``) are looked up in the manifest of
     ``models_dir`` (default: ``$SALIENCY_CAM_MODELS_DIR`` or the user cache).
@@ -173,13 +215,17 @@ def resolve_preset(name: str, models_dir: str | os.PathLike[str] | None = None) 
         return QUALITY_PRESETS[key]
     if key in DATASET_PRESETS:
         return DATASET_PRESETS[key]
+    baseline = resolve_baseline(name)
+    if baseline is not None:
+        return baseline
     users = user_presets(models_dir)
     if name.strip() in users:
         return users[name.strip()]
     mine = f"; your models are {', '.join(users)}" if users else ""
     raise SaliencyCamError(
         f"unknown preset {name!r}: qualities are {', '.join(QUALITY_PRESETS)}; "
-        f"datasets are {', '.join(DATASET_PRESETS)}{mine}"
+        f"datasets are {', '.join(DATASET_PRESETS)}; classical models are "
+        f"{', '.join(BASELINES)}{mine}"
     )
 
 
@@ -195,7 +241,11 @@ def check_user_model_name(name: str) -> str:
             f"model name {name!r} is not allowed: use letters, digits, '_', '.', '-' "
             "(up to 64 characters, starting with a letter or digit)"
         )
-    if _canonical(name) in QUALITY_PRESETS or _canonical(name) in DATASET_PRESETS:
+    if (
+        _canonical(name) in QUALITY_PRESETS
+        or _canonical(name) in DATASET_PRESETS
+        or resolve_baseline(name) is not None
+    ):
         raise SaliencyCamError(f"{name!r} is a built-in preset: choose another model name")
     return name
 
@@ -228,9 +278,10 @@ def user_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, 
 
 
 def all_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, Preset]:
-    """Quality and dataset presets together, keyed by name (plus the user models of
-    ``models_dir`` when one is given)."""
-    built_in = {**QUALITY_PRESETS, **DATASET_PRESETS}
+    """Quality, dataset and classical presets together, keyed by name (plus the user
+    models of ``models_dir`` when one is given)."""
+    baselines = {name: resolve_baseline(name) for name in BASELINES}
+    built_in: dict[str, Preset] = {**QUALITY_PRESETS, **DATASET_PRESETS, **baselines}  # type: ignore[dict-item]
     if models_dir is None:
         return built_in
     return {**built_in, **user_presets(models_dir)}

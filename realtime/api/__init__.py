@@ -34,6 +34,7 @@ from saliency_cam.models.version import VERSION
 if TYPE_CHECKING:
     from saliency_cam.export.training import train
     from saliency_cam.models.catalog import ModelEntry, list_models
+    from saliency_cam.models.contract import Contract
     from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
     from saliency_cam.models.registry import Preset
     from saliency_cam.realtime.apps.oneshot import predict, process_video
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from saliency_cam.realtime.io.sources import Frame, FrameSource, open_source
     from saliency_cam.realtime.io.video import VideoInfo, VideoSink
     from saliency_cam.realtime.render.blend import colorize, render
+    from saliency_cam.realtime.runtime.added_models import add_model
     from saliency_cam.realtime.runtime.session import ResolvedModel, SaliencySession, open_session
     from saliency_cam.realtime.runtime.untrained import UntrainedMap, UntrainedModelWarning
 
@@ -84,6 +86,8 @@ _EXPORTS: dict[str, str] = {
     "list_models": "saliency_cam.models.catalog",
     "UntrainedMap": "saliency_cam.realtime.runtime.untrained",
     "UntrainedModelWarning": "saliency_cam.realtime.runtime.untrained",
+    "add_model": "saliency_cam.realtime.runtime.added_models",
+    "Contract": "saliency_cam.models.contract",
     # the web app and HTTP API: needs the serve extra, so left out of __all__
     # (``from saliency_cam import *`` must work on a plain install)
     "create_app": "saliency_cam.realtime.apps.serve",
@@ -100,6 +104,7 @@ _EXPORTS: dict[str, str] = {
 # create_app/ServeConfig (the serve extra) load lazily too, but stay out of ``import *``.
 __all__ = [
     "EvaluationReport",
+    "Contract",
     "Frame",
     "FrameSource",
     "InputError",
@@ -116,6 +121,7 @@ __all__ = [
     "UntrainedModelWarning",
     "VideoResult",
     "VideoSink",
+    "add_model",
     "best_window",
     "colorize",
     "crop_image",

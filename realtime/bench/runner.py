@@ -182,6 +182,7 @@ def prepare_models(
             for q in config.qualities
             for p in precisions
             if manifest.find(_preset(q, config.models_dir).name, p) is None
+            and _preset(q, config.models_dir).kind != "baseline"  # computed, never exported
         ]
         if missing:
             raise SaliencyCamError(
@@ -258,6 +259,8 @@ def _measure_quality(
     from saliency_cam.realtime.bench.gemm import gemm_runner
 
     preset = _preset(quality, config.models_dir)
+    if preset.kind == "baseline":  # computed in code: one way to run it, one row
+        contenders = [("onnxruntime", "fp32")]
     frame = _test_frame(preset.size)
     opened = _open_sessions(preset.name, contenders, choice, models_dir, config.threads)
     fidelity = _fidelity(opened)
@@ -265,13 +268,14 @@ def _measure_quality(
     # the TensorFlow baseline and the pipeline runs use onnxruntime's sessions
     sessions = {p: s for (b, p), s in all_sessions.items() if b == "onnxruntime"}
     cases: dict[str, Callable[[], object] | Case] = {
-        f"{b}/{p}": (lambda s=s: s.infer(frame)) for (b, p), s in all_sessions.items()
+        f"{s.backend}/{p}": (lambda s=s: s.infer(frame)) for (b, p), s in all_sessions.items()
     }
     gemm = gemm_runner(choice, config.threads, gemm_shape) if gemm_shape else None
     if gemm is not None:
         cases["gemm"] = gemm.run
     baseline = None
-    if config.tensorflow and not choice.is_gpu:
+    # a classical model has no TensorFlow twin to compare with
+    if config.tensorflow and not choice.is_gpu and preset.kind != "baseline":
         progress(f"{preset.name}: building the TensorFlow baseline")
         baseline = _tensorflow_baseline(sessions["fp32"], frame)
         cases["tensorflow"] = lambda r=baseline[0]: r.run(frame)

@@ -20,7 +20,6 @@ from saliency_cam.realtime.cli.options import (
     Backend,
     Debug,
     Device,
-    Model,
     ModelsDir,
     Threads,
     model_name,
@@ -135,6 +134,22 @@ MarkdownOut = Annotated[
     typer.Option("--markdown", help="write the summary table here", show_default=False),
 ]
 
+PlotOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot", help="with several --model: the comparison as a PNG chart", show_default=False
+    ),
+]
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        help="the model for --stimuli, by name (see 'saliency-cam models'); repeat it to "
+        "compare models side by side in one table (--json/--csv/--markdown/--plot write it)",
+        show_default=False,
+    ),
+]
+
 
 def _check_outputs(outputs: list[Path], inputs: list[Path]) -> None:
     """Refuse to overwrite an input or to write two outputs to one file."""
@@ -158,7 +173,7 @@ def evaluate_command(
     maps: Maps = None,
     quality: QualityOpt = None,
     dataset: DatasetOpt = None,
-    model_name_opt: Model = None,
+    model_names: Models = None,
     precision: PrecisionOpt = "auto",
     backend: Backend = "auto",
     device: Device = "auto",
@@ -176,11 +191,11 @@ def evaluate_command(
     csv: CsvOut = None,
     json: JsonOut = None,
     markdown: MarkdownOut = None,
+    plot: PlotOut = None,
     debug: Debug = False,
 ) -> None:
     """Score saliency maps against eye-tracking ground truth (MIT benchmark metrics:
-    AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD, IG). An image that cannot be read or
-    scored is listed and skipped; the run then exits 1 after writing the reports.
+    AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD, IG).
 
     Files are matched by name (path inside the folder, without extension). Example:
 
@@ -194,17 +209,22 @@ def evaluate_command(
     """
     from rich.console import Console
 
-    from saliency_cam.models.progress import progress_bar
+    from saliency_cam.realtime.evaluate import compare as cmp
     from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
-    if predictions is not None and (quality or dataset or model_name_opt):
+    if predictions is not None and (quality or dataset or model_names):
         raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
     _check_outputs(
-        [p for p in (csv, json, markdown) if p is not None],
+        [p for p in (csv, json, markdown, plot) if p is not None],
         [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
     )
-    for option, path in (("--csv", csv), ("--json", json), ("--markdown", markdown)):
+    for option, path in (
+        ("--csv", csv),
+        ("--json", json),
+        ("--markdown", markdown),
+        ("--plot", plot),
+    ):
         if path is not None:  # fail now, not after all the scoring
             check_writable(path, option)
     matching = ev.match_folders(
@@ -233,17 +253,126 @@ def evaluate_command(
         letterbox=False,
         mode="latency",
     )
+    names = list(model_names or [])
+    if len(names) > 1:
+        if predictions is not None:
+            raise SaliencyCamError("--model chooses the models for --stimuli only")
+        rows = []
+        from saliency_cam.models.registry import resolve_baseline
+
+        for name in names:
+            # --quality sizes the classical models; the others run at their own size
+            sized = quality if resolve_baseline(name) is not None else None
+            label = model_name(sized, None, name, default=DEFAULT_QUALITY)
+            console.print(f"[bold]{label}[/]")
+            report, fps = _score_model(
+                matching,
+                scale,
+                sized,
+                None,
+                name,
+                precision,
+                device,
+                models_dir,
+                threads,
+                wanted,
+                baseline,
+                seed,
+                splits,
+                others,
+                [csv, json, markdown, plot],
+                console,
+                speed=True,
+            )
+            report.settings.update({"source": "stimuli"})
+            rows.append(cmp.ComparisonRow(label, report, fps))
+        cmp.print_table(rows, console)
+        for path in cmp.write_comparison(
+            rows, csv_path=csv, json_path=json, markdown=markdown, plot_path=plot
+        ):
+            console.print(f"wrote {path}")
+        if not any(row.report.scored for row in rows):
+            raise SaliencyCamError("no image could be scored by any model: see the errors above")
+        return
+    if plot is not None:
+        raise SaliencyCamError("--plot draws the comparison of several --model: give two or more")
+    report, _ = _score_model(
+        matching,
+        scale,
+        quality,
+        dataset,
+        names[0] if names else None,
+        precision,
+        device,
+        models_dir,
+        threads,
+        wanted,
+        baseline,
+        seed,
+        splits,
+        others,
+        [csv, json, markdown],
+        console,
+        predictions=predictions,
+    )
+    report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
+    written = rep.write_reports(report, csv=csv, json=json, markdown=markdown)
+    rep.print_report(report, console)
+    for path in written:
+        console.print(f"wrote {path}")
+    if not report.scored:
+        raise SaliencyCamError(
+            f"no image could be scored ({len(report.failed)} failed): see the errors above"
+        )
+    if report.failed:  # the reports are written, over the others; the run still failed
+        typer.echo(
+            f"{len(report.failed)} of {len(report.results)} image(s) failed (listed above); "
+            f"the scores are over the other {len(report.scored)}",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def _score_model(
+    matching,
+    scale,
+    quality: str | None,
+    dataset: str | None,
+    model_opt: str | None,
+    precision: str,
+    device: str,
+    models_dir: Path | None,
+    threads: int | None,
+    wanted: list[str] | None,
+    baseline: str,
+    seed: int,
+    splits: int,
+    others: int,
+    reports: list[Path | None],
+    console,
+    predictions: Path | None = None,
+    speed: bool = False,
+):
+    """One model's report (or the predictions folder's), serial or through the workers,
+    and, when ``speed``, its maps per second at its preset size (one session, measured
+    after the scoring; NaN otherwise)."""
+    from saliency_cam.models.progress import progress_bar
+    from saliency_cam.realtime.evaluate import report as rep
+    from saliency_cam.realtime.evaluate import scoring as ev
+    from saliency_cam.realtime.evaluate.compare import measure_fps
+
     model = None
+    session = None
     with contextlib.ExitStack() as stack:
         if predictions is not None:
             if scale.wanted:
                 raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
             predict = ev.read_map
         elif scale.wanted:
-            runner = scale.runner(model_name(quality, dataset, model_name_opt))
+            runner = scale.runner(model_name(quality, dataset, model_opt, default=DEFAULT_QUALITY))
             if not runner.spec.variant.trained:
                 console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-            scratch = stack.enter_context(_scratch_folder([csv, json, markdown]))
+            scratch = stack.enter_context(_scratch_folder(reports))
             predict, model = _parallel_predictions(matching, runner, scratch)
         else:
             session = open_model(
@@ -254,8 +383,8 @@ def evaluate_command(
                 device=device,
                 models_dir=models_dir,
                 threads=threads,
-                backend=backend,
-                model=model_name_opt,
+                backend=scale.session.backend,
+                model=model_opt,
             )
             model = session.describe()
             if not model["trained"]:
@@ -275,22 +404,11 @@ def evaluate_command(
                 model=model,
                 progress=lambda done, total, key: bar.update(task, completed=done, image=key),
             )
-    report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
-    written = rep.write_reports(report, csv=csv, json=json, markdown=markdown)
-    rep.print_report(report, console)
-    for path in written:
-        console.print(f"wrote {path}")
-    if not report.scored:
-        raise SaliencyCamError(
-            f"no image could be scored ({len(report.failed)} failed): see the errors above"
-        )
-    if report.failed:  # the reports are written, over the others; the run still failed
-        typer.echo(
-            f"{len(report.failed)} of {len(report.results)} image(s) failed (listed above); "
-            f"the scores are over the other {len(report.scored)}",
-            err=True,
-        )
-        raise typer.Exit(1)
+    if not speed or predictions is not None:
+        return report, float("nan")
+    if session is None:  # the workers made the maps: one session here, for the speed
+        session = runner.spec.open()
+    return report, measure_fps(session)
 
 
 @contextlib.contextmanager

@@ -85,8 +85,9 @@ Model = Annotated[
     str | None,
     typer.Option(
         "--model",
-        help="a model by name: a quality, a dataset model, or one you trained with "
-        "'saliency-cam train --name NAME' (see 'saliency-cam models')",
+        help="a model by name: a quality, a dataset model, a classical model "
+        "(spectral-residual, fine-grained, centre: with --quality, run at its size), one you "
+        "trained ('saliency-cam train --name NAME') or added ('saliency-cam models add')",
         show_default=False,
     ),
 ]
@@ -181,11 +182,24 @@ def open_model(
 def model_name(
     quality: str | None, dataset: str | None, model: str | None, *, default: str = DEFAULT_QUALITY
 ) -> str:
-    """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``."""
+    """The one of ``--quality``/``--dataset``/``--model`` given, or ``default``; a
+    classical ``--model`` with ``--quality Q`` runs at Q's input size (``NAME@Q``)."""
+    from saliency_cam.models.registry import resolve_baseline
+
+    if model and quality and not dataset and "@" not in model and resolve_baseline(model):
+        return f"{model.partition('@')[0]}@{quality}"
     given = [name for name in (quality, dataset, model) if name]
     if len(given) > 1:
         raise SaliencyCamError("give one of --quality, --dataset or --model, not several")
     return given[0] if given else default
+
+
+def model_or_quality(quality: str, model: str | None) -> str:
+    """For commands whose ``--quality`` has a default (reframe, crop): ``--model`` wins; a
+    classical model runs at the quality's size."""
+    if not model:
+        return quality
+    return model_name(quality, None, model, default=quality) if "@" not in model else model
 
 
 def aspect_mode(letterbox: bool) -> str:

@@ -26,11 +26,13 @@ from saliency_cam.realtime.cli.options import (
     Device,
     Inputs,
     LetterboxFlag,
+    Model,
     ModelsDir,
     OutputFolder,
     Precision,
     ShowProgress,
     Threads,
+    model_or_quality,
     open_model,
 )
 from saliency_cam.realtime.cli.printing import console, report_problems
@@ -97,6 +99,7 @@ def reframe(
         bool, typer.Option("--keep-audio/--no-audio", help="copy the input's audio track")
     ] = True,
     quality: Quality = DEFAULT_QUALITY,
+    model: Model = None,
     device: Device = "auto",
     precision: Precision = "auto",
     backend: Backend = "auto",
@@ -217,13 +220,17 @@ def reframe(
             ]
 
         _, failures = scale.run(
-            "reframe", quality, make_tasks, earlier_failures=len(found.problems), describe=describe
+            "reframe",
+            model_or_quality(quality, model),
+            make_tasks,
+            earlier_failures=len(found.problems),
+            describe=describe,
         )
         exit_on_failures(failures)
         return
 
     session = open_model(
-        quality,
+        model_or_quality(quality, model),
         None,
         default="low",
         precision=precision,
@@ -301,6 +308,7 @@ def crop(
         ),
     ] = 1.0,
     quality: Quality = DEFAULT_QUALITY,
+    model: Model = None,
     device: Device = "auto",
     precision: Precision = "auto",
     backend: Backend = "auto",
@@ -379,11 +387,15 @@ def crop(
             ]
 
         results, failures = scale.run(
-            "crop", quality, make_tasks, earlier_failures=failures, describe=describe
+            "crop",
+            model_or_quality(quality, model),
+            make_tasks,
+            earlier_failures=failures,
+            describe=describe,
         )
     else:
         session = open_model(
-            quality,
+            model_or_quality(quality, model),
             None,
             default=DEFAULT_QUALITY,
             precision=precision,

@@ -17,9 +17,9 @@ import numpy as np
 
 from saliency_cam.models.errors import InputError, ModelNotFoundError, SaliencyCamError
 from saliency_cam.models.install import EXPORT_MODULES, install_command, missing_modules
-from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file
+from saliency_cam.models.manifest import BUILTIN_SOURCE, Manifest, VariantInfo, sha256_file
 from saliency_cam.models.paths import models_dir as resolve_models_dir
-from saliency_cam.models.registry import resolve_preset
+from saliency_cam.models.registry import Preset, resolve_preset
 from saliency_cam.realtime.runtime.aspect import aspect_size, check_aspect
 from saliency_cam.realtime.runtime.backends import Engine, EngineOptions, check_backend, open_engine
 from saliency_cam.realtime.runtime.defaults import (
@@ -65,7 +65,10 @@ def find_variant(
     """The manifest entry for ``preset``/``precision``, or a clear error naming the
     export command to run (and the export extra's install command when it is missing)."""
     directory = resolve_models_dir(models_dir)
-    name = resolve_preset(preset, directory).name
+    found = resolve_preset(preset, directory)
+    if found.kind == "baseline":
+        return baseline_variant(found, precision, directory)
+    name = found.name
     info = Manifest.load(directory).find(name, precision)
     if info is None or not info.path.exists():
         hint = export_hint(name, precision, directory)
@@ -118,6 +121,40 @@ class ResolvedModel:
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-ready fields (reports, ``/v1/info``, result metadata)."""
         return asdict(self)
+def baseline_variant(preset: Preset, precision: str, directory: os.PathLike[str]) -> VariantInfo:
+    """The variant of a classical model: computed in code, one precision, nothing on disk
+    (``sha256`` names the algorithm so that ``--workers`` indexes key on it)."""
+    if precision not in ("fp32", "auto"):
+        raise SaliencyCamError(
+            f"{preset.name} is a classical model computed in float32: it has no "
+            f"{precision} variant (leave --precision out)"
+        )
+    algorithm = preset.name.partition("@")[0]
+    return VariantInfo(
+        preset=preset.name,
+        precision="fp32",
+        height=preset.height,
+        width=preset.width,
+        file="",
+        sha256=f"{BUILTIN_SOURCE}-{algorithm}",
+        weights={"source": BUILTIN_SOURCE, "trained": True, "algorithm": algorithm},
+        opset=0,
+        note=preset.description,
+        directory=Path(directory),
+    )
+
+
+def _redo_hint(variant: VariantInfo) -> str:
+    """What to run to make a variant's file again."""
+    if variant.contract:
+        return f"add it again with 'saliency-cam models add {variant.preset} FILE.onnx --replace'"
+    return f"run '{export_hint(variant.preset, variant.precision, variant.directory)} --force'"
+
+
+def _is_direct(variant: VariantInfo) -> bool:
+    """True for models that run one way only (classical, or an added ONNX file under its
+    contract): no precision or backend to choose."""
+    return variant.builtin or bool(variant.contract)
 
 
 class SaliencySession:
@@ -146,37 +183,61 @@ class SaliencySession:
     ) -> None:
         self.variant = variant
         self.size: tuple[int, int] = (variant.height, variant.width)
-        self.backend = check_backend(backend)
+        if _is_direct(variant):
+            backend = "onnxruntime" if variant.contract else "opencv"
+        self.backend = backend if variant.builtin else check_backend(backend)
         self.aspect = check_aspect(aspect)
         self.device = device
         self.choice = choice or (
             choose_providers(device) if self.backend == "onnxruntime" else choose_providers("cpu")
         )
+        #: Set when the backend was picked by ``--backend auto`` (what was measured).
+        self.backend_note = ""
+        if variant.builtin:
+            from saliency_cam.realtime.runtime.backends.classical import ClassicalEngine
+
+            self.gpu_problem = self.fallback_note = ""
+            self.engine: Engine = ClassicalEngine(variant.weights["algorithm"])
+            self.providers: list[str] = list(self.engine.providers)
+            self._finish_open(warmup)
+            return
         path = variant.path
         if verify and sha256_file(path) != variant.sha256:
             raise SaliencyCamError(
                 f"model file {path} does not match its manifest checksum (damaged or replaced): "
-                f"run '{export_hint(variant.preset, variant.precision, variant.directory)} --force'"
+                f"{_redo_hint(variant)}"
             )
-        #: Set when the backend was picked by ``--backend auto`` (what was measured).
-        self.backend_note = ""
         #: One line to show before a slow first run (TensorRT builds its engines).
         self.gpu_problem = prepare_gpu(self.choice) if self.backend == "onnxruntime" else ""
         if self.gpu_problem and self.choice.explicit:
             raise SaliencyCamError(f"--device {self.choice.device}: {self.gpu_problem}")
         options = EngineOptions(threads=threads, mode=mode, precision=variant.precision)
         try:
-            self.engine: Engine = open_engine(
-                self.backend, path, self.choice, options, device=device, model_sha=variant.sha256
-            )
-        except SaliencyCamError:
+            if variant.contract:
+                from saliency_cam.models.contract import Contract
+                from saliency_cam.realtime.runtime.backends.added import AddedModelEngine
+
+                contract = Contract.from_json(variant.contract)
+                self.engine = AddedModelEngine(path, contract, self.choice, options)
+            else:
+                self.engine = open_engine(
+                    self.backend,
+                    path,
+                    self.choice,
+                    options,
+                    device=device,
+                    model_sha=variant.sha256,
+                )
+        except SaliencyCamError as exc:
+            if variant.contract:  # the message names the mismatch, not the model
+                raise SaliencyCamError(f"model {variant.preset}: {exc}") from exc
             raise
         except Exception as exc:  # onnxruntime/OpenVINO raise their own untyped errors
             raise SaliencyCamError(
                 f"cannot load model {path} ({str(exc).splitlines()[0][:200]}): "
-                f"run '{export_hint(variant.preset, variant.precision, variant.directory)} --force'"
+                f"{_redo_hint(variant)}"
             ) from exc
-        self.providers: list[str] = list(self.engine.providers)
+        self.providers = list(self.engine.providers)
         #: Set when a GPU provider was asked for but onnxruntime started without it.
         self.fallback_note = ""
         if (
@@ -199,6 +260,10 @@ class SaliencySession:
                     "fix the CUDA/cuDNN/TensorRT install or use --device auto"
                 )
             self.fallback_note = problem
+        self._finish_open(warmup)
+
+    def _finish_open(self, warmup: int) -> None:
+        """What every engine needs once open: its shape facts, the cache, the warm-up."""
         #: True when the graph takes several frames per run (a symbolic batch dimension).
         self.batchable = self.engine.batchable
         #: True when the graph takes any height/width (multiples of 8).
@@ -220,7 +285,7 @@ class SaliencySession:
     @property
     def note(self) -> str:
         """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
-        return f"saliency-cam MSI-Net {self.variant.label()}"
+        return self.variant.output_note()
 
     def describe(self) -> dict[str, object]:
         """What this session runs, for reports and result metadata."""
@@ -265,7 +330,17 @@ class SaliencySession:
             )
         self._check_input(network_input.shape)
         batch = np.ascontiguousarray(network_input)[None]
-        return self.engine.run(batch)[0, :, :, 0]
+        return self._finite(self.engine.run(batch))[0, :, :, 0]
+
+    def _finite(self, maps: np.ndarray) -> np.ndarray:
+        """``maps`` if every value is finite; a NaN/inf map (a broken or mis-declared
+        model) would otherwise be drawn, written and put into JSON as ``NaN``."""
+        if not np.isfinite(maps).all():
+            raise SaliencyCamError(
+                f"model {self.variant.preset} produced NaN or infinite values: the model file "
+                "is broken or its input contract is wrong (not a problem of the picture)"
+            )
+        return maps
 
     def infer_batch(self, network_inputs: np.ndarray) -> np.ndarray:
         """:meth:`infer` for a stack (N, H, W, 3) of same-size uint8 BGR inputs; returns
@@ -276,7 +351,7 @@ class SaliencySession:
         if not self.batchable:
             return np.stack([self.infer(item) for item in network_inputs])
         batch = np.ascontiguousarray(network_inputs, dtype=np.uint8)
-        return self.engine.run(batch)[..., 0]
+        return self._finite(self.engine.run(batch))[..., 0]
 
     def prepare(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """Step 1 of :meth:`predict`: the network input for a frame of any size (BGR
@@ -387,9 +462,21 @@ def open_session(
 
     # None = the defaults every door shares (runtime/defaults.py)
     quality = quality or DEFAULT_QUALITY
-    precision = precision or default_precision()
+    precision = check_precision(precision or default_precision())
+    direct = _direct_variant(quality, precision, models_dir)
+    if direct is not None:
+        # classical and added models run one way: nothing to choose or export
+        return SaliencySession(
+            direct,
+            device,
+            threads=threads,
+            verify=verify,
+            warmup=warmup,
+            choice=choice,
+            mode=mode,
+            aspect=aspect,
+        )
     backend = check_backend(backend or default_backend())
-    precision = check_precision(precision)
     ort_device = device if backend != "openvino" else "cpu"
     if choice is None:
         try:
@@ -445,6 +532,36 @@ def open_session(
     session = opened(backend, precision)
     session.backend_note = note
     return session
+
+
+def _direct_variant(
+    name: str, precision: str, models_dir: str | os.PathLike[str] | None
+) -> VariantInfo | None:
+    """The variant of a classical or added model called ``name`` (None for the others)."""
+    directory = resolve_models_dir(models_dir)
+    try:
+        preset = resolve_preset(name, directory)
+    except SaliencyCamError:
+        return None  # the ordinary path raises the error that lists every name
+    if preset.kind == "baseline":
+        return baseline_variant(preset, precision, directory)
+    if preset.kind != "user":
+        return None
+    manifest = Manifest.load(directory)
+    info = manifest.find(preset.name, "fp32")
+    if info is None or not info.contract:
+        return None
+    if precision not in ("fp32", "auto"):
+        raise SaliencyCamError(
+            f"{preset.name} is an added ONNX model: it has one variant, fp32 "
+            "(leave --precision out)"
+        )
+    if not info.path.exists():
+        raise ModelNotFoundError(
+            f"the file of added model {preset.name} is missing from {directory}: "
+            f"add it again with 'saliency-cam models add {preset.name} FILE.onnx'"
+        )
+    return info
 
 
 #: ``--batch auto`` per backend/device, from measurements: GPUs fill their units with

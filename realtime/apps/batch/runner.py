@@ -109,7 +109,7 @@ class ModelSpec:
     def note(self) -> str:
         """The model label outputs carry (says UNTRAINED for random weights); the same
         text :attr:`SaliencySession.note` gives."""
-        return f"saliency-cam MSI-Net {self.variant.label()}"
+        return self.variant.output_note()
 
     def open(self, models_dir: Path | None = None):
         """The worker's session, through the one model opener, with every option."""
@@ -295,6 +295,8 @@ def _node_models_dir(spec: ModelSpec, bundle_ref: list) -> Path:
     """A models dir holding ``spec.variant`` on this node: the driver's path if it is
     shared and matches by sha256, else a per-node cache filled from the object store."""
     variant = spec.variant
+    if variant.builtin:  # a classical model: computed in code, no file to ship
+        return variant.directory or Path(tempfile.gettempdir())
     shared = variant.directory
     local = None if shared is None else shared / variant.file
     if local is not None and local.is_file() and sha256_file(local) == variant.sha256:
@@ -377,7 +379,7 @@ class RayRunner(Runner):
 
     def _run(self, ray, tasks: Sequence[FileTask], on_done: OnDone) -> None:
         variant = self.spec.variant
-        data = variant.path.read_bytes()
+        data = b"" if variant.builtin else variant.path.read_bytes()
         bundle_ref = ray.put(ModelBundle(variant.to_json(), data))
         remote = ray.remote(
             num_cpus=self.spec.threads or 1,

@@ -58,3 +58,42 @@ class Engine(Protocol):
 def symbolic(dim: object) -> bool:
     """True for a dimension that is not a fixed positive integer."""
     return not isinstance(dim, int) or dim <= 0
+
+
+def _dims(shape: list[object]) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) and d > 0 else "?" for d in shape) + "]"
+
+
+def check_exported_io(
+    name: str,
+    input_type: str,
+    input_shape: list[object],
+    output_type: str,
+    output_shape: list[object],
+) -> None:
+    """Refuse, when a model is opened, a graph that does not take the exported variants'
+    contract (uint8 BGR ``[N, H, W, 3]`` in, float ``[N, H, W, 1]`` out): such a file
+    would otherwise fail at its first frame with onnxruntime's own error. Types are
+    onnxruntime's names (``tensor(uint8)``); symbolic dims are anything but an int > 0.
+    """
+    from saliency_cam.models.errors import SaliencyCamError
+
+    want = "uint8 [N, H, W, 3] in, float [N, H, W, 1] out"
+    hint = (
+        "; a model exported elsewhere needs its contract declared: "
+        "saliency-cam models add NAME FILE.onnx --layout ... --input-range ..."
+    )
+    problem = ""
+    if input_type != "tensor(uint8)" or len(input_shape) != 4 or input_shape[3] != 3:
+        kind = input_type.removeprefix("tensor(").rstrip(")")
+        problem = f"its input is {kind} {_dims(input_shape)}"
+    elif (
+        output_type not in ("tensor(float)", "tensor(float16)")
+        or len(output_shape) != 4
+        or (not symbolic(output_shape[3]) and output_shape[3] != 1)
+    ):
+        problem = (
+            f"its output is {output_type.removeprefix('tensor(').rstrip(')')} {_dims(output_shape)}"
+        )
+    if problem:
+        raise SaliencyCamError(f"model {name}: {problem}, expected {want}{hint}")

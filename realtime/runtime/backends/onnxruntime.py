@@ -13,7 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from saliency_cam.realtime.runtime.backends.base import EngineOptions, symbolic
+from saliency_cam.realtime.runtime.backends.base import (
+    EngineOptions,
+    check_exported_io,
+    symbolic,
+)
 from saliency_cam.realtime.runtime.backends.cuda_graph import (
     CudaGraphs,
     GraphRunner,
@@ -55,7 +59,10 @@ class OnnxRuntimeEngine:
             provider_options=provider_options(choice, model_sha, options.precision, cache_root),
         )
         self.providers: list[str] = list(self.session.get_providers())
-        first = self.session.get_inputs()[0]
+        first, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        check_exported_io(
+            Path(path).name, first.type, list(first.shape or []), out.type, list(out.shape or [])
+        )
         self.input_name: str = first.name
         self.output_name: str = self.session.get_outputs()[0].name
         self.input_shape: list[Any] = list(first.shape)

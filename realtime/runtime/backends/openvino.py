@@ -21,7 +21,7 @@ import numpy as np
 
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.install import install_command
-from saliency_cam.realtime.runtime.backends.base import EngineOptions, symbolic
+from saliency_cam.realtime.runtime.backends.base import EngineOptions, check_exported_io, symbolic
 
 CAPABILITIES = "OPTIMIZATION_CAPABILITIES"
 
@@ -92,6 +92,10 @@ def compile_config(device: str, options: EngineOptions) -> dict[str, str]:
     return config
 
 
+#: OpenVINO element type names as onnxruntime names them (for the contract check).
+_ORT_TYPES = {"u8": "tensor(uint8)", "f32": "tensor(float)", "f16": "tensor(float16)"}
+
+
 class OpenVinoEngine:
     """One model compiled by OpenVINO per input shape (static shapes are what OpenVINO's
     CPU plugin runs fastest; a dynamic ONNX file is reshaped to each size it meets)."""
@@ -125,6 +129,14 @@ class OpenVinoEngine:
             ) from exc
         shape = self.model.inputs[0].get_partial_shape()
         dims: list[Any] = [d.get_length() if d.is_static else -1 for d in shape]
+        out = self.model.outputs[0]
+        check_exported_io(
+            Path(path).name,
+            _ORT_TYPES.get(self.model.inputs[0].get_element_type().get_type_name(), "other"),
+            dims,
+            _ORT_TYPES.get(out.get_element_type().get_type_name(), "other"),
+            [d.get_length() if d.is_static else -1 for d in out.get_partial_shape()],
+        )
         self.input_shape = dims
         self.dynamic = any(symbolic(d) for d in dims[1:3])
         # Batches run as one request per frame in flight together, so any model batches.
