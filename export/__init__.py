@@ -1,10 +1,6 @@
 """Export: read published MSI-Net weights and write ONNX variants (needs the export extra)."""
 
-import os
-
-# TensorFlow's C++ INFO/WARNING lines (grappler, CPU feature notes) drown the export's own
-# progress; errors still show. setdefault: a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log level is set where every import starts: the saliency_cam package.
 
 #: What exporting needs beyond the runtime (the export extra).
 EXPORT_MODULES: tuple[str, ...] = ("tensorflow", "tf2onnx", "onnx", "requests")
