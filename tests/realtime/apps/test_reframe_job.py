@@ -81,6 +81,7 @@ def test_cli_reframe_keeps_audio_aspect_and_duration(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "saliency kept" in captured.out + captured.err
+    assert "(centre crop " in captured.out + captured.err  # the baseline it is set against
     source = VideoInfo.from_path(subject_clip)
     for name, (w, h) in {"subject_9x16.mp4": (60, 108), "subject_1x1.mp4": (108, 108)}.items():
         info = VideoInfo.from_path(out / name)
