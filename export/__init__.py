@@ -1,14 +1,10 @@
 """Export: read published MSI-Net weights and write ONNX variants (needs the export extra)."""
 
-import os
 import sys
 import types
 from typing import Any
 
-# TensorFlow's C++ INFO/WARNING lines (grappler, CPU feature notes) drown the export's own
-# progress; errors still show. setdefault: a user's own setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+# TensorFlow's C++ log level is set where every import starts: the saliency_cam package.
 from saliency_cam.models.install import EXPORT_MODULES, missing_modules  # noqa: E402
 
 __all__ = ["EXPORT_MODULES", "missing_export_modules", "require_export_extra"]

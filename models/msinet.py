@@ -35,6 +35,10 @@ from saliency_cam.models.errors import WeightsError
 
 # compat.v1 resize_bilinear is deliberate (legacy mapping); its deprecation note is noise.
 tf.get_logger().setLevel("ERROR")
+# TensorFlow's logger prints through its own handler, and also through the root logger's
+# once one exists (absl adds one with basicConfig on its first log call, e.g. when a
+# checkpoint is saved): every line twice. Its own handler is enough.
+tf.get_logger().propagate = False
 
 
 def layer_name(scope: str) -> str:

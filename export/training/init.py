@@ -27,7 +27,7 @@ import numpy as np
 
 from saliency_cam.export.weights import WeightMap
 from saliency_cam.models.architecture import EXPECTED_SHAPES
-from saliency_cam.models.errors import SaliencyCamError, WeightsError
+from saliency_cam.models.errors import DownloadError, SaliencyCamError, WeightsError
 from saliency_cam.models.registry import (
     DATASET_PRESETS,
     QUALITY_PRESETS,
@@ -48,6 +48,19 @@ KERAS_VGG_LAYERS: tuple[str, ...] = tuple(
     for i in range(1, count + 1)
 )
 INITS = ("random", "vgg16", "vgg16_hybrid", *QUALITY_PRESETS, *DATASET_PRESETS)
+#: Said under every failed download of start weights: what works without a network.
+OFFLINE_HINT = (
+    "offline? --init random trains from seeded random weights (no download), "
+    "or pass a downloaded file with --init-path"
+)
+
+
+def offline_error(exc: Exception, message: str | None = None) -> DownloadError:
+    """A failed download of start weights as one error: what failed (the fetchers'
+    advice, which names export's --weights-path, pointed at --init-path) and, on its
+    own line, :data:`OFFLINE_HINT`."""
+    text = (message or str(exc)).replace("--weights-path", "--init-path")
+    return DownloadError(f"{text}\n  {OFFLINE_HINT}")
 
 
 @dataclass
@@ -77,7 +90,10 @@ def initial_weights(
         from saliency_cam.export.readers import read_weights
 
         preset = resolve_preset(key)
-        loaded = read_weights(preset.default_source, preset, weights_path)
+        try:
+            loaded = read_weights(preset.default_source, preset, weights_path)
+        except DownloadError as exc:
+            raise offline_error(exc) from exc
         return Start(loaded.weights, f"{preset.name} ({loaded.source} {loaded.origin})".strip())
     path = Path(name).expanduser()
     if path.exists():
@@ -128,11 +144,14 @@ def keras_vgg16_weights(weights_path: str | os.PathLike[str] | None = None) -> W
             input_shape=(32, 32, 3),
         )
     except Exception as exc:  # noqa: BLE001 - Keras raises URL, OS and value errors
-        raise WeightsError(
+        message = (
             f"cannot load Keras' VGG16 ImageNet weights ({type(exc).__name__}: {exc}); "
             "download vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 by hand and pass it "
             "with --init-path"
-        ) from exc
+        )
+        if weights_path is None:  # Keras was downloading it
+            raise offline_error(exc, message) from exc
+        raise WeightsError(message) from exc
     out: WeightMap = {}
     for scope, layer in zip(VGG_SCOPES, KERAS_VGG_LAYERS, strict=True):
         kernel, bias = vgg.get_layer(layer).get_weights()
@@ -147,7 +166,11 @@ def hybrid_checkpoint_weights(weights_path: str | os.PathLike[str] | None = None
     already for RGB input: the original fed it RGB)."""
     import tensorflow as tf
 
-    prefix = _checkpoint_prefix(Path(weights_path) if weights_path else _fetch_hybrid())
+    try:
+        fetched = Path(weights_path) if weights_path else _fetch_hybrid()
+    except DownloadError as exc:
+        raise offline_error(exc) from exc
+    prefix = _checkpoint_prefix(fetched)
     try:
         reader = tf.train.load_checkpoint(str(prefix))
         out: WeightMap = {}

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from saliency_cam.export.training.datasets.folder import FolderData, read_folder
+from saliency_cam.export.training.datasets.folder import DEFAULT_MAX_BAD, FolderData, read_folder
 from saliency_cam.export.training.splits import (
     ORIGINAL_TRAIN_COUNTS,
     category_split,
@@ -38,6 +38,8 @@ class TrainingOutcome:
     run: TrainResult
     model: VariantInfo | None
     name: str
+    #: unreadable files whose samples were skipped (each was named in a warning)
+    skipped: list[Path] = field(default_factory=list)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -131,6 +133,7 @@ def train(
     resume: bool = True,
     export: bool = True,
     replace: bool = False,
+    max_bad: int = DEFAULT_MAX_BAD,
     console: Any = None,
     **options: Any,
 ) -> TrainingOutcome:
@@ -142,12 +145,16 @@ def train(
     :class:`~saliency_cam.export.training.trainer.TrainConfig` fields (epochs,
     batch_size, lr, loss, schedule, freeze, flip, seed, sigma, max_steps, patience …).
     The run folder (default ``<models dir>/runs/<name>``) resumes when run again.
+    An unreadable file is skipped with a warning naming it (its sample is left out);
+    more than ``max_bad`` of them stop the run (:class:`~.datasets.folder.BadFiles`).
     """
     from saliency_cam.export.training.init import initial_weights
     from saliency_cam.export.training.publish import check_free_name, publish
     from saliency_cam.models.paths import models_dir as resolve_models_dir
     from saliency_cam.models.registry import check_user_model_name
 
+    if max_bad < 0:
+        raise SaliencyCamError(f"--max-bad {max_bad}: give 0 or more unreadable files to skip")
     folder, dataset = resolve_data(data, data_dir=data_dir, download=download)
     name = check_user_model_name(name or dataset or folder.resolve().name)
     if export:
@@ -163,7 +170,12 @@ def train(
         mixed_precision_policy(True, visible_gpus())
     if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
         config.sigma = ORIGINAL_SIGMA[dataset]
-    loaded = read_folder(folder)  # lists every bad file before anything trains
+    # lists every layout problem before anything trains; skips unreadable files
+    loaded = read_folder(folder, max_bad=max_bad)
+    warn = _warner(console)
+    for line in loaded.bad.lines():
+        warn(f"warning: skipped: {line}")
+    loaded.bad.warn = warn  # and those found while training decodes them
     split = choose_split(loaded, dataset, val_split)
     run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
     start = initial_weights(init, init_path, seed=config.seed)
@@ -175,6 +187,7 @@ def train(
             "data": str(folder),
             "dataset": dataset or "",
             "images": {"train": len(split[0]), "validation": len(split[1])},
+            "unreadable_skipped": [str(path) for path in loaded.bad.files],
             "init": start.description,
             "config": {**config.__dict__, "size": list(config.size)},
             "epochs_done": result.epochs_done,
@@ -193,7 +206,16 @@ def train(
             name, result.best_weights, shape, models_dir=models_dir, dataset=dataset or "",
             card=card,
         )  # fmt: skip
-    return TrainingOutcome(result, model, name)
+    return TrainingOutcome(result, model, name, list(loaded.bad.files))
+
+
+def _warner(console: Any):
+    """One warning line on ``console`` (stderr when None), without rich markup."""
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    return lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 #: σ (px, at the published image size) the original used to blur fixations when a

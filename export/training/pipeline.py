@@ -5,7 +5,10 @@ Preprocessing is the runtime's (docs/design.md §3): aspect-preserving resize (a
 shrinking, bicubic when enlarging), symmetric padding to the network size — images with
 grey 126 (:class:`~saliency_cam.realtime.runtime.letterbox.Letterbox`, the one
 letterboxer), maps with 0. The order of each epoch is a seeded permutation, so a resumed
-run sees exactly the images it would have seen.
+run sees exactly the images it would have seen. A sample whose file cannot be decoded
+is recorded in the data's :class:`~.datasets.folder.BadFiles` (a warning naming it) and
+its place in the batch goes to the next readable sample of the list: every epoch keeps
+its number of batches, so step counts and resumes stay exact.
 
 >>> ds = make_dataset(data, indices, (48, 64), batch_size=1, epoch=0)  # doctest: +SKIP
 """
@@ -13,10 +16,17 @@ run sees exactly the images it would have seen.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from saliency_cam.export.training.datasets.folder import FolderData, Sample, target_map
+from saliency_cam.export.training.datasets.folder import (
+    FolderData,
+    Sample,
+    target_map,
+    unreadable_reason,
+)
+from saliency_cam.models.errors import InputError
 from saliency_cam.realtime.runtime.letterbox import Letterbox
 from saliency_cam.realtime.runtime.session import as_bgr_uint8
 
@@ -67,6 +77,37 @@ def load_example(
     return np.ascontiguousarray(rgb), np.ascontiguousarray(target[:, :, None])
 
 
+def load_readable(
+    data: FolderData,
+    indices: Sequence[int],
+    position: int,
+    size: tuple[int, int],
+    sigma: float | None = None,
+    flip: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`load_example` of ``data.samples[indices[position]]``, or, when one of its
+    files cannot be decoded (recorded in ``data.bad``), of the next readable sample of
+    ``indices`` (cyclically). Raises the last error when none is readable."""
+    error: InputError | None = None
+    for step in range(len(indices)):
+        sample = data.samples[int(indices[(position + step) % len(indices)])]
+        if any(path in data.bad for path in sample.files):
+            continue
+        try:
+            return load_example(sample, size, sigma, flip)
+        except InputError as exc:
+            error = exc
+            culprit = _culprit(sample, exc)
+            data.bad.add(culprit, unreadable_reason(exc, culprit))
+    raise error or InputError(f"no readable sample left in {data.root}")
+
+
+def _culprit(sample: Sample, exc: InputError) -> Path:
+    """The file of ``sample`` an error names (the stimulus when it names none)."""
+    text = str(exc)
+    return next((p for p in sample.files if str(p) in text), sample.image)
+
+
 def make_dataset(
     data: FolderData,
     indices: Sequence[int],
@@ -86,24 +127,24 @@ def make_dataset(
     import tensorflow as tf
 
     order = np.asarray(indices)[epoch_order(len(indices), seed, epoch, shuffle)]
-    order = order[skip_batches * batch_size :]
+    # positions in the whole epoch's order: a resumed epoch substitutes as the first did
+    positions = np.arange(skip_batches * batch_size, len(order), dtype=np.int64)
     flips = (
-        np.random.default_rng([seed, epoch, 1]).random(len(indices))[skip_batches * batch_size :]
-        < 0.5
+        np.random.default_rng([seed, epoch, 1]).random(len(indices))[positions] < 0.5
         if flip
-        else np.zeros(len(order), bool)
+        else np.zeros(len(positions), bool)
     )
     height, width = size
 
-    def load(index: np.int64, mirror: np.bool_) -> tuple[np.ndarray, np.ndarray]:
-        return load_example(data.samples[int(index)], size, sigma, bool(mirror))
+    def load(position: np.int64, mirror: np.bool_) -> tuple[np.ndarray, np.ndarray]:
+        return load_readable(data, order, int(position), size, sigma, bool(mirror))
 
-    def tf_load(index, mirror):
-        image, target = tf.numpy_function(load, [index, mirror], [tf.float32, tf.float32])
+    def tf_load(position, mirror):
+        image, target = tf.numpy_function(load, [position, mirror], [tf.float32, tf.float32])
         image.set_shape([height, width, 3])
         target.set_shape([height, width, 1])
         return image, target
 
-    ds = tf.data.Dataset.from_tensor_slices((order.astype(np.int64), flips))
+    ds = tf.data.Dataset.from_tensor_slices((positions, flips))
     ds = ds.map(tf_load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(PREFETCH)

@@ -422,6 +422,11 @@ def fit(
                 limit = config.max_steps is not None and state.step >= config.max_steps
                 if stop_asked() or limit or state.step % config.checkpoint_every == 0:
                     save_latest()
+                if data.bad.exceeded:  # found while decoding: stop resumable, as on Ctrl-C
+                    save_latest()
+                    raise data.bad.too_many(
+                        data.root, f"training stopped at step {state.step} (resumable)"
+                    )
                 if stop_asked():
                     raise TrainingInterrupted(
                         f"interrupted at step {state.step} (epoch {state.epoch + 1}); the state "
@@ -508,6 +513,8 @@ def validate(model, predict_step, data: FolderData, val_idx, config: TrainConfig
     scores: dict[str, list[float]] = {name: [] for name in VAL_METRICS}
     for index, pred in zip(val_idx, preds[: config.metric_images], strict=False):
         sample = data.samples[index]
+        if any(path in data.bad for path in sample.files):
+            continue  # unreadable: its place held another image's prediction
         truth = target_map(sample, config.sigma)
         saliency = Letterbox.fit(truth.shape, config.size).undo(pred)
         scores["cc"].append(metrics.cc(saliency, truth))

@@ -27,9 +27,16 @@ onnxruntime, PyAV) on first use, so ``import saliency_cam.models`` stays light.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
-from saliency_cam.models.version import VERSION
+# TensorFlow (export and train; POT loads it too) prints C++ INFO lines (CPU features,
+# graph passes), one copy from each of its libraries that loads: quiet them before any
+# of it loads, for every entry point (CLI, library, tests). Errors still show;
+# setdefault: a user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from saliency_cam.models.version import VERSION  # noqa: E402 - after the log level
 
 if TYPE_CHECKING:
     from saliency_cam.export.training import train

@@ -367,10 +367,11 @@ def crop(
 
     def describe(result) -> list[str]:
         boxes = ", ".join(
-            f"{name} ({b.x},{b.y} {b.w}×{b.h}, {result.kept[name]:.0%} saliency)"
+            f"{name} ({b.x},{b.y} {b.w}×{b.h}, {result.kept[name]:.0%} saliency, "
+            f"centre crop {result.kept_centre[name]:.0%})"
             for name, b in result.boxes.items()
         )
-        return [f"{result.source}: {boxes}"]
+        return [f"{result.source}: {boxes}", *result.upscale_warnings()]
 
     results = []
     failures = len(found.problems)
@@ -415,16 +416,20 @@ def crop(
                 err.print(f"[red]error[/]: {message}")
                 continue
             results.append(result)
-            for line in describe(result):
-                out.print(line, markup=False)
+            for line in describe(result):  # warnings to stderr, the boxes to stdout
+                (err if line.startswith("warning:") else out).print(line, markup=False)
     if sheet and results:
         folder = output or results[0].source.parent
         path = contact_sheet(results, folder / "contact_sheet.png")
         out.print(f"contact sheet → {path}", markup=False)
     if results:
-        kept = sum(v for r in results for v in r.kept.values()) / sum(len(r.kept) for r in results)
+        count = sum(len(r.kept) for r in results)
+        kept = sum(v for r in results for v in r.kept.values()) / count
+        centre = sum(v for r in results for v in r.kept_centre.values()) / count
+        gain = f", {kept / centre:.2f}×" if centre > 0 else ""
         out.print(
-            f"{len(results)} image(s) × {len(sizes)} size(s); mean saliency kept {kept:.1%}",
+            f"{len(results)} image(s) × {len(sizes)} size(s); mean saliency kept {kept:.1%} "
+            f"(centre crop {centre:.1%}{gain})",
             markup=False,
         )
     exit_on_failures(failures)

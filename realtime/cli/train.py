@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from saliency_cam.export.training.datasets.folder import DEFAULT_MAX_BAD
 from saliency_cam.models.registry import DATASET_PRESETS
 from saliency_cam.realtime.cli.options import QUALITY_NAMES, Debug, ModelsDir
 
@@ -123,6 +124,15 @@ def train_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="overwrite an existing model of that name")
     ] = False,
+    max_bad: Annotated[
+        int,
+        typer.Option(
+            "--max-bad",
+            min=0,
+            help="unreadable files to skip (each named in a warning) before the run stops; "
+            "0: stop at the first",
+        ),
+    ] = DEFAULT_MAX_BAD,
     models_dir: ModelsDir = None,
     debug: Debug = False,
 ) -> None:
@@ -154,12 +164,19 @@ def train_command(
     outcome = train(
         source, name=name, data_dir=data_dir, download=download, size=size, quality=quality,
         init=init, init_path=init_path, run_dir=run_dir, models_dir=models_dir,
-        val_split=val_split, resume=resume, replace=replace, console=err,
+        val_split=val_split, resume=resume, replace=replace, max_bad=max_bad, console=err,
         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, schedule=schedule,
         freeze=freeze, flip=flip, seed=seed, sigma=sigma, patience=patience,
         max_steps=max_steps, jit_compile=jit, mixed_precision=mixed_precision,
     )  # fmt: skip
     run = outcome.run
+    if outcome.skipped:
+        err.print(
+            f"skipped {len(outcome.skipped)} unreadable file(s) (named above; the run stops "
+            f"past --max-bad {max_bad})",
+            markup=False,
+            soft_wrap=True,
+        )
     err.print(
         f"trained {run.steps} steps ({run.epochs_done} epochs, "
         f"{run.images_per_second:.2f} images/s); best validation loss "

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_cam.realtime.evaluate.scoring import (
-    FIXATION_METRICS,
     LOWER_IS_BETTER,
-    MAP_METRICS,
     EvaluationReport,
 )
 
@@ -75,12 +73,14 @@ def problems(report: EvaluationReport) -> list[tuple[str, list[str]]]:
 
 
 def missing_metric_notes(report: EvaluationReport) -> list[str]:
-    """Why some metric families were not computed."""
+    """Why some metric families were not computed: their ground truth is missing (a
+    family left out by ``--metrics`` needs no note)."""
+    items = report.matching.items
     notes = []
-    if not any(name in FIXATION_METRICS for name in report.metrics):
+    if not any(item.fixations for item in items):
         notes.append("AUC-Judd/AUC-Borji/sAUC/NSS/IG need fixations: pass --fixations DIR")
-    if not any(name in MAP_METRICS for name in report.metrics):
-        notes.append("CC/SIM/KLD need continuous saliency maps: pass --maps DIR")
+    if not any(item.saliency_map for item in items):
+        notes.append("CC/SIM/KLD/EMD need continuous saliency maps: pass --maps DIR")
     return notes
 
 
@@ -175,13 +175,15 @@ def to_markdown(report: EvaluationReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_report(report: EvaluationReport, console: Any) -> None:
-    """Print the summary table, the UNTRAINED banner and problem lists to a rich console."""
+def print_report(report: EvaluationReport, console: Any, *, banner: bool = True) -> None:
+    """Print the summary table, the UNTRAINED banner and problem lists to a rich console.
+    ``banner=False``: the caller already showed the banner (before the scoring began),
+    so it is not repeated; the table's caption and last line still say UNTRAINED."""
     from rich.markup import escape
     from rich.table import Table
 
     untrained = report.trained is False
-    if untrained:
+    if untrained and banner:
         console.print(f"[bold white on red] {UNTRAINED_WARNING} [/]")
     table = Table(
         title=f"Saliency evaluation: {len(report.scored)} images",

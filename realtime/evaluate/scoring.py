@@ -195,10 +195,10 @@ def select_metrics(
     requested: Sequence[str] | None, *, have_fixations: bool, have_maps: bool
 ) -> tuple[str, ...]:
     """The metrics to compute: ``requested`` (validated) or all the ground truth allows."""
-    if not requested:
-        import importlib.util
+    from saliency_cam.models.metrics import pot_installed
 
-        has_pot = importlib.util.find_spec("ot") is not None  # EMD only when POT is installed
+    if not requested:
+        has_pot = pot_installed()  # EMD only when POT is installed
         return tuple(
             m
             for m in ALL_METRICS
@@ -215,6 +215,10 @@ def select_metrics(
             raise SaliencyCamError(f"metric {name} needs fixations: pass --fixations DIR")
         if name in MAP_METRICS and not have_maps:
             raise SaliencyCamError(f"metric {name} needs continuous saliency maps: pass --maps DIR")
+        if name == "emd" and not pot_installed():
+            from saliency_cam.models.install import install_command
+
+            raise SaliencyCamError("metric emd needs POT: " + install_command("evaluate"))
         if name not in chosen:
             chosen.append(name)
     return tuple(chosen)

@@ -11,8 +11,11 @@ At least one kind of ground truth is needed; a saliency map is used when present
 else the fixations are blurred into one (:mod:`..density`). Names match as the
 original's do: the path below the folder without extension, ``_fixMap``/``_fixPts``
 stripped (``a.jpg`` ↔ ``a_fixMap.jpg``). Every problem (a stimulus without ground
-truth, ground truth without a stimulus, an unreadable file) is collected and reported
-at once, before anything trains.
+truth, ground truth without a stimulus, a map that cannot line up with its picture) is
+collected and reported at once, before anything trains. An unreadable file only costs
+its sample: it is skipped with a warning, and the run stops only when more than
+``max_bad`` files are unreadable (:class:`BadFiles`; also those found unreadable once
+training decodes them, e.g. a truncated download whose header still reads).
 
 >>> data = read_folder("my_study")  # doctest: +SKIP
 >>> len(data.samples), data.samples[0].key  # doctest: +SKIP
@@ -24,6 +27,7 @@ import csv
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +47,70 @@ CSV_COLUMNS = ("image", "x", "y")
 class DataError(InputError):
     """The training data has problems; ``problems`` lists every offending file."""
 
-    def __init__(self, root: Path, problems: list[str]) -> None:
+    def __init__(
+        self, root: Path, problems: list[str], hint: str = "", outcome: str = "nothing was trained"
+    ) -> None:
         self.problems = problems
         shown = "; ".join(problems[:8]) + (
             f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
         )
-        super().__init__(f"{len(problems)} problem(s) in {root}, nothing was trained: {shown}")
+        super().__init__(f"{len(problems)} problem(s) in {root}, {outcome}{hint}: {shown}")
+
+
+#: Unreadable files a training run skips (each named in a warning) before it stops:
+#: a few damaged downloads should not cost a day's run, many mean a wrong folder.
+DEFAULT_MAX_BAD = 10
+
+
+class BadFiles:
+    """The unreadable files of a data folder: found by :func:`read_folder` (the header
+    cannot be read) or while training decodes them (the pixels cannot). Each one's
+    sample is skipped; :attr:`exceeded` once there are more than ``limit``.
+    Thread-safe: tf.data decodes in parallel. ``warn`` is called once per new file."""
+
+    def __init__(
+        self, limit: int = DEFAULT_MAX_BAD, warn: Callable[[str], None] | None = None
+    ) -> None:
+        self.limit = limit
+        self.warn = warn
+        self.files: dict[Path, str] = {}  # path -> why it cannot be read
+        self._lock = threading.Lock()
+
+    def add(self, path: Path, reason: str) -> None:
+        """Record ``path`` as unreadable (warning once, naming it)."""
+        with self._lock:
+            if path in self.files:
+                return
+            self.files[path] = reason
+            count = len(self.files)
+        if self.warn is not None:
+            self.warn(
+                f"warning: skipped {path} ({reason}); {count} unreadable file(s) so far, "
+                f"the run stops past --max-bad {self.limit}"
+            )
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def exceeded(self) -> bool:
+        return len(self.files) > self.limit
+
+    def lines(self) -> list[str]:
+        return [f"cannot read {path} ({reason})" for path, reason in self.files.items()]
+
+    def too_many(self, root: Path, outcome: str = "nothing was trained") -> DataError:
+        """The error once more than ``limit`` files are unreadable."""
+        return DataError(
+            root,
+            self.lines(),
+            f" (more than --max-bad {self.limit} unreadable files: repair or remove them, "
+            "or raise --max-bad)",
+            outcome,
+        )
 
 
 @dataclass
@@ -60,6 +122,11 @@ class Sample:
     saliency: Path | None = None
     fixations: Path | None = None
     points: np.ndarray | None = None
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files this sample reads (its stimulus and ground-truth files)."""
+        return tuple(p for p in (self.image, self.saliency, self.fixations) if p is not None)
 
     @property
     def category(self) -> str:
@@ -74,6 +141,8 @@ class FolderData:
     root: Path
     samples: list[Sample]
     shapes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: unreadable files (their samples are not in ``samples``, or are skipped in training)
+    bad: BadFiles = field(default_factory=BadFiles)
 
     def has_fixations(self) -> bool:
         return all(s.fixations is not None or s.points is not None for s in self.samples)
@@ -114,12 +183,20 @@ def not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
     )
 
 
-def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> FolderData:
+def read_folder(
+    root: str | os.PathLike[str],
+    *,
+    check_images: bool = True,
+    max_bad: int = DEFAULT_MAX_BAD,
+) -> FolderData:
     """Index ``root`` (layout above), pair files by name and check them all.
 
     Raises :class:`DataError` listing every stimulus without ground truth, every map or
-    fixation file without a stimulus and every file that cannot be read (with
-    ``check_images``: the image header is read for each, which also gives the sizes).
+    fixation file without a stimulus and every map that cannot line up with its
+    picture, and with them every file that cannot be read (with ``check_images``: the
+    image header is read for each, which also gives the sizes). Unreadable files alone
+    are not fatal up to ``max_bad``: their samples are left out and the files are in
+    the result's :attr:`FolderData.bad`.
     """
     root = Path(root)
     stimuli_dir = root / STIMULI
@@ -167,6 +244,7 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
         problems.append(f"no images in {stimuli_dir}")
 
     shapes: dict[str, tuple[int, int]] = {}
+    bad = BadFiles(max_bad)
     if check_images:
         for sample in samples:
             sizes: dict[Path, tuple[int, int]] = {}
@@ -175,17 +253,27 @@ def read_folder(root: str | os.PathLike[str], *, check_images: bool = True) -> F
                     continue
                 try:
                     shape = groundtruth.map_shape(path)
-                except InputError:
-                    problems.append(f"cannot read {path}")
+                except InputError as exc:
+                    bad.add(path, unreadable_reason(exc, path))
                     continue
                 sizes[path] = shape
                 if path == sample.image:
                     shapes[sample.key] = shape
                 else:
                     problems += _size_problems(path, shape, sample, sizes)
-    if problems:
-        raise DataError(root, problems)
-    return FolderData(root, samples, shapes)
+    if problems:  # a layout mistake: fix everything at once, the unreadable files too
+        raise DataError(root, problems + bad.lines())
+    if bad.exceeded:
+        raise bad.too_many(root)
+    usable = [s for s in samples if not any(p in bad for p in s.files)]
+    return FolderData(root, usable, shapes, bad)
+
+
+def unreadable_reason(exc: InputError, path: Path) -> str:
+    """Why ``path`` cannot be read, without the ``cannot read PATH:`` the readers add."""
+    text = str(exc)
+    prefix = f"cannot read {path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 #: How far a saliency map's aspect ratio may differ from its stimulus's (rounding of a

@@ -117,7 +117,21 @@ class CropResult:
     height: int
     boxes: dict[str, Window] = field(default_factory=dict)
     kept: dict[str, float] = field(default_factory=dict)
+    #: per size name: the saliency a centre crop of the same size would have kept
+    kept_centre: dict[str, float] = field(default_factory=dict)
+    #: per size name: how much the crop was enlarged to reach the size (1: not at all)
+    upscale: dict[str, float] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+
+    def upscale_warnings(self) -> list[str]:
+        """One line per size the picture was too small for (the crop was enlarged)."""
+        return [
+            f"warning: {self.source.name} {name}: upscaled {factor:.2f}× from a "
+            f"{self.boxes[name].w}×{self.boxes[name].h} crop (the picture is smaller than "
+            "that size; the result is blurrier)"
+            for name, factor in self.upscale.items()
+            if factor > 1.0
+        ]
 
 
 def crop_outputs(base: Path, source: Path, sizes: Sequence[tuple[int, int]], json_: bool):
@@ -156,6 +170,7 @@ def crop_image(
     total = float(small.sum()) or 1.0
     sx, sy = width / small.shape[1], height / small.shape[0]
     files, json_path = crop_outputs(base, source, sizes, write_json)
+    sat = integral(small)
     result = CropResult(source, width, height)
     for size, path in zip(sizes, files, strict=True):
         box = best_crop(small, size, settings)
@@ -172,11 +187,21 @@ def crop_image(
         name = size_name(size)
         result.boxes[name] = full_box
         result.kept[name] = box.mass / total
+        result.kept_centre[name] = centre_mass(sat, box.w, box.h) / total
+        result.upscale[name] = max(size[0] / full_box.w, size[1] / full_box.h, 1.0)
         result.outputs.append(path)
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(crop_json(result), indent=1))
         result.outputs.append(json_path)
     return result
+
+
+def centre_mass(sat: np.ndarray, w: int, h: int) -> float:
+    """Saliency mass of the ``w``×``h`` window centred in the map whose summed-area
+    table is ``sat`` (the baseline a salient crop is compared with)."""
+    height, width = sat.shape[0] - 1, sat.shape[1] - 1
+    x, y = (width - w) // 2, (height - h) // 2
+    return float(sat[y + h, x + w] - sat[y, x + w] - sat[y + h, x] + sat[y, x])
 
 
 def _encode_params(suffix: str) -> list[int]:
@@ -202,7 +227,12 @@ def crop_json(result: CropResult) -> dict[str, object]:
         "source": str(result.source),
         "image_size": [result.width, result.height],
         "crops": {
-            name: {**box.as_dict(), "saliency_kept": round(result.kept[name], 4)}
+            name: {
+                **box.as_dict(),
+                "saliency_kept": round(result.kept[name], 4),
+                "saliency_kept_centre_crop": round(result.kept_centre[name], 4),
+                "upscale": round(result.upscale[name], 3),
+            }
             for name, box in result.boxes.items()
         },
     }

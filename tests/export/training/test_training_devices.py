@@ -179,11 +179,18 @@ _MIRRORED_RESUME = textwrap.dedent(
     def last(result):
         return read_keras_weights(result.best_weights).weights["decoder/conv4/kernel"]
 
+    from checkpoints import latest_state, state_differences
+    ends = [latest_state(result.run_dir) for result in (straight, resumed)]
+    counters = ("step/.ATTRIBUTES/VARIABLE_VALUE",
+                "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
     print(json.dumps({
         "steps": [straight.steps, resumed.steps],
         "history": [straight.history, resumed.history],
         "max_diff": float(np.abs(last(straight) - last(resumed)).max()),
         "moved": float(np.abs(last(straight)).max()),
+        "counters": [[int(end[key]) for key in counters] for end in ends],
+        "moments": sum(key.startswith("optimizer/_variables/") for key in ends[0]),
+        "state_diff": state_differences(*ends),
     }))
     """
 )
@@ -191,8 +198,9 @@ _MIRRORED_RESUME = textwrap.dedent(
 
 def test_mirrored_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: Path) -> None:
     """MirroredStrategy on two logical CPUs: a run stopped after 2 of its 3 steps and
-    resumed ends at the same step, epoch loss, validation and best weights as one that
-    was never stopped (this found Adam's moments being made inside the first
+    resumed ends at the same step, epoch loss, validation, best weights and whole
+    resumable state (every weight, Adam's moments and count) as one that was never
+    stopped (this found Adam's moments being made inside the first
     distributed step, which failed, and a resume before the first epoch's end)."""
     found = _run_on_two_cpus(_MIRRORED_RESUME, tmp_path, str(tmp_path))
     assert found["steps"] == [3, 3]
@@ -202,3 +210,7 @@ def test_mirrored_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: P
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
     assert found["max_diff"] < 1e-5 * max(1.0, found["moved"])
+    # the whole resumable state: every weight, Adam's moments and count, the step
+    assert found["counters"] == [[3, 3], [3, 3]] and found["moments"] == 92
+    far = {key: d for key, d in found["state_diff"].items() if d > 1e-4}
+    assert not far, f"resumed state differs from the unbroken run's: {far}"

@@ -4,6 +4,7 @@ hard cut): shots, path, quality, padding, the CLI with audio, and image crops.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,7 @@ def test_cli_reframe_keeps_audio_aspect_and_duration(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "saliency kept" in captured.out + captured.err
+    assert "(centre crop " in captured.out + captured.err  # the baseline it is set against
     source = VideoInfo.from_path(subject_clip)
     for name, (w, h) in {"subject_9x16.mp4": (60, 108), "subject_1x1.mp4": (108, 108)}.items():
         info = VideoInfo.from_path(out / name)
@@ -100,12 +102,24 @@ def test_cli_crop_json_and_contact_sheet(
     photos.mkdir()
     make_image(photos / "a.jpg", 300, 200)
     make_image(photos / "b.png", 120, 240)
+    make_image(photos / "c.png", 44, 44)  # smaller than both sizes: enlarged, and said so
     out = tmp_path / "crops"
     code = run_main(
         ["crop", str(photos), "-o", str(out), "--size", "120x63", "--size", "80x80", "--json"]
         + ["--margin", "0.05", "-q", "very_low", "--models-dir", str(tiny_models_dir)]
     )
-    assert code == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    # the saliency kept is set against a centre crop's, per box and overall
+    assert "saliency, centre crop" in captured.out and "(centre crop " in captured.out
+    # inside 5 % margins c.png leaves under 40x40 and b.png 108 px across: those crops
+    # are enlarged, each said once on stderr with its factor; a.jpg is only shrunk
+    warned = re.findall(r"warning: (\w+\.\w+) (\w+): upscaled ([\d.]+)×", captured.err)
+    assert sorted((name, size) for name, size, _ in warned) == [
+        ("b.png", "120x63"), ("c.png", "120x63"), ("c.png", "80x80"),
+    ]  # fmt: skip
+    assert float(dict(((n, s), f) for n, s, f in warned)[("b.png", "120x63")]) > 1.0
+    assert json.loads((out / "c_crops.json").read_text())["crops"]["80x80"]["upscale"] >= 2.0
     for stem, (width, height) in {"a": (300, 200), "b": (120, 240)}.items():
         boxes = json.loads((out / f"{stem}_crops.json").read_text())
         assert boxes["image_size"] == [width, height]

@@ -354,6 +354,7 @@ def test_cli_runs_an_exported_model_on_stimuli_and_says_untrained(
     )
     assert code == 0, stdout
     assert "UNTRAINED" in stdout
+    assert stdout.count("UNTRAINED model (seeded random weights)") == 1  # the banner once
     summary = json.loads((out / "s.json").read_text())
     assert summary["trained"] is False and "UNTRAINED" in summary["warning"]
     assert summary["model"]["preset"] == "very_low" and summary["images"]["scored"] == 2
