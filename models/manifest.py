@@ -32,9 +32,10 @@ def variant_key(preset: str, precision: str = "fp32") -> str:
     return f"{preset}-{precision}"
 
 
-def variant_filename(preset: str, precision: str = "fp32") -> str:
-    """ONNX file name of one variant, e.g. ``msinet_medium_fp32.onnx``."""
-    return f"msinet_{preset}_{precision}.onnx"
+def variant_filename(preset: str, precision: str = "fp32", arch: str = "msinet") -> str:
+    """ONNX file name of one variant, e.g. ``msinet_medium_fp32.onnx`` (the
+    architecture's name first: ``mlnet_mine_fp32.onnx``)."""
+    return f"{arch}_{preset}_{precision}.onnx"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -70,6 +71,9 @@ class VariantInfo:
     default_ok: bool = True
     note: str = ""
     created: str = ""
+    #: the network (``saliency_cam.models.architectures``); entries written before the
+    #: field existed are MSI-Net
+    arch: str = "msinet"
     directory: Path | None = field(default=None, compare=False, repr=False)
     #: What exporting it took in this run (seconds, peak memory); not saved.
     cost: Cost | None = field(default=None, compare=False, repr=False)
@@ -94,6 +98,7 @@ class VariantInfo:
         """What this variant is, for reports and result metadata (sessions add how it runs)."""
         return {
             "preset": self.preset,
+            "arch": self.arch,
             "precision": self.precision,
             "input": f"{self.height}x{self.width}",
             "weights": self.weights.get("source"),
@@ -129,6 +134,8 @@ class UserModel:
     description: str = ""
     folder: str = ""
     created: str = ""
+    #: the network it was trained as (older manifests: MSI-Net)
+    arch: str = "msinet"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from saliency_cam.models.architecture import gflops
+from saliency_cam.models.architectures import DEFAULT_ARCH, get_architecture
 from saliency_cam.models.errors import SaliencyCamError
 
 WeightSourceName = Literal["hf", "tfjs", "pb", "keras", "random"]
@@ -61,6 +61,8 @@ class Preset:
     drive: dict[str, DriveFile] = field(default_factory=dict)
     dataset: str = "salicon"
     description: str = ""
+    #: the network (a name in ``saliency_cam.models.architectures``)
+    arch: str = DEFAULT_ARCH
 
     @property
     def size(self) -> tuple[int, int]:
@@ -69,8 +71,8 @@ class Preset:
 
     @property
     def gflops(self) -> float:
-        """Convolution cost of one frame at this size."""
-        return gflops(self.height, self.width)
+        """Convolution cost of one frame at this size (of this preset's architecture)."""
+        return get_architecture(self.arch).gflops(self.height, self.width)
 
 
 def _quality(name: str, height: int, width: int, description: str) -> Preset:
@@ -200,7 +202,14 @@ def check_user_model_name(name: str) -> str:
     return name
 
 
-def user_preset(name: str, height: int, width: int, dataset: str = "", description: str = ""):
+def user_preset(
+    name: str,
+    height: int,
+    width: int,
+    dataset: str = "",
+    description: str = "",
+    arch: str = DEFAULT_ARCH,
+) -> Preset:
     """The :class:`Preset` of a user model (its weights are its own Keras file)."""
     return Preset(
         name=check_user_model_name(name),
@@ -211,6 +220,7 @@ def user_preset(name: str, height: int, width: int, dataset: str = "", descripti
         sources=("keras",),
         dataset=dataset or name,
         description=description or f"trained with saliency-cam train ({dataset or 'own data'})",
+        arch=get_architecture(arch).name,
     )
 
 
@@ -222,7 +232,7 @@ def user_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, 
 
     manifest = Manifest.load(resolve_models_dir(models_dir))
     return {
-        name: user_preset(name, m.height, m.width, m.dataset, m.description)
+        name: user_preset(name, m.height, m.width, m.dataset, m.description, m.arch)
         for name, m in manifest.user_models.items()
     }
 
