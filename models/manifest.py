@@ -83,6 +83,13 @@ class VariantInfo:
         return variant_key(self.preset, self.precision)
 
     @property
+    def network(self) -> str:
+        """The architecture's display name (``MSI-Net``, ``ML-Net`` …)."""
+        from saliency_cam.models.architectures import get_architecture
+
+        return get_architecture(self.arch).title
+
+    @property
     def trained(self) -> bool:
         """False when the weights are seeded random (tests and speed only)."""
         return bool(self.weights.get("trained", False))

@@ -150,7 +150,7 @@ class SaliencySession:
     @property
     def note(self) -> str:
         """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
-        return f"saliency-cam MSI-Net {self.variant.label()}"
+        return f"saliency-cam {self.variant.network} {self.variant.label()}"
 
     def describe(self) -> dict[str, object]:
         """What this session runs, for reports and result metadata."""

@@ -107,7 +107,7 @@ class ModelSpec:
     def note(self) -> str:
         """The model label outputs carry (says UNTRAINED for random weights); the same
         text :attr:`SaliencySession.note` gives."""
-        return f"saliency-cam MSI-Net {self.variant.label()}"
+        return f"saliency-cam {self.variant.network} {self.variant.label()}"
 
     def open(self, models_dir: Path | None = None):
         """The worker's session, through the one model opener, with every option."""
