@@ -102,10 +102,26 @@ class LearnedPrior(keras.layers.Layer):
         return {**super().get_config(), "shape": self.shape, "prior_weight": self.prior_weight}
 
 
+class PositiveGlorotNormal(keras.initializers.GlorotNormal):
+    """|Glorot normal|: the head's last convolution has one output unit behind a ReLU;
+    started with random signs it was negative on every pixel for some seeds (a map of
+    zeros, no gradient ever). Its inputs are ReLU outputs (≥ 0), so non-negative
+    weights start it alive everywhere; training may make them negative."""
+
+    def __call__(self, shape, dtype=None):
+        return tf.abs(super().__call__(shape, dtype))
+
+
 def _conv(scope: str) -> keras.layers.Conv2D:
     spec = next(layer for layer in LAYERS if layer.scope == scope)
+    init = PositiveGlorotNormal() if scope == "head/conv2" else "glorot_uniform"
     return keras.layers.Conv2D(
-        spec.cout, spec.kernel, padding="same", activation="relu", name=layer_name(scope)
+        spec.cout,
+        spec.kernel,
+        padding="same",
+        activation="relu",
+        kernel_initializer=init,
+        name=layer_name(scope),
     )
 
 

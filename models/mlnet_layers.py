@@ -23,9 +23,9 @@ from saliency_cam.models.architecture import ConvSpec
 #: input (a 60×80 output downsampled by 10).
 PRIOR_SHAPE: tuple[int, int] = (6, 8)
 PRIOR_SCOPE = "prior/prior"
-#: Default λ of the prior's regulariser λ‖1 − prior‖²: one over the pixels of the
-#: authors' 60×80 output, their choice.
-PRIOR_WEIGHT = 1.0 / (60 * 80)
+#: Default λ of the prior's regulariser λ‖1 − prior‖²: one over the prior's 6×8 cells,
+#: as the authors' code sets its L2 regulariser.
+PRIOR_WEIGHT = 1.0 / (PRIOR_SHAPE[0] * PRIOR_SHAPE[1])
 #: α of ML-Net's normalised loss ((φ/max φ − y) / (α − y))².
 ALPHA = 1.1
 DROPOUT = 0.5
