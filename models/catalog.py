@@ -24,6 +24,8 @@ class ModelEntry:
     gflops: float
     description: str
     exported: dict[str, bool]
+    #: the network (``saliency_cam.models.architectures``)
+    arch: str = "msinet"
 
     @property
     def untrained(self) -> bool:
@@ -45,6 +47,14 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
             if info.preset == name and info.path.exists()
         }
         entries.append(
-            ModelEntry(name, preset.kind, preset.size, preset.gflops, preset.description, exported)
+            ModelEntry(
+                name,
+                preset.kind,
+                preset.size,
+                preset.gflops,
+                preset.description,
+                exported,
+                preset.arch,
+            )
         )
     return entries
