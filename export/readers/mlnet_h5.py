@@ -55,6 +55,8 @@ def _layers_with_weights(path: Path) -> tuple[list[tuple[str, list[np.ndarray]]]
             backend = _text(group.attrs.get("backend", h5.attrs.get("backend", b"theano")))
             layers = []
             for name in map(_text, group.attrs["layer_names"]):
+                if name not in group:  # a layer without weights may have no group
+                    continue
                 names = [_text(w) for w in group[name].attrs.get("weight_names", [])]
                 if names:
                     layers.append((name, [np.asarray(group[name][w]) for w in names]))

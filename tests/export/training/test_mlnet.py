@@ -36,7 +36,7 @@ def test_the_network_taps_three_levels_at_one_eighth_and_keeps_the_contract() ->
     assert np.allclose(maps.min(axis=(1, 2, 3)), 0) and np.allclose(maps.max(axis=(1, 2, 3)), 1)
     # the mean is subtracted inside, as MSI-Net does: the same contract for the exporter
     probe = keras.Model(model.input, model.get_layer("subtract_mean").output)
-    assert np.allclose(probe(np.full((1, 8, 8, 3), 120, np.float32)).numpy()[0, 0, 0],
+    assert np.allclose(probe(np.full((1, 48, 64, 3), 120, np.float32)).numpy()[0, 0, 0],
                        [120 - 103.939, 120 - 116.779, 120 - 123.68], atol=1e-4)  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def _write_authors_file(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
         group = h5.create_group("model_weights")
         group.attrs["backend"] = b"theano"
         group.attrs["keras_version"] = b"1.1.0"
+        group.create_group("input_1").attrs["weight_names"] = []
         names = [b"input_1"]
         for index, spec in enumerate(LAYERS, start=1):
             name = f"convolution2d_{index}"
