@@ -81,16 +81,24 @@ def make_dynamic(proto: Any, height: int, width: int) -> Any:
         new_nodes.append(node)
     del graph.node[:]
     graph.node.extend(new_nodes)
-    for value in (*graph.input, *graph.output):
-        dims = value.type.tensor_type.shape.dim
-        for dim, name in zip(dims, DIM_NAMES, strict=False):
-            dim.ClearField("dim_value")
-            dim.dim_param = name
+    name_dynamic_dims(proto)
     del graph.value_info[:]  # shapes recorded at the fixed size no longer hold
     used = {name for node in graph.node for name in node.input}
     keep = [init for init in graph.initializer if init.name in used]
     del graph.initializer[:]
     graph.initializer.extend(keep)
+    return proto
+
+
+def name_dynamic_dims(proto: Any) -> Any:
+    """Name the input's and output's first three dims ``batch``, ``height``, ``width``
+    (what the runtime and the export's checks expect); returns ``proto``."""
+    graph = proto.graph
+    for value in (*graph.input, *graph.output):
+        dims = value.type.tensor_type.shape.dim
+        for dim, name in zip(dims, DIM_NAMES, strict=False):
+            dim.ClearField("dim_value")
+            dim.dim_param = name
     return proto
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from saliency_cam.export.dynamic import DIM_NAMES, make_dynamic
+from saliency_cam.export.dynamic import DIM_NAMES, make_dynamic, name_dynamic_dims
 from saliency_cam.export.parity import FP32_TOLERANCE, ParityResult, compare, parity_frames
 from saliency_cam.export.weights import LoadedWeights
+from saliency_cam.models.architectures import get_architecture
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import Manifest, VariantInfo, sha256_file, variant_filename
@@ -49,15 +50,23 @@ class ParityError(ExportError):
 
 
 def build_keras_model(preset: Preset, loaded: LoadedWeights):  # -> keras.Model
-    """MSI-Net at the preset's fixed size, with ``loaded``'s weights."""
-    from saliency_cam.models.msinet import build_msinet, load_weights
-
-    model = build_msinet(preset.height, preset.width)
-    load_weights(model, loaded.weights)
+    """The preset's architecture with ``loaded``'s weights, at the preset's fixed size
+    (or at any size for an architecture the exporter traces with unknown sizes)."""
+    network = get_architecture(preset.arch)
+    if get_architecture(loaded.arch) is not network:
+        raise ExportError(
+            f"{preset.name} is {network.title} but the weights are for "
+            f"{get_architecture(loaded.arch).title}"
+        )
+    size = (None, None) if network.trace_dynamic else (preset.height, preset.width)
+    model = network.build(*size)
+    network.keras_module().load_weights(model, loaded.weights)
     return model
 
 
-def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
+def convert_to_onnx(
+    model, height: int, width: int, opset: int = DEFAULT_OPSET, *, dynamic: bool = False
+):
     """Convert a fixed-size MSI-Net Keras model to an ``onnx.ModelProto`` whose input is
     uint8 BGR ``[1, H, W, 3]`` named ``frame_bgr`` and output ``saliency``.
 
@@ -66,6 +75,10 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
     The weights enter the trace as inputs (Keras' ``stateless_call``) and are put back
     as initializers afterwards (:mod:`saliency_cam.export.fold`): with them as constants
     tf2onnx peaked at 5.5 GB and took 17 s per variant, this way under 1 GB and 3 s.
+
+    ``dynamic`` traces with unknown batch, height and width (architectures without
+    dilated convolutions, whose fixed-size trace holds size-bound resizes: ML-Net's
+    prior); the graph comes out already dynamic.
     """
     import tensorflow as tf
     import tf2onnx
@@ -74,9 +87,10 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
 
     variables = list(model.trainable_variables)
     if model.non_trainable_variables:
-        raise ExportError("MSI-Net has no non-trainable variables; this model does")
+        raise ExportError("the exported networks have no non-trainable variables; this one does")
     names = [f"weight_{i}" for i in range(len(variables))]
-    signature = [tf.TensorSpec([1, height, width, 3], tf.uint8, name=INPUT_NAME)] + [
+    shape = [None, None, None, 3] if dynamic else [1, height, width, 3]
+    signature = [tf.TensorSpec(shape, tf.uint8, name=INPUT_NAME)] + [
         tf.TensorSpec(v.shape, tf.float32, name=n) for v, n in zip(variables, names, strict=True)
     ]
 
@@ -186,7 +200,6 @@ def _dynamic_parity(
     aspect-matched size, each against TensorFlow (a Keras model built for any size, same
     weights). The result's ``max_abs`` is the worst of all three checks; ``extra``
     records each."""
-    from saliency_cam.models.msinet import build_msinet, load_weights
     from saliency_cam.realtime.runtime.aspect import aspect_size
     from saliency_cam.realtime.runtime.letterbox import Letterbox
 
@@ -200,8 +213,9 @@ def _dynamic_parity(
     if size == spec.size:
         size = aspect_size(PARITY_ASPECT_FRAME, spec.size, "fill")
     aspect_frames = np.stack([Letterbox.fit(f.shape[:2], size).apply(f) for f in frames])
-    any_size = build_msinet(None, None)
-    load_weights(any_size, loaded.weights)
+    network = get_architecture(spec.arch)
+    any_size = network.build(None, None)
+    network.keras_module().load_weights(any_size, loaded.weights)
     aspect_parity = compare(
         session.run(None, {name: aspect_frames})[0],
         tensorflow_maps(any_size, list(aspect_frames)),
@@ -281,10 +295,13 @@ def export_variant(
     step = on_step or (lambda _msg: None)
     directory = Path(models_dir)
 
-    step("building the Keras model")
+    network = get_architecture(spec.arch)
+    step(f"building the Keras model ({network.title})")
     model = build_keras_model(spec, loaded_weights)
     step("converting to ONNX")
-    proto = convert_to_onnx(model, spec.height, spec.width, opset)
+    proto = convert_to_onnx(model, spec.height, spec.width, opset, dynamic=network.trace_dynamic)
+    if network.trace_dynamic:
+        name_dynamic_dims(proto)
     check_graph(proto, spec.height, spec.width)
     # traced at the preset size (lean graph), then any batch/height/width (export/dynamic.py)
     proto = make_dynamic(proto, spec.height, spec.width)
@@ -309,7 +326,7 @@ def export_variant(
         )
 
     step("writing")
-    final = directory / variant_filename(spec.name, precision)
+    final = directory / variant_filename(spec.name, precision, network.name)
     with atomic_output(final) as tmp:
         _write_model(tmp, data)
     info = VariantInfo(
@@ -325,6 +342,7 @@ def export_variant(
         parity=parity.to_json(),
         note="" if loaded_weights.trained else "UNTRAINED random weights: tests and speed only",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        arch=network.name,
     )
     with Manifest.editing(directory) as manifest:
         manifest.put(info)
@@ -333,14 +351,16 @@ def export_variant(
 
 def _annotate(proto, spec: Preset, precision: str, loaded: LoadedWeights) -> None:
     """Name the graph and record provenance in the file itself (visible in Netron)."""
-    proto.graph.name = f"msinet_{spec.name}_{precision}"
+    network = get_architecture(spec.arch)
+    proto.graph.name = f"{network.name}_{spec.name}_{precision}"
     proto.doc_string = (
-        f"MSI-Net saliency, {spec.name} {spec.height}x{spec.width} {precision}; input uint8 BGR "
-        "[1,H,W,3], output [1,H,W,1] in [0,1]"
+        f"{network.title} saliency, {spec.name} {spec.height}x{spec.width} {precision}; "
+        "input uint8 BGR [1,H,W,3], output [1,H,W,1] in [0,1]"
         + ("" if loaded.trained else "; UNTRAINED random weights")
     )
     for key, value in {
         "preset": spec.name,
+        "arch": network.name,
         "precision": precision,
         "weights_source": loaded.source,
         "weights_revision": loaded.revision,

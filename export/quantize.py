@@ -93,7 +93,7 @@ def quantize_variant(
     size = (fp32_info.height, fp32_info.width)
 
     held_out = held_out_frames(size, held_out_count)
-    final = directory / variant_filename(fp32_info.preset, precision)
+    final = directory / variant_filename(fp32_info.preset, precision, fp32_info.arch)
     with atomic_output(final) as tmp:
         for data, recipe in _recipes(source, precision, size, quant_format, calibration_count):
             tmp.write_bytes(data)
@@ -212,6 +212,7 @@ def _variant_info(
         opset=_opset(data, fp32_info.opset),
         exporter=exporter,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        arch=fp32_info.arch,
         directory=path.parent,
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from saliency_cam.models.architecture import EXPECTED_SHAPES
+from saliency_cam.models.architectures import DEFAULT_ARCH, get_architecture
 from saliency_cam.models.errors import WeightsError
 
 WeightMap = dict[str, np.ndarray]
@@ -32,6 +32,8 @@ class LoadedWeights:
     trained: bool = True
     origin: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: the network these weights are for (``saliency_cam.models.architectures``)
+    arch: str = DEFAULT_ARCH
 
     def describe(self) -> dict[str, object]:
         """The manifest's ``weights`` entry."""
@@ -45,9 +47,14 @@ class LoadedWeights:
         }
 
 
-def check_weights(weights: Mapping[str, np.ndarray], origin: str = "weights") -> WeightMap:
-    """Return ``weights`` as float32 arrays if they fit MSI-Net exactly, else raise one
-    :class:`WeightsError` naming what is missing, extra or mis-shaped."""
+def check_weights(
+    weights: Mapping[str, np.ndarray], origin: str = "weights", arch: str = DEFAULT_ARCH
+) -> WeightMap:
+    """Return ``weights`` as float32 arrays if they fit the architecture ``arch`` (MSI-Net
+    by default) exactly, else raise one :class:`WeightsError` naming what is missing,
+    extra or mis-shaped."""
+    network = get_architecture(arch)
+    EXPECTED_SHAPES = network.expected_shapes  # noqa: N806 - the table's usual name
     missing = sorted(set(EXPECTED_SHAPES) - set(weights))
     extra = sorted(set(weights) - set(EXPECTED_SHAPES))
     misshaped = [
@@ -63,7 +70,7 @@ def check_weights(weights: Mapping[str, np.ndarray], origin: str = "weights") ->
     if misshaped:
         problems.append(f"wrong shape {_short(misshaped)}")
     if problems:
-        raise WeightsError(f"{origin} do not fit MSI-Net: " + "; ".join(problems))
+        raise WeightsError(f"{origin} do not fit {network.title}: " + "; ".join(problems))
     out: WeightMap = {}
     for name in EXPECTED_SHAPES:
         array = np.asarray(weights[name], dtype=np.float32)

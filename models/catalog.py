@@ -30,6 +30,8 @@ class ModelEntry:
     description: str
     exported: tuple[str, ...]
     trained: dict[str, bool]
+    #: the network (``saliency_cam.models.architectures``)
+    arch: str = "msinet"
 
     @property
     def untrained(self) -> bool:
@@ -61,6 +63,7 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
                 preset.description,
                 exported=tuple(trained),
                 trained=trained,
+                arch="opencv" if preset.kind == "baseline" else preset.arch,
             )
         )
     return entries

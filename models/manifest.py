@@ -36,9 +36,10 @@ def variant_key(preset: str, precision: str = "fp32") -> str:
     return f"{preset}-{precision}"
 
 
-def variant_filename(preset: str, precision: str = "fp32") -> str:
-    """ONNX file name of one variant, e.g. ``msinet_medium_fp32.onnx``."""
-    return f"msinet_{preset}_{precision}.onnx"
+def variant_filename(preset: str, precision: str = "fp32", arch: str = "msinet") -> str:
+    """ONNX file name of one variant, e.g. ``msinet_medium_fp32.onnx`` (the
+    architecture's name first: ``mlnet_mine_fp32.onnx``)."""
+    return f"{arch}_{preset}_{precision}.onnx"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -78,6 +79,9 @@ class VariantInfo:
     #: (:class:`~saliency_cam.models.contract.Contract` as JSON); empty for exported
     #: MSI-Net variants, whose graph takes the uint8 BGR frame itself.
     contract: dict[str, Any] = field(default_factory=dict)
+    #: the network (``saliency_cam.models.architectures``); entries written before the
+    #: field existed are MSI-Net
+    arch: str = "msinet"
     directory: Path | None = field(default=None, compare=False, repr=False)
     #: What exporting it took in this run (seconds, peak memory); not saved.
     cost: Cost | None = field(default=None, compare=False, repr=False)
@@ -85,6 +89,13 @@ class VariantInfo:
     @property
     def key(self) -> str:
         return variant_key(self.preset, self.precision)
+
+    @property
+    def network(self) -> str:
+        """The architecture's display name (``MSI-Net``, ``ML-Net`` …)."""
+        from saliency_cam.models.architectures import get_architecture
+
+        return get_architecture(self.arch).title
 
     @property
     def trained(self) -> bool:
@@ -107,6 +118,7 @@ class VariantInfo:
         """What this variant is, for reports and result metadata (sessions add how it runs)."""
         return {
             "preset": self.preset,
+            "arch": self.arch,
             "precision": self.precision,
             "input": f"{self.height}x{self.width}",
             "weights": self.weights.get("source"),
@@ -125,7 +137,7 @@ class VariantInfo:
         """What made an output, stored in its metadata (says UNTRAINED for random weights)."""
         if self.builtin or self.contract:
             return f"saliency-cam {self.label()}"
-        return f"saliency-cam MSI-Net {self.label()}"
+        return f"saliency-cam {self.network} {self.label()}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -152,6 +164,8 @@ class UserModel:
     description: str = ""
     folder: str = ""
     created: str = ""
+    #: the network it was trained as (older manifests: MSI-Net)
+    arch: str = "msinet"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -244,3 +244,7 @@ def extract_weights(model: keras.Model) -> dict[str, np.ndarray]:
         out[f"{spec.scope}/kernel"] = kernel
         out[f"{spec.scope}/bias"] = bias
     return out
+
+
+#: The registry's name for the builder (``saliency_cam.models.architectures``).
+build = build_msinet

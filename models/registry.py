@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from saliency_cam.models.architecture import gflops
+from saliency_cam.models.architectures import DEFAULT_ARCH, get_architecture
 from saliency_cam.models.errors import SaliencyCamError
 
 WeightSourceName = Literal["hf", "tfjs", "pb", "keras", "random"]
@@ -63,6 +63,8 @@ class Preset:
     drive: dict[str, DriveFile] = field(default_factory=dict)
     dataset: str = "salicon"
     description: str = ""
+    #: the network (a name in ``saliency_cam.models.architectures``)
+    arch: str = DEFAULT_ARCH
 
     @property
     def size(self) -> tuple[int, int]:
@@ -71,9 +73,11 @@ class Preset:
 
     @property
     def gflops(self) -> float:
-        """Convolution cost of one frame at this size (MSI-Net's; 0 for the classical
-        models, whose FFT/box filters cost a negligible fraction of a GFLOP)."""
-        return 0.0 if self.kind == "baseline" else gflops(self.height, self.width)
+        """Convolution cost of one frame at this size (of this preset's architecture; 0
+        for the classical models, whose FFT/box filters cost a negligible fraction)."""
+        if self.kind == "baseline":
+            return 0.0
+        return get_architecture(self.arch).gflops(self.height, self.width)
 
 
 def _quality(name: str, height: int, width: int, description: str) -> Preset:
@@ -250,7 +254,14 @@ def check_user_model_name(name: str) -> str:
     return name
 
 
-def user_preset(name: str, height: int, width: int, dataset: str = "", description: str = ""):
+def user_preset(
+    name: str,
+    height: int,
+    width: int,
+    dataset: str = "",
+    description: str = "",
+    arch: str = DEFAULT_ARCH,
+) -> Preset:
     """The :class:`Preset` of a user model (its weights are its own Keras file)."""
     return Preset(
         name=check_user_model_name(name),
@@ -261,6 +272,7 @@ def user_preset(name: str, height: int, width: int, dataset: str = "", descripti
         sources=("keras",),
         dataset=dataset or name,
         description=description or f"trained with saliency-cam train ({dataset or 'own data'})",
+        arch=get_architecture(arch).name,
     )
 
 
@@ -272,7 +284,7 @@ def user_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, 
 
     manifest = Manifest.load(resolve_models_dir(models_dir))
     return {
-        name: user_preset(name, m.height, m.width, m.dataset, m.description)
+        name: user_preset(name, m.height, m.width, m.dataset, m.description, m.arch)
         for name, m in manifest.user_models.items()
     }
 

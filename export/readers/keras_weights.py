@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from saliency_cam.export.weights import LoadedWeights, check_weights
-from saliency_cam.models.architecture import EXPECTED_SHAPES
+from saliency_cam.models.architectures import DEFAULT_ARCH, get_architecture
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import WeightsError
 from saliency_cam.models.manifest import sha256_file
@@ -30,26 +30,31 @@ SUFFIX = ".weights.h5"
 
 
 def read_keras_weights(
-    path: str | os.PathLike[str], *, dataset: str = "salicon", trained: bool = True
+    path: str | os.PathLike[str],
+    *,
+    dataset: str = "salicon",
+    trained: bool = True,
+    arch: str = DEFAULT_ARCH,
 ) -> LoadedWeights:
-    """Read a ``.weights.h5`` file saved from :func:`build_msinet` (e.g. by
-    :func:`save_keras_weights`). Raises :class:`WeightsError` if it does not fit."""
+    """Read a ``.weights.h5`` file saved from the ``arch`` network's builder (MSI-Net by
+    default; e.g. by :func:`save_keras_weights` or a training run). Raises
+    :class:`WeightsError` if it does not fit."""
+    network = get_architecture(arch)
     source = Path(path)
     if not source.name.endswith(SUFFIX):
         raise WeightsError(f"{source} is not a Keras weights file: its name must end in {SUFFIX}")
     if not source.is_file():
         raise WeightsError(f"{source} does not exist: pass a {SUFFIX} file saved by saliency-cam")
-    _check_variable_shapes(source)
+    _check_variable_shapes(source, network.name)
 
-    from saliency_cam.models.msinet import build_msinet, extract_weights
-
-    model = build_msinet()
+    model = network.build()
     try:
         model.load_weights(source)
     except (ValueError, OSError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{source} does not fit MSI-Net ({first})") from exc
-    weights = check_weights(extract_weights(model), str(source))
+        raise WeightsError(f"{source} does not fit {network.title} ({first})") from exc
+    extracted = network.keras_module().extract_weights(model)
+    weights = check_weights(extracted, str(source), network.name)
     return LoadedWeights(
         weights,
         source="keras",
@@ -57,21 +62,23 @@ def read_keras_weights(
         dataset=dataset,
         trained=trained,
         origin=f"Keras weights {source.name}",
+        arch=network.name,
     )
 
 
-def save_keras_weights(weights: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> Path:
-    """Write ``weights`` (a checked scope mapping) as a Keras ``.weights.h5`` file that
-    :func:`read_keras_weights` reads back; atomic (no half file under ``path``)."""
+def save_keras_weights(
+    weights: Mapping[str, np.ndarray], path: str | os.PathLike[str], arch: str = DEFAULT_ARCH
+) -> Path:
+    """Write ``weights`` (a checked scope mapping of ``arch``) as a Keras ``.weights.h5``
+    file that :func:`read_keras_weights` reads back; atomic (no half file under ``path``)."""
     final = Path(path)
     if not final.name.endswith(SUFFIX):
         raise WeightsError(f"{final}: Keras weights files must end in {SUFFIX}")
-    checked = check_weights(weights, "weights to save")
+    network = get_architecture(arch)
+    checked = check_weights(weights, "weights to save", network.name)
 
-    from saliency_cam.models.msinet import build_msinet, load_weights
-
-    model = build_msinet()
-    load_weights(model, checked)
+    model = network.build()
+    network.keras_module().load_weights(model, checked)
     with atomic_output(final) as tmp:
         # Keras insists on the suffix, which the atomic temp name lacks: save in a
         # private folder next to it, then move over the temp file.
@@ -85,9 +92,10 @@ def save_keras_weights(weights: Mapping[str, np.ndarray], path: str | os.PathLik
     return final
 
 
-def _check_variable_shapes(source: Path) -> None:
-    """Refuse a file whose variables are not exactly MSI-Net's (Keras would ignore
+def _check_variable_shapes(source: Path, arch: str = DEFAULT_ARCH) -> None:
+    """Refuse a file whose variables are not exactly the network's (Keras would ignore
     extra ones)."""
+    network = get_architecture(arch)
     import h5py
 
     shapes: list[tuple[int, ...]] = []
@@ -103,9 +111,9 @@ def _check_variable_shapes(source: Path) -> None:
         raise WeightsError(
             f"{source} is not a readable HDF5 file ({exc}): is it truncated?"
         ) from exc
-    expected = sorted(EXPECTED_SHAPES.values())
+    expected = sorted(network.expected_shapes.values())
     if sorted(shapes) != expected:
         raise WeightsError(
-            f"{source} holds {len(shapes)} variables, MSI-Net has {len(expected)} "
-            "(or their shapes differ): it was not saved from this project's MSI-Net"
+            f"{source} holds {len(shapes)} variables, {network.title} has {len(expected)} "
+            f"(or their shapes differ): it was not saved from this project's {network.title}"
         )

@@ -1,8 +1,8 @@
 """Where the weights of a training run start (``--init``).
 
 * ``random``: seeded Glorot/zeros, as Keras initialises (tests and experiments).
-* ``vgg16``: Keras' ImageNet VGG16 (``keras.applications.VGG16``, downloaded by Keras
-  into ``~/.keras``; or ``--init-path`` to its ``.h5`` file). That model is the
+* ``vgg16`` (or ``imagenet``): Keras' ImageNet VGG16 (``keras.applications.VGG16``,
+  downloaded by Keras into ``~/.keras``; or ``--init-path`` to its ``.h5`` file). That model is the
   Caffe-converted one expecting BGR input; MSI-Net feeds RGB, so conv1_1's input
   channels are reversed when copied (docs/design.md §10). The rest starts random.
 * ``vgg16_hybrid``: the original's TF1 checkpoint (ImageNet + Places; Drive id in the
@@ -12,6 +12,11 @@
   published weights, through the export step's readers (the same arrays export reads).
 * a path: a ``.weights.h5`` / ``.pb`` / ``.zip`` / TF.js folder or ``model.json`` /
   SavedModel folder, or a previous run's folder (its best weights).
+
+The VGG-16 starts fit every architecture here (they share its 13 convolutions). For
+ML-Net (``arch="mlnet"``) a path may also be the authors' published Keras 1/Theano
+HDF5 weights (:mod:`saliency_cam.export.readers.mlnet_h5`); the MSI-Net presets are
+refused (they are another network's weights).
 
 >>> start = initial_weights("salicon", weights_path="model_salicon_cpu.pb")  # doctest: +SKIP
 """
@@ -47,7 +52,7 @@ KERAS_VGG_LAYERS: tuple[str, ...] = tuple(
     for block, count in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
     for i in range(1, count + 1)
 )
-INITS = ("random", "vgg16", "vgg16_hybrid", *QUALITY_PRESETS, *DATASET_PRESETS)
+INITS = ("random", "vgg16", "imagenet", "vgg16_hybrid", *QUALITY_PRESETS, *DATASET_PRESETS)
 #: Said under every failed download of start weights: what works without a network.
 OFFLINE_HINT = (
     "offline? --init random trains from seeded random weights (no download), "
@@ -72,11 +77,20 @@ class Start:
 
 
 def initial_weights(
-    init: str, weights_path: str | os.PathLike[str] | None = None, *, seed: int = 0
+    init: str,
+    weights_path: str | os.PathLike[str] | None = None,
+    *,
+    seed: int = 0,
+    arch: str = "msinet",
 ) -> Start:
-    """Resolve ``--init`` (see the module doc) to weights; raises a one-line error."""
+    """Resolve ``--init`` (see the module doc) for the ``arch`` network to weights;
+    raises a one-line error."""
     name = init.strip()
     key = name.lower().replace("-", "_")
+    if key == "imagenet":
+        key = "vgg16"
+    if arch != "msinet":
+        return _other_start(name, key, weights_path, seed=seed, arch=arch)
     if weights_path is not None and not os.path.exists(weights_path):
         # checked here: the readers' own line names export's --weights-path
         raise WeightsError(f"--init-path {weights_path} does not exist")
@@ -103,6 +117,43 @@ def initial_weights(
         f"({', '.join(DATASET_PRESETS)}, {', '.join(QUALITY_PRESETS)}), a weights file or a "
         "previous run's folder"
     )
+
+
+def _other_start(
+    name: str, key: str, weights_path: str | os.PathLike[str] | None, *, seed: int, arch: str
+) -> Start:
+    """``--init`` for an architecture other than MSI-Net: random, the VGG-16 encoders,
+    or its own weights from a path."""
+    from saliency_cam.models.architectures import get_architecture
+
+    network = get_architecture(arch)
+    if weights_path is not None and not os.path.exists(weights_path):
+        raise WeightsError(f"--init-path {weights_path} does not exist")
+    if key == "random":
+        return Start({}, f"random (seed {seed})")
+    if key == "vgg16":
+        return Start(keras_vgg16_weights(weights_path), "Keras VGG16 ImageNet (conv1_1 BGR→RGB)")
+    if key == "vgg16_hybrid":
+        return Start(hybrid_checkpoint_weights(weights_path), "vgg16_hybrid TF1 checkpoint")
+    path = Path(weights_path or name).expanduser()
+    if key in QUALITY_PRESETS or key in DATASET_PRESETS or not path.exists():
+        raise SaliencyCamError(
+            f"--init {name!r} for {network.title}: use random, imagenet (vgg16), vgg16_hybrid, "
+            f"a {network.title} weights file or a previous run's folder"
+        )
+    best = path / "best.weights.h5"
+    if path.is_dir() and best.is_file():  # a previous training run
+        path = best
+    if path.name.endswith(".weights.h5"):
+        from saliency_cam.export.readers.keras_weights import read_keras_weights
+
+        return Start(read_keras_weights(path, arch=network.name).weights, f"weights from {path}")
+    if network.name == "mlnet":
+        from saliency_cam.export.readers.mlnet_h5 import read_mlnet_h5
+
+        loaded = read_mlnet_h5(path)
+        return Start(loaded.weights, loaded.origin)
+    raise WeightsError(f"{path}: not a {network.title} weights file saliency-cam reads")
 
 
 def weights_from_path(path: Path) -> WeightMap:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_cam.export.training.datasets.folder import DEFAULT_MAX_BAD, FolderData, read_folder
+from saliency_cam.export.training.loss import loss_fn
 from saliency_cam.export.training.splits import (
     ORIGINAL_TRAIN_COUNTS,
     category_split,
@@ -25,6 +26,7 @@ from saliency_cam.export.training.splits import (
 )
 from saliency_cam.export.training.trainer import TrainConfig, TrainResult, fit
 from saliency_cam.models.architecture import SIZE_MULTIPLE
+from saliency_cam.models.architectures import get_architecture
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import VariantInfo
 from saliency_cam.models.registry import DATASET_PRESETS, resolve_preset
@@ -137,13 +139,15 @@ def train(
     console: Any = None,
     **options: Any,
 ) -> TrainingOutcome:
-    """Train MSI-Net on ``data`` and export the best checkpoint as model ``name``.
+    """Train a network (MSI-Net; ``arch="mlnet"`` for ML-Net) on ``data`` and export the
+    best checkpoint as model ``name``.
 
     ``data``: a folder (``stimuli/`` + ``saliency/`` and/or ``fixations/`` or
     ``fixations.csv``) or an original dataset name (salicon, mit1003, …; with
     ``download`` it is fetched into ``data_dir``). ``options`` are
     :class:`~saliency_cam.export.training.trainer.TrainConfig` fields (epochs,
-    batch_size, lr, loss, schedule, freeze, flip, seed, sigma, max_steps, patience …).
+    batch_size, lr, loss, schedule, freeze, flip, seed, sigma, max_steps, patience, arch,
+    prior, prior_weight …); ``loss`` None means the architecture's default.
     The run folder (default ``<models dir>/runs/<name>``) resumes when run again.
     An unreadable file is skipped with a warning naming it (its sample is left out);
     more than ``max_bad`` of them stop the run (:class:`~.datasets.folder.BadFiles`).
@@ -163,6 +167,11 @@ def train(
     unknown = set(options) - set(TrainConfig.__dataclass_fields__)
     if unknown:
         raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    network = get_architecture(options.get("arch"))
+    options["arch"] = network.name
+    if options.get("loss") is None:  # each architecture trains with its own loss
+        options["loss"] = network.default_loss
+    loss_fn(options["loss"])  # an unknown loss is refused before any data is read
     config = TrainConfig(size=shape, **options)
     if config.mixed_precision:  # refused on CPU before any data is read or downloaded
         from saliency_cam.export.training.devices import mixed_precision_policy, visible_gpus
@@ -178,7 +187,7 @@ def train(
     loaded.bad.warn = warn  # and those found while training decodes them
     split = choose_split(loaded, dataset, val_split)
     run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
-    start = initial_weights(init, init_path, seed=config.seed)
+    start = initial_weights(init, init_path, seed=config.seed, arch=network.name)
     began = time.time()
     result = fit(loaded, split, config, run, start.weights, resume=resume, console=console)
     model = None
@@ -189,6 +198,11 @@ def train(
             "images": {"train": len(split[0]), "validation": len(split[1])},
             "unreadable_skipped": [str(path) for path in loaded.bad.files],
             "init": start.description,
+            "architecture": {
+                **network.describe(),
+                "gflops": round(network.gflops(*shape), 3),
+                "contract": network.contract.__dict__,
+            },
             "config": {**config.__dict__, "size": list(config.size)},
             "epochs_done": result.epochs_done,
             "steps": result.steps,
@@ -204,7 +218,7 @@ def train(
         }
         model = publish(
             name, result.best_weights, shape, models_dir=models_dir, dataset=dataset or "",
-            card=card,
+            card=card, arch=network.name,
         )  # fmt: skip
     return TrainingOutcome(result, model, name, list(loaded.bad.files))
 

@@ -91,6 +91,12 @@ class TrainConfig:
     devices: tuple[str, ...] | None = None
     #: score the starting weights first (history row "epoch 0": the baseline to beat)
     validate_start: bool = False
+    #: the network (``saliency_cam.models.architectures``): msinet, mlnet, …
+    arch: str = "msinet"
+    #: ML-Net: train its learned prior (False: it stays at ones, no regulariser)
+    prior: bool = True
+    #: ML-Net: λ of the prior's regulariser λ‖1 − prior‖² (None: the architecture's)
+    prior_weight: float | None = None
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed run must share with the interrupted one."""
@@ -98,7 +104,18 @@ class TrainConfig:
         identity = {k: v for k, v in asdict(self).items() if k in keep}
         if self.mixed_precision:  # its optimiser (loss scaling) checkpoints differently
             identity["mixed_precision"] = True
+        if self.arch != "msinet":  # runs saved before architectures existed are MSI-Net
+            identity |= {"arch": self.arch, "prior": self.prior, "prior_weight": self.prior_weight}
         return identity | {"size": list(self.size)}
+
+    def build_options(self) -> dict[str, Any]:
+        """Options for the architecture's builder (ML-Net: the prior's λ; 0 without it)."""
+        if self.arch != "mlnet":
+            return {}
+        from saliency_cam.models.mlnet_layers import PRIOR_WEIGHT
+
+        weight = PRIOR_WEIGHT if self.prior_weight is None else self.prior_weight
+        return {"prior_weight": weight if self.prior else 0.0}
 
 
 @dataclass
@@ -178,25 +195,39 @@ def stop_requests() -> Iterator[Callable[[], int]]:
 def build_model(
     config: TrainConfig, start: WeightMap, *, seed: int, policy: str = "float32"
 ):  # -> keras.Model
-    """MSI-Net at the training size, seeded, with ``start`` weights copied in (all of
-    them, or only the encoder for a VGG16 start) and the encoder frozen if asked.
-    ``policy`` is the Keras dtype policy of its layers (``mixed_float16``: float16
-    compute, float32 variables; the output map stays float32)."""
+    """The configured architecture (MSI-Net by default) at the training size, seeded,
+    with ``start`` weights copied in (all of them, or only the encoder for a VGG16
+    start) and the encoder frozen if asked. ``policy`` is the Keras dtype policy of its
+    layers (``mixed_float16``: float16 compute, float32 variables; the output map stays
+    float32)."""
     import keras
 
-    from saliency_cam.models.msinet import build_msinet, layer_name
+    from saliency_cam.models.architectures import get_architecture
 
+    network = get_architecture(config.arch)
+    options = config.build_options()
+    if network.name == "msinet":
+        options["dilated_taps"] = True  # same maths, a far faster gradient on CPU
     keras.utils.set_random_seed(seed)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        model = build_msinet(*config.size, dilated_taps=True)
+        model = network.build(*config.size, **options)
     finally:  # the policy is global: do not leak it into later models (export)
         keras.config.set_dtype_policy(previous)
-    scopes = sorted({name.rsplit("/", 1)[0] for name in start})
-    for scope in scopes:
-        layer = model.get_layer(layer_name(scope))
-        layer.set_weights([start[f"{scope}/kernel"], start[f"{scope}/bias"]])
+    from saliency_cam.models.msinet import layer_name
+
+    # by scope, so a partial start (the VGG-16 encoder) leaves the rest as built
+    for name in sorted(start):
+        scope, _, kind = name.rpartition("/")
+        if kind == "kernel":
+            model.get_layer(layer_name(scope)).set_weights([start[name], start[f"{scope}/bias"]])
+        elif kind != "bias":  # a weight of its own (ML-Net's prior/prior)
+            model.get_layer(layer_name(scope)).set_weights([start[name]])
+    if network.name == "mlnet" and not config.prior:
+        from saliency_cam.models.mlnet import PRIOR_LAYER
+
+        model.get_layer(PRIOR_LAYER).trainable = False  # stays at ones
     if config.freeze == "encoder":
         for layer in model.layers:
             if layer.name.startswith("conv") and "__conv" in layer.name:
@@ -227,6 +258,8 @@ def make_train_step(
     def replica_step(images, maps):
         with tf.GradientTape() as tape:
             loss = loss_of(maps, model(images, training=True))
+            if model.losses:  # the architecture's own terms (ML-Net: the prior's λ‖1 − w‖²)
+                loss = loss + tf.add_n([tf.cast(term, loss.dtype) for term in model.losses])
             if replicas > 1:
                 # this replica's share of the global batch's mean (batches may split
                 # unevenly; an empty share, possible on a last short batch, adds 0)

@@ -653,8 +653,11 @@ class LiveLoop:
 
     def hud_info(self, result: Saliency) -> HudInfo:
         engine = self.engine
+        variant = engine.current.variant
+        # which network, when it is not the default one (MSI-Net)
+        label = result.preset if variant.arch == "msinet" else f"{result.preset} {variant.network}"
         return HudInfo(
-            quality=result.preset,
+            quality=label,
             device=provider_label(engine.current.providers[0]),
             fps=self.stats.current_fps,
             latency_ms=self.latency_ema,

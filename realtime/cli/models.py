@@ -43,7 +43,10 @@ def models(ctx: typer.Context, models_dir: ModelsDir = None, debug: Debug = Fals
         if entry.kind == "baseline":
             variants = "built in (no export)"
         size = f"{entry.size[0]}x{entry.size[1]}"
-        typer.echo(f"  {entry.name:17} {entry.kind:8} {size:8} {variants or 'not exported'}")
+        typer.echo(
+            f"  {entry.name:17} {entry.kind:8} {entry.arch:7} {size:8} "
+            f"{variants or 'not exported'}"
+        )
     files = [info.path for info in Manifest.load(directory).variants.values()]
     used = sum(path.stat().st_size for path in files if path.exists())
     typer.echo(f"{len(files)} exported file(s), {used / 2**20:.0f} MB on disk")

@@ -1,4 +1,5 @@
-"""``saliency-cam train``: train or fine-tune MSI-Net and export it as a named model.
+"""``saliency-cam train``: train or fine-tune a network (MSI-Net, ML-Net …) and export it
+as a named model.
 Parsing and printing only; the work is :func:`saliency_cam.export.training.train`."""
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ from typing import Annotated
 import typer
 
 from saliency_cam.export.training.datasets.folder import DEFAULT_MAX_BAD
+from saliency_cam.models.architectures import ARCHITECTURES
 from saliency_cam.models.registry import DATASET_PRESETS
 from saliency_cam.realtime.cli.options import QUALITY_NAMES, Debug, ModelsDir
 
 DATASETS = ", ".join(DATASET_PRESETS)
+ARCHS = " | ".join(ARCHITECTURES)
+LOSS_HELP = (
+    "kld | cc | nss | sim | kld-cc | nmse | bce | chi2 | total-variation | cosine | "
+    "bhattacharyya | huber | mse, or a weighted sum like kld+0.5*cc "
+    "[default: the architecture's: kld for msinet, nmse for mlnet]"
+)
 
 
 def train_command(
@@ -45,12 +53,14 @@ def train_command(
         str | None,
         typer.Option("--size", help="network size HxW (multiples of 8), e.g. 240x320"),
     ] = None,
+    arch: Annotated[str, typer.Option("--arch", help=f"the network to train: {ARCHS}")] = "msinet",
     init: Annotated[
         str,
         typer.Option(
             "--init",
-            help="random | vgg16 | vgg16_hybrid | a preset (salicon, mit1003, …, very_low …) "
-            "| a weights file | a previous run folder",
+            help="random | vgg16 (= imagenet) | vgg16_hybrid | a preset (salicon, mit1003, …, "
+            "very_low …; MSI-Net only) | a weights file (ML-Net: also the authors' HDF5) "
+            "| a previous run folder",
         ),
     ] = "vgg16",
     init_path: Annotated[
@@ -60,7 +70,15 @@ def train_command(
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 1,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate")] = 1e-5,
-    loss: Annotated[str, typer.Option("--loss", help="kld | kld-cc | nmse")] = "kld",
+    loss: Annotated[str | None, typer.Option("--loss", help=LOSS_HELP, show_default=False)] = None,
+    prior: Annotated[
+        bool,
+        typer.Option("--prior/--no-prior", help="ML-Net: learn its prior (off: fixed at ones)"),
+    ] = True,
+    prior_weight: Annotated[
+        float | None,
+        typer.Option("--prior-weight", min=0.0, help="ML-Net: λ of λ‖1 − prior‖² [default: 1/48]"),
+    ] = None,
     schedule: Annotated[
         str, typer.Option("--schedule", help="constant | cosine | plateau")
     ] = "constant",
@@ -136,10 +154,12 @@ def train_command(
     models_dir: ModelsDir = None,
     debug: Debug = False,
 ) -> None:
-    """Train MSI-Net on eye-tracking data and export it as a model you can run anywhere
-    with --model NAME.
+    """Train MSI-Net (or --arch mlnet) on eye-tracking data and export it as a model you
+    can run anywhere with --model NAME.
 
       saliency-cam train salicon --download --data-dir ~/data
+
+      saliency-cam train ./my_study --arch mlnet --init imagenet --name mine
 
       saliency-cam train ./my_study --init salicon --name webpages -q medium --freeze encoder
 
@@ -168,6 +188,7 @@ def train_command(
         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, schedule=schedule,
         freeze=freeze, flip=flip, seed=seed, sigma=sigma, patience=patience,
         max_steps=max_steps, jit_compile=jit, mixed_precision=mixed_precision,
+        arch=arch, prior=prior, prior_weight=prior_weight,
     )  # fmt: skip
     run = outcome.run
     if outcome.skipped:
