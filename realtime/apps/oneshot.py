@@ -71,13 +71,17 @@ def process_video(
     alpha: float = 0.5,
     colormap: str = "inferno",
     smooth: float = 0.0,
+    reuse: int = 1,
     maps: str | None = None,
     keep_audio: bool = True,
     session: SaliencySession | None = None,
 ) -> VideoResult:
     """Write the saliency video of ``source`` to ``output`` (every frame, in order, the
     audio kept), like ``saliency-cam video``; ``maps`` adds the raw maps (``video``,
-    ``png8``, ``png16`` or ``npy``). The output appears only when complete.
+    ``png8``, ``png16`` or ``npy``). ``reuse`` N runs the network every N-th frame (or
+    sooner on a scene change or cut) and warps the last map along the motion in between
+    (``result.stats["reuse"]["computed_frames"]`` lists the frames it ran on). The output
+    appears only when complete.
 
     >>> result = process_video("talk.mp4", "talk_saliency.mp4", quality="high")  # doctest: +SKIP
     >>> result.frames, round(result.fps)                                         # doctest: +SKIP
@@ -89,5 +93,5 @@ def process_video(
     outputs = VideoOutputs.for_main(output, maps=maps)
     refuse_overwriting_inputs([source], outputs.paths())
     session = session or cached_session(quality, precision, device, models_dir)
-    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
     return run_video_job(session, source, outputs, style, keep_audio=keep_audio, note=session.note)

@@ -37,7 +37,10 @@ from saliency_cam.realtime.io.inputs import (
 )
 from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
+from saliency_cam.realtime.pipeline.quality_switch import predict_timed
+from saliency_cam.realtime.pipeline.reuse import COMPUTED, MapPropagator, ReuseStep
 from saliency_cam.realtime.pipeline.stages import Pipeline
+from saliency_cam.realtime.pipeline.stats import timed
 from saliency_cam.realtime.render.blend import TemporalSmoother, render, resolve_colormap, to_uint8
 from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
@@ -111,6 +114,10 @@ class VideoStyle:
     alpha: float = 0.5
     colormap: str = "inferno"
     smooth: float = 0.0
+    #: ``--reuse N``: run the network every N-th frame (sooner on a scene change or
+    #: cut) and warp the last map along the motion in between
+    #: (:class:`~saliency_cam.realtime.pipeline.reuse.MapPropagator`); 1 = every frame.
+    reuse: int = 1
 
 
 @dataclass
@@ -252,17 +259,32 @@ def run_video_job(
     if on_start is not None:
         on_start(info)
     smoother = TemporalSmoother(style.smooth)
+    reuse = MapPropagator(style.reuse) if style.reuse > 1 else None
+    computed: list[int] = []  # the frames the network ran on (with --reuse)
+    cuts: list[int] = []
 
-    def infer(frame: Frame) -> np.ndarray:
-        saliency = smoother(session.predict(frame.image))
-        # the smoother updates its state in place: hand the writer its own copy
-        return saliency.copy() if style.smooth > 0 else saliency
-
-    def infer_batch(frames: list[Frame]) -> list[np.ndarray]:
-        maps = session.predict_batch([frame.image for frame in frames])
+    def infer(frame: Frame) -> ReuseStep:
+        timings = frame.timings
+        if reuse is None:
+            step = ReuseStep(predict_timed(session, frame.image, timings), COMPUTED)
+        else:
+            with timed(timings, "reuse"):  # flow + warp; the network's own time is taken out
+                step = reuse.step(frame.image, lambda: predict_timed(session, frame.image, timings))
+            network = sum(timings.get(k, 0.0) for k in ("preprocess", "infer", "postprocess"))
+            timings["reuse"] -= network
+            if step.computed:
+                computed.append(frame.index)
+                if step.reason == "cut":
+                    cuts.append(frame.index)
         if style.smooth <= 0:
-            return maps
-        return [smoother(saliency).copy() for saliency in maps]  # in order: state carries
+            return step
+        # the smoother updates its state in place: hand the writer its own copy
+        return ReuseStep(smoother(step.map).copy(), step.kind, step.reason, step.residual)
+
+    def infer_batch(frames: list[Frame]) -> list[ReuseStep]:
+        maps = session.predict_batch([frame.image for frame in frames])
+        # in order: the smoother's state carries from frame to frame
+        return [ReuseStep(smoother(m).copy() if style.smooth > 0 else m, COMPUTED) for m in maps]
 
     untrained = not session.trained
     metadata = {"comment": note} if note else {}
@@ -287,17 +309,27 @@ def run_video_job(
         if outputs.points is not None:
             points_file = stack.enter_context(atomic_output(outputs.points))
             points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
-            points_csv.writerow(csv_header(outputs.points_k))
+            header = csv_header(outputs.points_k)
+            # with --reuse each row also says whether its map was computed or propagated
+            points_csv.writerow([*header, "map"] if reuse is not None else header)
         video = stack.enter_context(open_video_source(source, info))
-        if batch is None:
+        if reuse is not None:
+            batch = 1  # whether the network runs depends on the frame before
+        elif batch is None:
             from saliency_cam.realtime.runtime.session import auto_batch
 
             batch = auto_batch(session)
-        pipeline: Pipeline[np.ndarray] = Pipeline(
-            video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
+        pipeline: Pipeline[ReuseStep] = Pipeline(
+            video,
+            infer,
+            queue_size=queue_size,
+            batch=batch,
+            process_batch=infer_batch,
+            label=lambda step: step.kind,
         )
         for packet in pipeline:
-            saliency = packet.result
+            saliency = packet.result.map
+            timings = packet.frame.timings
             if packet.frame.image.shape[:2] != (info.height, info.width):
                 raise InputError(
                     f"{source}: frame {packet.frame.index} is "
@@ -306,30 +338,39 @@ def run_video_job(
                 )
             stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
             if blend_sink is not None:
-                picture = render(packet.frame.image, saliency, style.view, style.alpha, colormap)
-                if untrained:  # the label travels with the pixels, not only the metadata
-                    mark_untrained(picture)
-                blend_sink.write_frame(picture, stamp)
+                with timed(timings, "render"):
+                    picture = render(
+                        packet.frame.image, saliency, style.view, style.alpha, colormap
+                    )
+                    if untrained:  # the label travels with the pixels, not only the metadata
+                        mark_untrained(picture)
+                with timed(timings, "encode"):
+                    blend_sink.write_frame(picture, stamp)
             if map_sink is not None:
-                map_sink.write_frame(to_uint8(saliency), stamp)
+                with timed(timings, "encode"):
+                    map_sink.write_frame(to_uint8(saliency), stamp)
             if write_map_file is not None:
                 write_map_file(packet.frame.index, saliency)
             if points_csv is not None:
                 found = fixation_points(saliency, outputs.points_k)
                 cells = [str(packet.frame.index), f"{stamp:.6f}"]
-                points_csv.writerow(cells + found.csv_cells(outputs.points_k))
+                cells += found.csv_cells(outputs.points_k)
+                points_csv.writerow([*cells, packet.result.kind] if reuse else cells)
             written += 1
             if on_frame is not None:
                 on_frame(written)
             if stop.requested:  # this frame is finished; unwinding removes the partials
                 raise Interrupted(stop.signum or 0)
     seconds = time.perf_counter() - started
+    stats = pipeline.stats.summary()
+    if reuse is not None:
+        stats["reuse"] = {"every": style.reuse, "computed_frames": computed, "cuts": cuts}
     return VideoResult(
         source=source,
         info=info,
         outputs=outputs.paths(),
         frames=written,
         seconds=seconds,
-        stats=pipeline.stats.summary(),
+        stats=stats,
         ended_early=info.ended_early(written),
     )
