@@ -206,6 +206,39 @@ def plan_video_jobs(
     return VideoPlan(jobs, list(found.problems), skipped)
 
 
+def media_thread_budget(cores: int | None = None) -> int | None:
+    """Threads for the encoder and OpenCV in a video job on ``cores`` cores (default:
+    the usable ones). The network keeps every core: it is the slowest stage, and its
+    threads are the ones a frame waits for. On a small machine (≤ 4 cores) the media
+    stages get one thread each: their own pools (x264 takes 1.5 threads per core,
+    OpenCV one per core) would otherwise compete with the network's threads for the
+    same cores. Larger machines keep the libraries' defaults (None).
+
+    >>> media_thread_budget(2), media_thread_budget(16)
+    (1, None)
+    """
+    import os
+
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+    return 1 if cores <= 4 else None
+
+
+@contextlib.contextmanager
+def opencv_threads(count: int):
+    """OpenCV's thread pool limited to ``count`` for the ``with`` block (process-wide:
+    OpenCV has one pool), then restored."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.ndarray], None]:
     def write(index: int, saliency: np.ndarray) -> None:
         name = folder / f"{index:06d}"
@@ -234,6 +267,7 @@ def run_video_job(
     queue_size: int = 4,
     stop: StopRequest = STOP,
     batch: int | None = 1,
+    media_threads: int | None = -1,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -245,7 +279,9 @@ def run_video_job(
     runs that many frames per inference (throughput mode:
     :meth:`SaliencySession.predict_batch`); ``None`` picks it for ``session``'s device
     (:func:`~saliency_cam.realtime.runtime.session.auto_batch`: how ``--batch auto``
-    reaches the sessions of ``--workers``).
+    reaches the sessions of ``--workers``). ``media_threads`` caps the encoder's and
+    OpenCV's threads for this job (-1: :func:`media_thread_budget`; None: their own
+    defaults), so they do not fight the network over the cores.
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
@@ -288,19 +324,32 @@ def run_video_job(
 
     untrained = not session.trained
     metadata = {"comment": note} if note else {}
+    if media_threads == -1:
+        media_threads = media_thread_budget()
     width = info.width * (2 if style.view == "side" else 1)
     written = 0
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         stack.enter_context(stop.armed())
+        if media_threads:
+            stack.enter_context(opencv_threads(media_threads))
         blend_sink = map_sink = None
         if outputs.blend is not None:
             audio = source if keep_audio and info.has_audio else None
             blend_sink = stack.enter_context(
-                VideoSink(outputs.blend, info, width=width, audio_from=audio, metadata=metadata)
+                VideoSink(
+                    outputs.blend,
+                    info,
+                    width=width,
+                    audio_from=audio,
+                    metadata=metadata,
+                    threads=media_threads,
+                )
             )
         if outputs.map_video is not None:
-            map_sink = stack.enter_context(VideoSink(outputs.map_video, info, metadata=metadata))
+            map_sink = stack.enter_context(
+                VideoSink(outputs.map_video, info, metadata=metadata, threads=media_threads)
+            )
         write_map_file = None
         if outputs.frames_dir is not None:
             folder = stack.enter_context(atomic_folder(outputs.frames_dir))
