@@ -125,10 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         for round_index in range(args.rounds):
             runs.setdefault("inference", []).append({"fps": inference_fps(session, 3.0)})
             for reuse in args.reuse:
-                out = work / f"out_{reuse}_{round_index}.mp4"
-                key = f"video reuse={reuse}"
-                runs.setdefault(key, []).append(video_run(session, clip, out, reuse, args.batch))
-                print(key, round(runs[key][-1]["fps"], 2), flush=True)
+                for media in args.media:
+                    out = work / f"out_{reuse}_{media}_{round_index}.mp4"
+                    key = f"video reuse={reuse}" + ("" if media == "budget" else f" media={media}")
+                    runs.setdefault(key, []).append(
+                        video_run(session, clip, out, reuse, args.batch, media)
+                    )
+                    print(key, round(runs[key][-1]["fps"], 2), flush=True)
                 if not args.no_live:
                     key = f"live reuse={reuse}"
                     runs.setdefault(key, []).append(
