@@ -264,7 +264,8 @@ def video(
         model=model,
     )
     print_model(err, session)
-    frames_per_run = resolve_batch(batch, session)
+    # --reuse decides frame by frame whether the network runs: one frame per inference
+    frames_per_run = 1 if reuse > 1 else resolve_batch(batch, session)
     if frames_per_run > 1:
         err.print(f"batch: {frames_per_run} frames per inference")
     style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)

@@ -176,3 +176,26 @@ def test_propagator_warps_along_the_motion_and_respects_its_rules() -> None:
     assert step.computed and step.reason == "cut"
     with pytest.raises(ValueError):
         MapPropagator(every=0)
+
+
+def test_video_cli_reuse_says_what_was_computed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from saliency_cam.realtime.cli.main import main
+
+    models = tmp_path / "models"
+    register_brightness_model(models, "brightness", (48, 64))
+    clip = make_clip(tmp_path / "cut.mp4", SIZE[1], SIZE[0], 9, picture=lambda i: _blob_frame(i, 5))
+    out = tmp_path / "out.mp4"
+    args = ["video", str(clip), "-o", str(out), "--model", "brightness", "--reuse", "3"]
+    main(
+        [*args, "--models-dir", str(models), "--device", "cpu", "--no-progress"] + ["--points", "1"]
+    )
+    err = capsys.readouterr().err
+    # 0 first, 3 due, 5 the cut, 8 due: 4 computed, 5 propagated
+    assert "reuse 3: 4 maps computed (1 at cuts), 5 propagated" in err
+    assert "network" in err and "flow+warp" in err and "encode" in err
+    assert "batch:" not in err  # frame by frame, whatever --batch auto would pick
+    with open(tmp_path / "out_points.csv", newline="") as fh:
+        kinds = [row["map"] for row in csv.DictReader(fh)]
+    assert [i for i, k in enumerate(kinds) if k == "computed"] == [0, 3, 5, 8]
