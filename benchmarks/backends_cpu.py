@@ -15,9 +15,9 @@
    letterboxed (the old output) and fp32 at the same input size, and the issue's AVX2
    goal (very_high >= 5 FPS) checked on the best.
 
-``--export`` first exports (once) the random-weight fp32 and int8 variants the parts
-need into ``--models-dir`` (needs the export extra; very_high int8 takes ~2 GB and a
-minute or two).
+``--export`` first exports (once) the random-weight fp32 and int8 variants (and bf16 where
+the CPU has bf16 units) the parts need into ``--models-dir`` (needs the export extra;
+very_high int8 takes ~2 GB and a minute or two).
 
 Models: random (UNTRAINED) exports, speed only; CCs on them say how much the numerics
 agree, not how good the maps are.
@@ -355,12 +355,18 @@ def bench_combined(quality: str, models: Path, rounds: int, seconds: float) -> d
     return {"rows": rows, "figure": figure}
 
 
+def export_precisions() -> tuple[str, ...]:
+    """What ``--export`` makes: fp32 and int8, and bf16 where the CPU computes it
+    natively (OpenVINO lists BF16: AVX512_BF16 or AMX) so the bf16 rows get measured."""
+    return ("fp32", "int8", "bf16") if has_bf16() else ("fp32", "int8")
+
+
 def export_missing(qualities: list[str], models: Path) -> None:
-    """Random-weight (UNTRAINED) fp32 + int8 for ``qualities`` into ``models``; what is
-    already exported and up to date is skipped."""
+    """Random-weight (UNTRAINED) variants (:func:`export_precisions`) for ``qualities``
+    into ``models``; what is already exported and up to date is skipped."""
     from saliency_cam.realtime.bench.timing import export_random_models
 
-    export_random_models(qualities, models, precisions=("fp32", "int8"))
+    export_random_models(qualities, models, precisions=export_precisions())
 
 
 def main() -> None:
@@ -373,7 +379,9 @@ def main() -> None:
     parser.add_argument("--parts", default="backends,aspect,batch,combined")
     parser.add_argument("--combined-quality", default="very_high")
     parser.add_argument(
-        "--export", action="store_true", help="export missing random-weight fp32/int8 first"
+        "--export",
+        action="store_true",
+        help="export missing random-weight fp32/int8 (and bf16 where the CPU has it) first",
     )
     args = parser.parse_args()
     qualities = args.qualities.split(",")

@@ -40,7 +40,13 @@ from saliency_cam.realtime.io.sources import (
     open_source,
     source_files,
 )
-from saliency_cam.realtime.pipeline.quality_switch import Saliency, SaliencyEngine, SessionPool
+from saliency_cam.realtime.pipeline.quality_switch import (
+    ReusingEngine,
+    Saliency,
+    SaliencyEngine,
+    SessionPool,
+)
+from saliency_cam.realtime.pipeline.reuse import COMPUTED
 from saliency_cam.realtime.pipeline.stages import EOS, Packet, Pipeline
 from saliency_cam.realtime.pipeline.stats import RunStats, hardware_info, timed
 from saliency_cam.realtime.render.blend import (
@@ -108,6 +114,8 @@ class LiveOptions:
     colormap: str = "inferno"
     mirror: bool = False
     smooth: float = 0.0
+    #: --reuse N: the network on every N-th frame at most, the last map warped between
+    reuse: int = 1
     record: Path | None = None
     #: What --record writes: None (what the window shows), or one of RECORD_VIEWS.
     record_view: str | None = None
@@ -230,6 +238,10 @@ class LiveResult:
     interrupted: int | None = None
     #: Per frame: ``{"frame", "time_s", "points": [...], "centroid": {...}}`` (--points).
     points: list[dict[str, Any]] = field(default_factory=list)
+    #: Frames by how their map was made: ``computed`` / ``propagated`` (--reuse).
+    map_counts: dict[str, int] = field(default_factory=dict)
+    #: With --reuse: the indices of the frames the network ran on.
+    computed_frames: list[int] = field(default_factory=list)
 
     def kept(self) -> list[str]:
         """What the run left on disk: the recording, the stats file, snapshots."""
@@ -308,6 +320,15 @@ class LiveResult:
             ),
             "snapshots": [str(p) for p in self.snapshots],
             **({"points": self.points} if self.options.points else {}),
+            "reuse": (
+                {
+                    "every": self.options.reuse,
+                    "frames_by_map": dict(self.map_counts),
+                    "computed_frames": list(self.computed_frames),
+                }
+                if self.options.reuse > 1
+                else None
+            ),
             "notes": list(self.notes),
             "options": {
                 "view": self.options.view,
@@ -512,9 +533,13 @@ class LiveLoop:
         self.recorder, self.say, self.on_frame, self.stop = recorder, say, on_frame, stop
         self.inputs = list(inputs)
         self.stats = RunStats()
+        process = engine if options.reuse <= 1 else ReusingEngine(engine, options.reuse)
         self.pipeline: Pipeline[Saliency] = Pipeline(
-            source, engine, max_frames=options.max_frames, stats=self.stats, label=_preset_of
+            source, process, max_frames=options.max_frames, stats=self.stats, label=_preset_of
         )
+        #: frames whose map the network computed / that got the last map warped (--reuse)
+        self.map_counts: dict[str, int] = {}
+        self.computed_frames: list[int] = []
         self.smoother = TemporalSmoother(options.smooth)
         self.started = time.perf_counter()
         self.latency_ema = float("nan")
@@ -577,6 +602,10 @@ class LiveLoop:
     def on_packet(self, packet: Packet[Saliency]) -> None:
         """A processed frame: smooth, render with the HUD, record, show."""
         timings = packet.frame.timings
+        kind = packet.result.kind
+        self.map_counts[kind] = self.map_counts.get(kind, 0) + 1
+        if kind == COMPUTED and self.options.reuse > 1:
+            self.computed_frames.append(packet.frame.index)
         with timed(timings, "render"):
             smoothed = self.smoother(packet.result.map)
             self.last = (packet.frame.image, smoothed, packet.result)
@@ -593,6 +622,8 @@ class LiveLoop:
             frame = packet.frame
             self.points.append({"frame": frame.index, "time_s": round(frame.stamp, 6)})
             self.points[-1].update(found.to_json())
+            if self.options.reuse > 1:
+                self.points[-1]["map"] = kind
         if self.recorder is not None and self.picture is not None:
             with timed(timings, "record"):
                 self.recorder.write(self.recorded_picture(), packet.frame.stamp)
@@ -666,6 +697,7 @@ class LiveLoop:
             status=engine.status if engine.switching or engine.error else "",
             paused=self.controls.paused,
             show_help=self.controls.show_help,
+            map_kind=result.kind if self.options.reuse > 1 else "",
         )
 
     def redraw(self) -> np.ndarray | None:
@@ -725,6 +757,8 @@ class LiveLoop:
             failure=self.failure,
             interrupted=self.interrupted,
             points=self.points,
+            map_counts=dict(self.map_counts),
+            computed_frames=list(self.computed_frames),
         )
 
 
@@ -785,12 +819,20 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
                 f"p50 {work['p50']:.0f} ms · p95 {work['p95']:.0f} ms processing "
                 "(read → shown, queue waits left out)",
             )
-    order = ["read", "wait", "preprocess", "infer", "postprocess", "render", "record", "encode"]
+    order = ["read", "wait", "preprocess", "infer", "postprocess", "reuse", "render", "record"]
+    order.append("encode")
     order.append("display")
     stages = summary["stages_ms"]
     parts = [f"{name} {stages[name]['mean']:.1f}" for name in order if name in stages]
     if parts:
         table.add_row("stages (ms)", " · ".join(parts))
+    if result.options.reuse > 1:
+        counts = result.map_counts
+        table.add_row(
+            "reuse",
+            f"every {result.options.reuse}: {counts.get('computed', 0)} maps computed, "
+            f"{counts.get('propagated', 0)} propagated",
+        )
     by = summary["frames_by"]
     if len(by) > 1:
         table.add_row("qualities", ", ".join(f"{k} {v}" for k, v in by.items()))

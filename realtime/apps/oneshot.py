@@ -123,6 +123,7 @@ def process_video(
     alpha: float = 0.5,
     colormap: str = "inferno",
     smooth: float = 0.0,
+    reuse: int = 1,
     maps: str | None = None,
     keep_audio: bool = True,
     callback: FrameCallback | None = None,
@@ -130,9 +131,12 @@ def process_video(
 ) -> VideoResult:
     """Write the saliency video of ``source`` to ``output`` (every frame, in order, the
     audio kept), like ``saliency-cam video``; ``maps`` adds the raw maps (``video``,
-    ``png8``, ``png16`` or ``npy``). The output appears only when complete.
-    ``callback(frame, saliency, picture)`` sees every annotated frame before it is
-    written: draw on ``picture`` in place, or return a new picture of its shape.
+    ``png8``, ``png16`` or ``npy``). ``reuse`` N runs the network every N-th frame (or
+    sooner on a scene change or cut) and warps the last map along the motion in between
+    (``result.stats["reuse"]["computed_frames"]`` lists the frames it ran on). The output
+    appears only when complete. ``callback(frame, saliency, picture)`` sees every
+    annotated frame before it is written: draw on ``picture`` in place, or return a new
+    picture of its shape.
 
     >>> def label(frame, saliency, picture):
     ...     cv2.putText(picture, f"{frame.index}", (8, 24), 0, 0.8, (255, 255, 255))
@@ -148,7 +152,7 @@ def process_video(
     session = session or cached_session(
         quality, precision, device, models_dir, model=model, backend=backend
     )
-    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
     return run_video_job(
         session,
         source,

@@ -38,7 +38,10 @@ from saliency_cam.realtime.io.inputs import (
 )
 from saliency_cam.realtime.io.sources import Frame
 from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
+from saliency_cam.realtime.pipeline.quality_switch import predict_timed
+from saliency_cam.realtime.pipeline.reuse import COMPUTED, MapPropagator, ReuseStep
 from saliency_cam.realtime.pipeline.stages import Pipeline
+from saliency_cam.realtime.pipeline.stats import timed
 from saliency_cam.realtime.render.blend import TemporalSmoother, render, resolve_colormap, to_uint8
 from saliency_cam.realtime.render.hud import mark_untrained
 from saliency_cam.realtime.runtime.session import SaliencySession
@@ -117,6 +120,10 @@ class VideoStyle:
     alpha: float = 0.5
     colormap: str = "inferno"
     smooth: float = 0.0
+    #: ``--reuse N``: run the network every N-th frame (sooner on a scene change or
+    #: cut) and warp the last map along the motion in between
+    #: (:class:`~saliency_cam.realtime.pipeline.reuse.MapPropagator`); 1 = every frame.
+    reuse: int = 1
 
 
 @dataclass
@@ -194,6 +201,39 @@ def plan_video_jobs(
     return VideoPlan(jobs, list(found.problems), skipped)
 
 
+def media_thread_budget(cores: int | None = None) -> int | None:
+    """Threads for the encoder and OpenCV in a video job on ``cores`` cores (default:
+    the usable ones). The network keeps every core: it is the slowest stage, and its
+    threads are the ones a frame waits for. On a small machine (≤ 4 cores) the media
+    stages get one thread each: their own pools (x264 takes 1.5 threads per core,
+    OpenCV one per core) would otherwise compete with the network's threads for the
+    same cores. Larger machines keep the libraries' defaults (None).
+
+    >>> media_thread_budget(2), media_thread_budget(16)
+    (1, None)
+    """
+    import os
+
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+    return 1 if cores <= 4 else None
+
+
+@contextlib.contextmanager
+def opencv_threads(count: int):
+    """OpenCV's thread pool limited to ``count`` for the ``with`` block (process-wide:
+    OpenCV has one pool), then restored."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.ndarray], None]:
     def write(index: int, saliency: np.ndarray) -> None:
         name = folder / f"{index:06d}"
@@ -242,6 +282,7 @@ def run_video_job(
     stop: StopRequest = STOP,
     batch: int | None = 1,
     callback: FrameCallback | None = None,
+    media_threads: int | None = -1,
 ) -> VideoResult:
     """Run the saliency model over every frame of ``source`` and write ``outputs``.
 
@@ -253,7 +294,9 @@ def run_video_job(
     runs that many frames per inference (throughput mode:
     :meth:`SaliencySession.predict_batch`); ``None`` picks it for ``session``'s device
     (:func:`~saliency_cam.realtime.runtime.session.auto_batch`: how ``--batch auto``
-    reaches the sessions of ``--workers``).
+    reaches the sessions of ``--workers``). ``media_threads`` caps the encoder's and
+    OpenCV's threads for this job (-1: :func:`media_thread_budget`; None: their own
+    defaults), so they do not fight the network over the cores.
 
     Any failure removes what this input was writing: videos only ever carry a
     temporary name and the per-frame maps go into a temporary folder, renamed when
@@ -275,20 +318,37 @@ def run_video_job(
     if on_start is not None:
         on_start(info)
     smoother = TemporalSmoother(style.smooth)
+    reuse = MapPropagator(style.reuse) if style.reuse > 1 else None
+    computed: list[int] = []  # the frames the network ran on (with --reuse)
+    cuts: list[int] = []
 
-    def infer(frame: Frame) -> np.ndarray:
-        saliency = smoother(session.predict(frame.image))
-        # the smoother updates its state in place: hand the writer its own copy
-        return saliency.copy() if style.smooth > 0 else saliency
-
-    def infer_batch(frames: list[Frame]) -> list[np.ndarray]:
-        maps = session.predict_batch([frame.image for frame in frames])
+    def infer(frame: Frame) -> ReuseStep:
+        timings = frame.timings
+        if reuse is None:
+            step = ReuseStep(predict_timed(session, frame.image, timings), COMPUTED)
+        else:
+            with timed(timings, "reuse"):  # flow + warp; the network's own time is taken out
+                step = reuse.step(frame.image, lambda: predict_timed(session, frame.image, timings))
+            network = sum(timings.get(k, 0.0) for k in ("preprocess", "infer", "postprocess"))
+            timings["reuse"] -= network
+            if step.computed:
+                computed.append(frame.index)
+                if step.reason == "cut":
+                    cuts.append(frame.index)
         if style.smooth <= 0:
-            return maps
-        return [smoother(saliency).copy() for saliency in maps]  # in order: state carries
+            return step
+        # the smoother updates its state in place: hand the writer its own copy
+        return ReuseStep(smoother(step.map).copy(), step.kind, step.reason, step.residual)
+
+    def infer_batch(frames: list[Frame]) -> list[ReuseStep]:
+        maps = session.predict_batch([frame.image for frame in frames])
+        # in order: the smoother's state carries from frame to frame
+        return [ReuseStep(smoother(m).copy() if style.smooth > 0 else m, COMPUTED) for m in maps]
 
     untrained = not session.trained
     metadata = {"comment": note} if note else {}
+    if media_threads == -1:
+        media_threads = media_thread_budget()
     width = info.width * (2 if style.view == "side" else 1)
     written = 0
 
@@ -299,6 +359,8 @@ def run_video_job(
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(stop.armed())
+            if media_threads:
+                stack.enter_context(opencv_threads(media_threads))
             blend_sink = map_sink = None
             if outputs.blend is not None:
                 audio = source if keep_audio and info.has_audio else None
@@ -310,11 +372,18 @@ def run_video_job(
                         audio_from=audio,
                         metadata=metadata,
                         keep_partial=True,
+                        threads=media_threads,
                     )
                 )
             if outputs.map_video is not None:
                 map_sink = stack.enter_context(
-                    VideoSink(outputs.map_video, info, metadata=metadata, keep_partial=True)
+                    VideoSink(
+                        outputs.map_video,
+                        info,
+                        metadata=metadata,
+                        keep_partial=True,
+                        threads=media_threads,
+                    )
                 )
             write_map_file = None
             if outputs.frames_dir is not None:
@@ -324,21 +393,31 @@ def run_video_job(
             if outputs.points is not None:
                 points_file = stack.enter_context(atomic_output(outputs.points, keep_partial=keep))
                 points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
-                points_csv.writerow(csv_header(outputs.points_k))
+                header = csv_header(outputs.points_k)
+                # with --reuse each row also says whether its map was computed or propagated
+                points_csv.writerow([*header, "map"] if reuse is not None else header)
             video = stack.enter_context(open_video_source(source, info))
-            if batch is None:
+            if reuse is not None:
+                batch = 1  # whether the network runs depends on the frame before
+            elif batch is None:
                 from saliency_cam.realtime.runtime.session import auto_batch
 
                 batch = auto_batch(session)
-            pipeline: Pipeline[np.ndarray] = Pipeline(
-                video, infer, queue_size=queue_size, batch=batch, process_batch=infer_batch
+            pipeline: Pipeline[ReuseStep] = Pipeline(
+                video,
+                infer,
+                queue_size=queue_size,
+                batch=batch,
+                process_batch=infer_batch,
+                label=lambda step: step.kind,
             )
             # Unwinding (last in, first out): from here on a second Ctrl-C is only noted,
             # the threads are joined before the decoder closes, then the files finish.
             stack.callback(pipeline.stop)
             stack.callback(stop.hold)
             for packet in pipeline:
-                saliency = packet.result
+                saliency = packet.result.map
+                timings = packet.frame.timings
                 if packet.frame.image.shape[:2] != (info.height, info.width):
                     raise InputError(
                         f"{source}: frame {packet.frame.index} is "
@@ -348,22 +427,26 @@ def run_video_job(
                 stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
                 with stop.shielded():  # a frame is written whole to every output
                     if blend_sink is not None:
-                        picture = render(
-                            packet.frame.image, saliency, style.view, style.alpha, colormap
-                        )
-                        if callback is not None:
-                            picture = _called_back(callback, packet.frame, saliency, picture)
-                        if untrained:  # the label travels with the pixels, not only metadata
-                            mark_untrained(picture)
-                        blend_sink.write_frame(picture, stamp)
+                        with timed(timings, "render"):
+                            picture = render(
+                                packet.frame.image, saliency, style.view, style.alpha, colormap
+                            )
+                            if callback is not None:
+                                picture = _called_back(callback, packet.frame, saliency, picture)
+                            if untrained:  # the label travels with the pixels, not metadata only
+                                mark_untrained(picture)
+                        with timed(timings, "encode"):
+                            blend_sink.write_frame(picture, stamp)
                     if map_sink is not None:
-                        map_sink.write_frame(to_uint8(saliency), stamp)
+                        with timed(timings, "encode"):
+                            map_sink.write_frame(to_uint8(saliency), stamp)
                     if write_map_file is not None:
                         write_map_file(packet.frame.index, saliency)
                     if points_csv is not None:
                         found = fixation_points(saliency, outputs.points_k)
                         cells = [str(packet.frame.index), f"{stamp:.6f}"]
-                        points_csv.writerow(cells + found.csv_cells(outputs.points_k))
+                        cells += found.csv_cells(outputs.points_k)
+                        points_csv.writerow([*cells, packet.result.kind] if reuse else cells)
                     written += 1
                 if on_frame is not None:
                     on_frame(written)
@@ -380,12 +463,15 @@ def run_video_job(
         )
         raise
     seconds = time.perf_counter() - started
+    stats = pipeline.stats.summary()
+    if reuse is not None:
+        stats["reuse"] = {"every": style.reuse, "computed_frames": computed, "cuts": cuts}
     return VideoResult(
         source=source,
         info=info,
         outputs=outputs.paths(),
         frames=written,
         seconds=seconds,
-        stats=pipeline.stats.summary(),
+        stats=stats,
         ended_early=info.ended_early(written),
     )

@@ -29,12 +29,14 @@ cpu_features = machine.cpu_features
 nvidia_gpus = machine.nvidia_gpus
 
 
+
 def fingerprint(providers: list[str] | None = None) -> dict[str, Any]:
     """Describe this machine and software stack (see the module docstring)."""
     info = hardware_info(providers)
     info["memory_gb"] = machine.memory_gb()
     info["cpu_features"] = machine.cpu_features()
     info["cpu_kind"] = machine.cpu_kind()
+    info["cpu_units"] = cpu_units(info["cpu_features"])
     info["tensorflow"] = _package_version("tensorflow", "tensorflow-cpu", "tensorflow-macos")
     info["onnxruntime_package"] = _package_version(
         "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino"
@@ -61,10 +63,38 @@ def fingerprint_id(info: dict[str, Any]) -> str:
 def machine_label(info: dict[str, Any]) -> str:
     """A short human label: CPU model and cores, plus the GPU if there is one."""
     label = f"{info.get('cpu', '?')} ({info.get('logical_cores', '?')} cores)"
+    amx = (info.get("cpu_units") or {}).get("amx")
+    if amx:  # int8/bf16 there run several times the fp32 peak: say so beside the name
+        label += f" with {amx}"
     gpus = info.get("gpus") or []
     if gpus:
         label += f" + {gpus[0].get('name', 'GPU')}"
     return label
+
+
+def cpu_units(features: list[str]) -> dict[str, str | None]:
+    """The CPU's fast paths per precision, named for a reader: ``amx`` (AMX tiles, with
+    int8 and/or bf16; None without), ``int8`` (the best int8 dot product: ``AMX``,
+    ``AVX512-VNNI``, ``AVX-VNNI``, else ``AVX2``), ``bf16`` (``AMX``, ``AVX512_BF16`` or
+    None: no native bf16, OpenVINO would emulate it).
+
+    >>> cpu_units(["avx2", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"])
+    {'amx': 'AMX (int8, bf16)', 'int8': 'AMX', 'bf16': 'AMX'}
+    >>> cpu_units(["avx2", "fma"])
+    {'amx': None, 'int8': 'AVX2', 'bf16': None}
+    """
+    have = set(features)
+    amx = [kind for kind in ("int8", "bf16") if f"amx_{kind}" in have]
+    if "amx_int8" in have:
+        int8 = "AMX"
+    elif "avx512_vnni" in have:
+        int8 = "AVX512-VNNI"
+    elif "avx_vnni" in have:
+        int8 = "AVX-VNNI"
+    else:
+        int8 = "AVX2" if "avx2" in have else "none"
+    bf16 = "AMX" if "amx_bf16" in have else "AVX512_BF16" if "avx512_bf16" in have else None
+    return {"amx": f"AMX ({', '.join(amx)})" if amx else None, "int8": int8, "bf16": bf16}
 
 
 def _package_version(*names: str) -> str | None:

@@ -177,8 +177,15 @@ def _pct(value: float | None) -> str:
 def _notes(row: dict[str, Any]) -> str:
     if row["mode"] == "pipeline" and row.get("clip"):
         clip = row["clip"]
-        return f"video job, {clip['width']}x{clip['height']} clip, {clip['frames']} frames"
+        text = f"video job, {clip['width']}x{clip['height']} clip, {clip['frames']} frames"
+        if row.get("inference_fps"):
+            ratio = row.get("end_to_end_vs_inference")
+            text += f"; network alone {row['inference_fps']:.1f} FPS ({ratio:.0%} of it end to end)"
+        return text
     notes = []
+    own = row.get("peak_precision")
+    if own and own != row.get("precision") and row.get("peak_fraction") is not None:
+        notes.append(f"of the {own} peak (no {row.get('precision')} probe here)")
     if row.get("fidelity_cc") is not None:
         source = " measured here" if str(row.get("fidelity_source", "")).startswith("bench") else ""
         notes.append(f"CC {row['fidelity_cc']:.4f}{source}")
@@ -222,22 +229,33 @@ def table_rows(merged: Result, compact: bool = False) -> tuple[list[str], list[l
     return header, body
 
 
+def _peak_text(device: str, gemm: dict[str, Any]) -> str:
+    """``cpu fp32 410 GFLOP/s, int8 1650 GOP/s (openvino)`` for one device's peaks."""
+    parts = [f"fp32 {gemm['gflops']:.0f} GFLOP/s"]
+    for precision, peak in (gemm.get("precisions") or {}).items():
+        parts.append(f"{precision} {peak['gflops']:.0f} GOP/s ({peak['backend']})")
+    return f"{device} " + ", ".join(parts)
+
+
 def _machine_lines(machine: dict[str, Any]) -> list[str]:
     fp = machine["fingerprint"]
     gpus = ", ".join(
         f"{g['name']} (driver {g['driver']}, {g['memory']})" for g in fp.get("gpus", [])
     )
-    gemm = ", ".join(f"{d} {g['gflops']:.0f} GFLOP/s" for d, g in machine["gemm"].items())
+    gemm = "; ".join(_peak_text(d, g) for d, g in machine["gemm"].items())
     load = fp.get("load_average")
+    units = fp.get("cpu_units") or {}
     lines = [
         f"CPU: {fp.get('cpu')}, {fp.get('logical_cores')} cores, {fp.get('memory_gb')} GB, "
-        f"features {' '.join(fp.get('cpu_features') or []) or 'n/a'}",
+        f"features {' '.join(fp.get('cpu_features') or []) or 'n/a'}; "
+        f"AMX: {units.get('amx') or 'no'}, int8 via {units.get('int8') or '?'}, "
+        f"bf16 via {units.get('bf16') or 'no native unit'}",
         f"GPU: {gpus or 'none'}",
         f"Software: onnxruntime {fp.get('onnxruntime')}, "
         f"OpenVINO {fp.get('openvino') or 'not installed'}, OpenCV {fp.get('opencv')}, "
         f"NumPy {fp.get('numpy')}, TensorFlow {fp.get('tensorflow') or 'not installed'}, "
         f"Python {fp.get('python')}; providers {', '.join(fp.get('providers') or [])}",
-        f"fp32 GEMM peak (onnxruntime MatMul, same run): {gemm or 'not measured'}",
+        f"GEMM peaks (MatMul probes, same run): {gemm or 'not measured'}",
     ]
     if load:
         after = machine.get("load_average_after")
@@ -310,7 +328,9 @@ def markdown(merged: Result) -> str:
     out.append("")
     out.append(
         "FPS = 1000 / median latency; GFLOP/s = the network's convolution cost per frame × FPS; "
-        "'of peak' compares with the fp32 GEMM peak timed in the same rounds; 'peak MiB' is "
+        "'of peak' compares with the GEMM peak of the row's own precision timed in the same "
+        "rounds (fp32: onnxruntime MatMul; int8/bf16: an OpenVINO MatMul probe, fp32's where "
+        "OpenVINO is missing; notes say which); 'peak MiB' is "
         "the process's peak resident memory while opening that model and running 3 frames "
         "(in brackets: what that added); CC is against onnxruntime fp32 (from the models' "
         "manifest, or 'measured here' on held-out frames)."

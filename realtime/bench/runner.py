@@ -80,6 +80,8 @@ class BenchConfig:
     pipeline_seconds: float | None = None
     threads: int | None = None
     gemm: bool = True
+    #: (M, K, N) sizes of the GEMM probes (None: gemm.GEMM_SHAPES; tests use small ones)
+    gemm_shapes: tuple[tuple[int, int, int], ...] | None = None
     label: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -256,7 +258,7 @@ def _measure_quality(
     progress: Progress,
 ) -> list[dict[str, Any]]:
     """Every contender at one quality on one device, in interleaved rounds."""
-    from saliency_cam.realtime.bench.gemm import gemm_runner
+    from saliency_cam.realtime.bench.gemm import gemm_runner, precision_gemm_runner
 
     preset = _preset(quality, config.models_dir)
     if preset.kind == "baseline":  # computed in code: one way to run it, one row
@@ -273,6 +275,15 @@ def _measure_quality(
     gemm = gemm_runner(choice, config.threads, gemm_shape) if gemm_shape else None
     if gemm is not None:
         cases["gemm"] = gemm.run
+    # int8 and bf16 rows are measured against their own precision's peak (an int8 row
+    # against the fp32 peak read 1164 % on AMX), probed in the same rounds
+    probes = {}
+    if gemm_shape and not choice.is_gpu:
+        for precision in dict.fromkeys(p for _, p in contenders):
+            probe = precision_gemm_runner(precision, config.threads, gemm_shape)
+            if probe is not None:
+                probes[precision] = probe
+                cases[f"gemm/{precision}"] = probe.run
     baseline = None
     # a classical model has no TensorFlow twin to compare with
     if config.tensorflow and not choice.is_gpu and preset.kind != "baseline":
@@ -296,14 +307,16 @@ def _measure_quality(
         min_iterations=config.min_iterations,
     )
     gemm_gflops = gemm.gflops(timings["gemm"].median_ms / 1e3) if gemm else None
+    peaks = {p: r.gflops(timings[f"gemm/{p}"].median_ms / 1e3) for p, r in probes.items()}
     rows = []
     for (backend, precision), (session, cost) in opened.items():
         pipeline = pipelines.get(precision) if backend == "onnxruntime" else None
+        peak = peaks.get(precision, gemm_gflops)
         rows.extend(
             _session_rows(
-                session, choice, timings, pipeline, gemm_gflops, cost, fidelity.get(
+                session, choice, timings, pipeline, peak, cost, fidelity.get(
                     (backend, precision)
-                )
+                ), peak_precision=precision if precision in peaks else "fp32"
             )
         )  # fmt: skip
     if baseline is not None:
@@ -451,9 +464,11 @@ def _session_rows(
     gemm_gflops: float | None,
     cost: Cost,
     fidelity: tuple[float | None, str] | None,
+    peak_precision: str = "fp32",
 ) -> list[dict[str, Any]]:
     """The inference row of one variant on one backend, and its pipeline row when
-    measured."""
+    measured. ``gemm_gflops`` is the peak of ``peak_precision`` (the row's own where a
+    probe measured it, else fp32)."""
     variant = session.variant
     precision = variant.precision
     backend = session.backend
@@ -466,6 +481,7 @@ def _session_rows(
         "precision": precision,
         "gemm_gflops": gemm_gflops,
         "trained": variant.trained,
+        "peak_precision": peak_precision,
     }
     if fidelity is not None:
         common["fidelity_cc"], common["fidelity_source"] = fidelity
@@ -476,15 +492,22 @@ def _session_rows(
         "rss_added_mib": None if cost.grown_mib is None else round(cost.grown_mib, 1),
         "memory_step": f"open + {MEMORY_CALLS} frames",
     }
-    rows = [_row(timings[f"{backend}/{precision}"], mode="inference", **common, **memory)]
+    inference = timings[f"{backend}/{precision}"]
+    rows = [_row(inference, mode="inference", **common, **memory)]
     if pipeline is not None:
+        whole = timings[f"pipeline/{precision}"]
         rows.append(
             _row(
-                timings[f"pipeline/{precision}"],
+                whole,
                 mode="pipeline",
                 clip={"height": 480, "width": 640, "frames": pipeline.frames},
                 latency_ms=pipeline.stats.get("latency_ms"),
                 stages_ms=pipeline.stats.get("stages_ms"),
+                # end to end next to the network alone, same variant, same rounds
+                inference_fps=round(inference.fps, 2),
+                end_to_end_vs_inference=round(whole.fps / inference.fps, 3)
+                if inference.fps
+                else None,
                 **common,
             )
         )
@@ -520,7 +543,7 @@ def _now() -> float:
 
 def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Run the whole matrix; return the JSON-ready result (schema :data:`SCHEMA`)."""
-    from saliency_cam.realtime.bench.gemm import gemm_peak
+    from saliency_cam.realtime.bench.gemm import GEMM_SHAPES, gemm_peak, precision_peaks
     from saliency_cam.realtime.bench.hardware import fingerprint
     from saliency_cam.realtime.bench.summary import summarize
 
@@ -550,9 +573,17 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
             shape = None
             if config.gemm:
                 say(f"{device}: measuring the fp32 GEMM peak")
-                peak = gemm_peak(choice, config.threads, seconds=max(0.2, 2 * config.round_seconds))
+                seconds = max(0.2, 2 * config.round_seconds)
+                shapes = config.gemm_shapes or GEMM_SHAPES
+                peak = gemm_peak(choice, config.threads, seconds=seconds, shapes=shapes)
                 gemm[device] = peak.to_json()
                 shape = peak.best_shape
+                if not choice.is_gpu:
+                    wanted = tuple(dict.fromkeys(p for _, p in contenders if p != "fp32"))
+                    say(f"{device}: measuring the {', '.join(wanted) or 'no other'} peaks")
+                    gemm[device]["precisions"] = precision_peaks(
+                        config.threads, shape, wanted, seconds=seconds
+                    )
             for quality in config.qualities:
                 rows.extend(
                     _measure_quality(

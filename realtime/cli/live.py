@@ -21,6 +21,7 @@ from saliency_cam.realtime.cli.options import (
     ModelsDir,
     Precision,
     Quality,
+    Reuse,
     Smooth,
     View,
 )
@@ -69,6 +70,7 @@ def live(
     colormap: Colormap = "inferno",
     mirror: Annotated[bool, typer.Option("--mirror", help="flip the picture left-right")] = False,
     smooth: Smooth = 0.0,
+    reuse: Reuse = 1,
     record: Annotated[
         Path | None,
         typer.Option("--record", help="write the annotated stream to this video file"),
@@ -140,6 +142,7 @@ def live(
         colormap=colormap,
         mirror=mirror,
         smooth=smooth,
+        reuse=reuse,
         record=record,
         record_view=record_view,
         record_hud=hud,

@@ -39,6 +39,7 @@ from saliency_cam.realtime.cli.options import (
     ModelsDir,
     OutputFolder,
     Precision,
+    Reuse,
     ShowProgress,
     Smooth,
     Threads,
@@ -174,6 +175,7 @@ def video(
     alpha: Alpha = 0.5,
     colormap: Colormap = "inferno",
     smooth: Smooth = 0.0,
+    reuse: Reuse = 1,
     maps: Annotated[
         str | None,
         typer.Option(
@@ -238,7 +240,7 @@ def video(
     plan = plan_video_jobs(inputs, output_argument(output), blend=blend, maps=maps, points=points)
     total = _check_plan(err, plan, "video")
     if scale.wanted:  # files in parallel: apps/batch
-        style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+        style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
         name = model_name(quality, dataset, model, default=DEFAULT_QUALITY)
         _split_check(split_seconds, maps, blend)
         _, failed = scale.run(
@@ -264,10 +266,11 @@ def video(
         model=model,
     )
     print_model(err, session)
-    frames_per_run = resolve_batch(batch, session)
+    # --reuse decides frame by frame whether the network runs: one frame per inference
+    frames_per_run = 1 if reuse > 1 else resolve_batch(batch, session)
     if frames_per_run > 1:
         err.print(f"batch: {frames_per_run} frames per inference")
-    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth)
+    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
     note = session.note
     failures = len(plan.problems)
     results = []
@@ -377,6 +380,18 @@ def _video_tasks(jobs, style, keep_audio: bool, note: str, batch: int | None) ->
     ]
 
 
+#: The video job's stages as the summary names them (network: computed frames only).
+STAGE_NAMES: dict[str, str] = {
+    "read": "decode",
+    "preprocess": "resize in",
+    "infer": "network",
+    "postprocess": "resize out",
+    "reuse": "flow+warp",
+    "render": "blend",
+    "encode": "encode",
+}
+
+
 def _video_lines(result, keep_audio: bool) -> list[str]:
     """The per-video summary: outputs, frames, size, rate, speed, stage times."""
     info = result.info
@@ -389,10 +404,20 @@ def _video_lines(result, keep_audio: bool) -> list[str]:
         f"in {result.seconds:.1f} s ({result.fps:.1f} FPS)",
     ]
     stages = result.stats.get("stages_ms", {})
-    names = {"read": "decode", "process": "inference", "output": "render+encode"}
-    means = [f"{names.get(k, k)} {v['mean']:.1f}" for k, v in stages.items() if "mean" in v]
+    means = [
+        f"{STAGE_NAMES[k]} {stages[k]['mean']:.1f}"
+        for k in STAGE_NAMES
+        if "mean" in stages.get(k, {})
+    ]
     if means:
         lines.append(f"  mean ms per frame: {', '.join(means)} (stages overlap)")
+    reuse = result.stats.get("reuse")
+    if reuse:
+        by = result.stats.get("frames_by", {})
+        lines.append(
+            f"  reuse {reuse['every']}: {by.get('computed', 0)} maps computed "
+            f"({len(reuse['cuts'])} at cuts), {by.get('propagated', 0)} propagated"
+        )
     if result.ended_early:
         lines.append(f"  note: {result.ended_early}")
     return lines

@@ -71,6 +71,15 @@ Smooth = Annotated[
         "--smooth", min=0.0, max=0.99, help="temporal smoothing 0..0.99 (exponential; 0 = off)"
     ),
 ]
+Reuse = Annotated[
+    int,
+    typer.Option(
+        "--reuse",
+        min=1,
+        help="run the network every N-th frame (sooner on a scene change or cut) and warp "
+        "the last map along the motion in between (1 = every frame)",
+    ),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")]
 Dataset = Annotated[
     str | None,

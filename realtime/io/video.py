@@ -348,7 +348,8 @@ class VideoSink:
     ``info`` gives size and frame rate (usually the input's :class:`VideoInfo`; pass
     ``width``/``height`` to override the size, e.g. for a side-by-side view).
     ``audio_from`` names a file whose first audio track is copied into the output.
-    ``metadata`` goes into the container (e.g. which model made the video). Frames
+    ``metadata`` goes into the container (e.g. which model made the video); ``threads``
+    caps the encoder's threads (a video job shares the cores with the network). Frames
     written with a ``stamp`` (seconds from the start, e.g. the input frame's) keep that
     time, so a variable-frame-rate input keeps its timing and its audio stays in sync;
     frames without one follow at the constant rate ``info.fps``. Timestamps count in
@@ -374,6 +375,7 @@ class VideoSink:
         audio_from: str | os.PathLike[str] | None = None,
         metadata: dict[str, str] | None = None,
         keep_partial: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.keep_partial = keep_partial
@@ -393,6 +395,8 @@ class VideoSink:
         self._preset = preset
         self._audio_from = Path(audio_from) if audio_from else None
         self._metadata = dict(metadata or {})
+        #: encoder threads (None: the encoder's own choice, 1.5 per core for x264)
+        self.threads = threads
         self._stack: contextlib.ExitStack | None = None
         self._container = None
         self._stream = None
@@ -417,8 +421,12 @@ class VideoSink:
             stream.width, stream.height, stream.pix_fmt = self.width, self.height, self.pix_fmt
             stream.time_base = self.time_base
             stream.codec_context.time_base = self.time_base
+            if self.threads:
+                stream.codec_context.thread_count = self.threads
             if self.codec == "libx264":
                 stream.options = {"crf": str(self._crf), "preset": self._preset}
+                if self.threads:
+                    stream.options = {**stream.options, "threads": str(self.threads)}
             else:
                 stream.bit_rate = max(1_000_000, self.width * self.height * 8)
             if self._audio_from is not None:

@@ -31,6 +31,8 @@ class Saliency:
     map: np.ndarray
     preset: str
     trained: bool
+    #: ``computed`` (the network ran) or ``propagated`` (the last map warped: --reuse)
+    kind: str = "computed"
 
 
 class SessionPool:
@@ -93,6 +95,11 @@ class SaliencyEngine:
         return self.current.variant.preset
 
     @property
+    def switch_ready(self) -> bool:
+        """True when another quality is loaded and will be used from the next frame."""
+        return self._ready is not None
+
+    @property
     def switching(self) -> bool:
         """True while a requested quality is not yet in use."""
         return self._wanted != self.current.variant.preset
@@ -152,11 +159,55 @@ class SaliencyEngine:
 
     def __call__(self, frame: Frame) -> Saliency:
         session = self._swap_if_ready()
-        timings = frame.timings
-        with timed(timings, "preprocess"):
-            network_input, box = session.prepare(frame.image)
-        with timed(timings, "infer"):
-            small = session.infer(network_input)
-        with timed(timings, "postprocess"):
-            full = session.finish(small, box)
+        full = predict_timed(session, frame.image, frame.timings)
         return Saliency(full, session.variant.preset, session.trained)
+
+
+class ReusingEngine:
+    """A :class:`SaliencyEngine` that runs the network only when
+    :class:`~saliency_cam.realtime.pipeline.reuse.MapPropagator` asks for it (``--reuse
+    N`` in the live app); other frames get the last map warped along the motion
+    (``kind`` = ``propagated``). A quality switch forces a fresh run.
+
+    >>> pipeline = Pipeline(camera, ReusingEngine(engine, every=3))   # doctest: +SKIP
+    """
+
+    def __init__(self, engine: SaliencyEngine, every: int) -> None:
+        from saliency_cam.realtime.pipeline.reuse import MapPropagator
+
+        self.engine = engine
+        self.propagator = MapPropagator(every)
+        self._last: Saliency | None = None
+
+    def __call__(self, frame: Frame) -> Saliency:
+        if self.engine.switch_ready:  # the new quality's map, not the old one warped
+            self.propagator.reset()
+        made: list[Saliency] = []
+
+        def compute() -> np.ndarray:
+            made.append(self.engine(frame))
+            return made[-1].map
+
+        with timed(frame.timings, "reuse"):
+            step = self.propagator.step(frame.image, compute)
+        network = sum(frame.timings.get(k, 0.0) for k in ("preprocess", "infer", "postprocess"))
+        frame.timings["reuse"] -= network  # flow and warp only
+        if made:
+            self._last = made[-1]
+        last = self._last
+        assert last is not None  # the first step always computes
+        return Saliency(step.map, last.preset, last.trained, step.kind)
+
+
+def predict_timed(
+    session: SaliencySession, image: np.ndarray, timings: dict[str, float]
+) -> np.ndarray:
+    """:meth:`SaliencySession.predict`, adding its three parts' times to ``timings``:
+    ``preprocess`` (colour check, resize to the network's input), ``infer`` (the
+    network alone), ``postprocess`` (the map back to the frame's size)."""
+    with timed(timings, "preprocess"):
+        network_input, box = session.prepare(image)
+    with timed(timings, "infer"):
+        small = session.infer(network_input)
+    with timed(timings, "postprocess"):
+        return session.finish(small, box)

@@ -35,12 +35,15 @@ class HudInfo:
     paused: bool = False
     dropped: int = 0
     show_help: bool = False
+    #: with --reuse: ``computed`` (the network ran on this frame) or ``propagated``
+    map_kind: str = ""
 
     def lines(self) -> list[tuple[str, tuple[int, int, int]]]:
         """The text lines, each with its BGR colour, top to bottom."""
         latency = "- ms" if math.isnan(self.latency_ms) else f"{self.latency_ms:.0f} ms"
+        kind = f"  map {self.map_kind}" if self.map_kind else ""
         out = [
-            (f"{self.quality}  {self.device}  {self.fps:.1f} FPS  {latency}", _WHITE),
+            (f"{self.quality}  {self.device}  {self.fps:.1f} FPS  {latency}{kind}", _WHITE),
         ]
         if not self.trained:
             out.append(("UNTRAINED random weights - not real saliency", _RED))

@@ -85,6 +85,22 @@ def test_result_schema(result: dict[str, Any]) -> None:
     json.dumps(result)  # serialisable as is
 
 
+def test_pipeline_rows_show_end_to_end_next_to_inference(result: dict[str, Any]) -> None:
+    rows = {
+        (r["mode"], r["precision"]): r for r in result["results"] if r["runtime"] != "tensorflow"
+    }
+    for precision in ("fp32", "int8"):
+        pipe, alone = rows[("pipeline", precision)], rows[("inference", precision)]
+        assert pipe["inference_fps"] == pytest.approx(alone["fps"], rel=1e-2)
+        assert pipe["end_to_end_vs_inference"] == pytest.approx(
+            pipe["fps"] / alone["fps"], rel=1e-2
+        )
+        # the video job's own stages, as `saliency-cam video` prints them
+        assert {"read", "preprocess", "infer", "render", "encode"} <= set(pipe["stages_ms"])
+    md = report.markdown(report.merge_results([("run", result)]))
+    assert "network alone" in md and "of it end to end" in md
+
+
 def test_summary_ratios_come_from_the_rows(result: dict[str, Any]) -> None:
     rows = {(r["mode"], r["runtime"], r["precision"]): r for r in result["results"]}
     cpu = result["summary"]["cpu"]
