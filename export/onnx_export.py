@@ -48,11 +48,27 @@ class ParityError(ExportError):
     """ONNX and TensorFlow disagree by more than the tolerance; nothing was written."""
 
 
-def build_keras_model(preset: Preset, loaded: LoadedWeights):  # -> keras.Model
-    """MSI-Net at the preset's fixed size, with ``loaded``'s weights."""
+def weights_arch(loaded: LoadedWeights) -> str:
+    """The network ``loaded`` belongs to (``extra["arch"]``; MSI-Net when unnamed)."""
+    return str(loaded.extra.get("arch", "msinet"))
+
+
+def build_keras_model(
+    preset: Preset, loaded: LoadedWeights, size: tuple[int | None, int | None] | None = None
+):  # -> keras.Model
+    """The network ``loaded`` belongs to (MSI-Net, or the lite one) at the preset's fixed
+    size (or ``size``; None × None = any), with ``loaded``'s weights. The exporter's one
+    dispatch on the architecture."""
+    height, width = size or preset.size
+    if weights_arch(loaded) == "lite":
+        from saliency_cam.models import lite
+
+        model = lite.build_lite(height, width)
+        lite.load_weights(model, loaded.weights)
+        return model
     from saliency_cam.models.msinet import build_msinet, load_weights
 
-    model = build_msinet(preset.height, preset.width)
+    model = build_msinet(height, width)
     load_weights(model, loaded.weights)
     return model
 
@@ -72,9 +88,10 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
 
     from saliency_cam.export.fold import fold_weights
 
-    variables = list(model.trainable_variables)
-    if model.non_trainable_variables:
-        raise ExportError("MSI-Net has no non-trainable variables; this model does")
+    # trainable weights first, then the non-trainable ones (the lite network's
+    # BatchNorm statistics; MSI-Net has none): all folded in as initializers
+    trainable = len(model.trainable_variables)
+    variables = list(model.trainable_variables) + list(model.non_trainable_variables)
     names = [f"weight_{i}" for i in range(len(variables))]
     signature = [tf.TensorSpec([1, height, width, 3], tf.uint8, name=INPUT_NAME)] + [
         tf.TensorSpec(v.shape, tf.float32, name=n) for v, n in zip(variables, names, strict=True)
@@ -83,7 +100,9 @@ def convert_to_onnx(model, height: int, width: int, opset: int = DEFAULT_OPSET):
     @tf.function(input_signature=signature)
     def frame_to_saliency(frame_bgr: tf.Tensor, *weights: tf.Tensor) -> dict[str, tf.Tensor]:
         rgb = tf.gather(tf.cast(frame_bgr, tf.float32), [2, 1, 0], axis=3)
-        saliency, _ = model.stateless_call(list(weights), [], rgb, training=False)
+        saliency, _ = model.stateless_call(
+            list(weights[:trainable]), list(weights[trainable:]), rgb, training=False
+        )
         return {OUTPUT_NAME: saliency}
 
     proto, _ = tf2onnx.convert.from_function(
@@ -186,7 +205,6 @@ def _dynamic_parity(
     aspect-matched size, each against TensorFlow (a Keras model built for any size, same
     weights). The result's ``max_abs`` is the worst of all three checks; ``extra``
     records each."""
-    from saliency_cam.models.msinet import build_msinet, load_weights
     from saliency_cam.realtime.runtime.aspect import aspect_size
     from saliency_cam.realtime.runtime.letterbox import Letterbox
 
@@ -200,8 +218,7 @@ def _dynamic_parity(
     if size == spec.size:
         size = aspect_size(PARITY_ASPECT_FRAME, spec.size, "fill")
     aspect_frames = np.stack([Letterbox.fit(f.shape[:2], size).apply(f) for f in frames])
-    any_size = build_msinet(None, None)
-    load_weights(any_size, loaded.weights)
+    any_size = build_keras_model(spec, loaded, (None, None))
     aspect_parity = compare(
         session.run(None, {name: aspect_frames})[0],
         tensorflow_maps(any_size, list(aspect_frames)),
@@ -333,9 +350,11 @@ def export_variant(
 
 def _annotate(proto, spec: Preset, precision: str, loaded: LoadedWeights) -> None:
     """Name the graph and record provenance in the file itself (visible in Netron)."""
-    proto.graph.name = f"msinet_{spec.name}_{precision}"
+    arch = weights_arch(loaded)
+    proto.graph.name = f"{arch}_{spec.name}_{precision}"
+    title = "MSI-Net" if arch == "msinet" else arch
     proto.doc_string = (
-        f"MSI-Net saliency, {spec.name} {spec.height}x{spec.width} {precision}; input uint8 BGR "
+        f"{title} saliency, {spec.name} {spec.height}x{spec.width} {precision}; input uint8 BGR "
         "[1,H,W,3], output [1,H,W,1] in [0,1]"
         + ("" if loaded.trained else "; UNTRAINED random weights")
     )
@@ -345,6 +364,7 @@ def _annotate(proto, spec: Preset, precision: str, loaded: LoadedWeights) -> Non
         "weights_source": loaded.source,
         "weights_revision": loaded.revision,
         "trained": str(loaded.trained).lower(),
+        **({"arch": arch} if arch != "msinet" else {}),
     }.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from saliency_cam.models import lite
 from saliency_cam.models.architecture import gflops
 from saliency_cam.models.errors import SaliencyCamError
 
@@ -61,6 +62,8 @@ class Preset:
     drive: dict[str, DriveFile] = field(default_factory=dict)
     dataset: str = "salicon"
     description: str = ""
+    #: the network: ``msinet`` (every built-in preset) or ``lite`` (see :data:`ARCHES`)
+    arch: str = "msinet"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -69,8 +72,42 @@ class Preset:
 
     @property
     def gflops(self) -> float:
-        """Convolution cost of one frame at this size."""
-        return gflops(self.height, self.width)
+        """Convolution cost of one frame at this size (of this preset's network)."""
+        return arch_gflops(self.arch, self.height, self.width)
+
+
+#: The networks a model can be (``saliency-cam train --arch``). The one place that maps
+#: an architecture name to its cost and presets; the Keras builders are picked in
+#: ``export.onnx_export.build_keras_model`` and ``export.training.trainer.build_model``.
+ARCHES: tuple[str, ...] = ("msinet", lite.ARCH)
+
+#: The ``ultra`` size, offered only to networks that run it in real time on a laptop
+#: CPU (the lite network: 1.8 GMACs at 480×640, against MSI-Net's 182 GMACs).
+ULTRA_SIZE: tuple[int, int] = (480, 640)
+
+
+def check_arch(name: str) -> str:
+    """``name`` if it is an architecture, else a one-line error listing them."""
+    key = name.strip().lower()
+    if key not in ARCHES:
+        raise SaliencyCamError(f"unknown architecture {name!r}: choose one of {', '.join(ARCHES)}")
+    return key
+
+
+def arch_gflops(arch: str, height: int, width: int) -> float:
+    """GFLOPs (multiply-accumulates × 2) of one ``height``×``width`` frame of ``arch``."""
+    if check_arch(arch) == lite.ARCH:
+        return 2 * lite.gmacs(height, width)
+    return gflops(height, width)
+
+
+def arch_presets(arch: str) -> dict[str, tuple[int, int]]:
+    """The quality presets ``arch`` is offered at, name → (height, width): every network
+    has the five; ``ultra`` only the ones fast enough for it."""
+    sizes = {name: preset.size for name, preset in QUALITY_PRESETS.items()}
+    if check_arch(arch) == lite.ARCH:
+        sizes["ultra"] = ULTRA_SIZE
+    return sizes
 
 
 def _quality(name: str, height: int, width: int, description: str) -> Preset:
@@ -200,7 +237,14 @@ def check_user_model_name(name: str) -> str:
     return name
 
 
-def user_preset(name: str, height: int, width: int, dataset: str = "", description: str = ""):
+def user_preset(
+    name: str,
+    height: int,
+    width: int,
+    dataset: str = "",
+    description: str = "",
+    arch: str = "msinet",
+):
     """The :class:`Preset` of a user model (its weights are its own Keras file)."""
     return Preset(
         name=check_user_model_name(name),
@@ -211,6 +255,7 @@ def user_preset(name: str, height: int, width: int, dataset: str = "", descripti
         sources=("keras",),
         dataset=dataset or name,
         description=description or f"trained with saliency-cam train ({dataset or 'own data'})",
+        arch=check_arch(arch),
     )
 
 
@@ -222,7 +267,7 @@ def user_presets(models_dir: str | os.PathLike[str] | None = None) -> dict[str, 
 
     manifest = Manifest.load(resolve_models_dir(models_dir))
     return {
-        name: user_preset(name, m.height, m.width, m.dataset, m.description)
+        name: user_preset(name, m.height, m.width, m.dataset, m.description, m.arch)
         for name, m in manifest.user_models.items()
     }
 

@@ -101,4 +101,4 @@ def _read_keras(preset: Preset, weights_path: str | os.PathLike[str] | None) -> 
             "keras weights are files saved by saliency-cam: pass one with "
             "--weights-path FILE.weights.h5"
         )
-    return read_keras_weights(weights_path, dataset=preset.dataset)
+    return read_keras_weights(weights_path, dataset=preset.dataset, arch=preset.arch)

@@ -30,15 +30,23 @@ SUFFIX = ".weights.h5"
 
 
 def read_keras_weights(
-    path: str | os.PathLike[str], *, dataset: str = "salicon", trained: bool = True
+    path: str | os.PathLike[str],
+    *,
+    dataset: str = "salicon",
+    trained: bool = True,
+    arch: str = "msinet",
 ) -> LoadedWeights:
     """Read a ``.weights.h5`` file saved from :func:`build_msinet` (e.g. by
-    :func:`save_keras_weights`). Raises :class:`WeightsError` if it does not fit."""
+    :func:`save_keras_weights`), or with ``arch="lite"`` from
+    :func:`~saliency_cam.models.lite.build_lite`. Raises :class:`WeightsError` if it
+    does not fit."""
     source = Path(path)
     if not source.name.endswith(SUFFIX):
         raise WeightsError(f"{source} is not a Keras weights file: its name must end in {SUFFIX}")
     if not source.is_file():
         raise WeightsError(f"{source} does not exist: pass a {SUFFIX} file saved by saliency-cam")
+    if arch == "lite":
+        return _read_lite(source, dataset, trained)
     _check_variable_shapes(source)
 
     from saliency_cam.models.msinet import build_msinet, extract_weights
@@ -57,6 +65,28 @@ def read_keras_weights(
         dataset=dataset,
         trained=trained,
         origin=f"Keras weights {source.name}",
+    )
+
+
+def _read_lite(source: Path, dataset: str, trained: bool) -> LoadedWeights:
+    """A lite network's ``.weights.h5`` (as the trainer saves it) as a weight map whose
+    ``extra`` names the architecture (the exporter builds the lite network for it)."""
+    from saliency_cam.models import lite
+
+    model = lite.build_lite()
+    try:
+        model.load_weights(source)
+    except (ValueError, OSError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{source} does not fit the lite network ({first})") from exc
+    return LoadedWeights(
+        lite.extract_weights(model),
+        source="keras",
+        revision=f"sha256:{sha256_file(source)[:16]}",
+        dataset=dataset,
+        trained=trained,
+        origin=f"Keras weights {source.name}",
+        extra={"arch": lite.ARCH},
     )
 
 

@@ -33,9 +33,11 @@ def publish(
     dataset: str = "",
     card: dict[str, Any] | None = None,
     on_step: Any = None,
+    arch: str = "msinet",
 ) -> VariantInfo:
-    """Export ``weights_file`` (a ``.weights.h5`` of MSI-Net) as user model ``name`` at
-    ``size`` into ``models_dir`` and register it; returns the fp32 variant's entry.
+    """Export ``weights_file`` (a ``.weights.h5`` of MSI-Net, or of the ``arch`` network)
+    as user model ``name`` at ``size`` into ``models_dir`` and register it; returns the
+    fp32 variant's entry.
 
     Order: read and check the weights, export the ONNX (parity-checked, atomic), copy the
     weights and write the card, and only then register the name in the manifest: a
@@ -46,9 +48,9 @@ def publish(
     from saliency_cam.export.variants import user_model_origin
 
     directory = resolve_models_dir(models_dir)
-    preset = user_preset(name, *size, dataset=dataset)
+    preset = user_preset(name, *size, dataset=dataset, arch=arch)
     Manifest.load(directory)  # a damaged manifest is reported before any work
-    loaded = read_keras_weights(weights_file, dataset=preset.dataset)
+    loaded = read_keras_weights(weights_file, dataset=preset.dataset, arch=preset.arch)
     loaded.source = "keras"
     loaded.origin = user_model_origin(dataset)
     info = export_variant(preset, loaded, directory, on_step=on_step)
@@ -62,6 +64,7 @@ def publish(
         "size": list(size),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "onnx": info.file,
+        "arch": preset.arch,
         "parity_max_abs": info.parity.get("max_abs"),
         "hardware": {"machine": platform.machine(), "processor": platform.processor()},
         **(card or {}),
@@ -79,6 +82,7 @@ def publish(
                 description=preset.description,
                 folder=f"{USER_FOLDER}/{name}",
                 created=full_card["created"],
+                arch=preset.arch,
             )
         )
     return info

@@ -91,11 +91,15 @@ class TrainConfig:
     devices: tuple[str, ...] | None = None
     #: score the starting weights first (history row "epoch 0": the baseline to beat)
     validate_start: bool = False
+    #: the network trained: ``msinet`` or ``lite`` (models.registry.ARCHES)
+    arch: str = "msinet"
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed run must share with the interrupted one."""
         keep = ("size", "batch_size", "loss", "freeze", "flip", "seed", "sigma")
         identity = {k: v for k, v in asdict(self).items() if k in keep}
+        if self.arch != "msinet":  # runs saved before there was a choice stay resumable
+            identity["arch"] = self.arch
         if self.mixed_precision:  # its optimiser (loss scaling) checkpoints differently
             identity["mixed_precision"] = True
         return identity | {"size": list(self.size)}
@@ -190,6 +194,9 @@ def build_model(
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
+        # the trainer's one dispatch on the architecture
+        if config.arch == "lite":
+            return _build_lite(config, start, seed)
         model = build_msinet(*config.size, dilated_taps=True)
     finally:  # the policy is global: do not leak it into later models (export)
         keras.config.set_dtype_policy(previous)
@@ -203,6 +210,19 @@ def build_model(
                 layer.trainable = False
     elif config.freeze != "none":
         raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
+    return model
+
+
+def _build_lite(config: TrainConfig, start: WeightMap, seed: int):  # -> keras.Model
+    """The lite network at the training size, seeded; ``start`` (a full lite weight map,
+    e.g. the ImageNet encoder) copied in when given."""
+    from saliency_cam.models import lite
+
+    if config.freeze != "none":
+        raise SaliencyCamError("--freeze is for MSI-Net; the lite network trains whole")
+    model = lite.build_lite(*config.size, seed=seed)
+    if start:
+        lite.load_weights(model, start)
     return model
 
 

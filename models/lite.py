@@ -1,0 +1,304 @@
+"""The lite saliency network: a MobileNetV2 encoder and a light multi-scale decoder.
+
+Same contract as MSI-Net: RGB float32 0..255 NHWC in (the exported ONNX takes the
+runtime's uint8 BGR frame and swaps/casts inside, exactly as for MSI-Net), the map at
+the input size out, min-max normalised per image to [0, 1]; H and W multiples of 8.
+
+* Encoder: the first blocks of MobileNetV2 (width 1.0, Keras' layer names, so
+  ``--init imagenet`` copies Keras' ImageNet weights in) down to 1/8 of the input, then
+  three inverted residuals of its own at 1/8 with dilation 2 and 4 (more context
+  without a coarser map: every stride-2 step sees an even size, so any multiple-of-8
+  input runs, and the exported graph takes any size like MSI-Net's).
+* Multi-scale head (ASPP-like): a 1×1 branch, three depthwise-separable 3×3 branches
+  with dilation 2, 4 and 6, and a global-context branch; fused by a 1×1 convolution.
+* Decoder: three ×2 bilinear steps (TF1's legacy mapping, as MSI-Net) with
+  depthwise-separable convolutions, the 1/4 features of the encoder joined in at the
+  first; the map is made at 1/2 and upsampled once more.
+
+About 100× fewer multiply-accumulates than MSI-Net (0.45 GMACs at 240×320 against
+45.5); :func:`gmacs` counts them from :data:`LAYERS` without TensorFlow, and the
+tests check that count against the Keras model's real convolutions.
+
+>>> round(gmacs(240, 320), 2)
+0.45
+>>> model = build_lite(240, 320)   # doctest: +SKIP  (needs TensorFlow)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ARCH = "lite"
+#: Input sizes must be multiples of this (three stride-2 steps).
+SIZE_MULTIPLE = 8
+#: Inits the lite network accepts (``--init``).
+INITS: tuple[str, ...] = ("random", "imagenet")
+#: Channels of the encoder's own 1/8 blocks, the head and the decoder steps.
+HEAD_CHANNELS = 64
+FUSED_CHANNELS = 96
+DECODER_CHANNELS = (48, 24)
+
+
+@dataclass(frozen=True)
+class LiteConv:
+    """One convolution: ``depthwise`` ones have ``cin == cout`` and cost k²·C per
+    output pixel; ``scale`` is the output stride (0 = the global 1×1 branch)."""
+
+    name: str
+    kernel: int
+    cin: int
+    cout: int
+    scale: int
+    depthwise: bool = False
+
+    def macs(self, height: int, width: int) -> int:
+        """Multiply-accumulates of this convolution on one ``height``×``width`` frame."""
+        pixels = 1 if self.scale == 0 else (height // self.scale) * (width // self.scale)
+        per_pixel = (
+            self.kernel * self.kernel * (self.cin if self.depthwise else self.cin * self.cout)
+        )
+        return pixels * per_pixel
+
+
+def _inverted(name: str, cin: int, cout: int, expand: int, scale: int, stride: int = 1):
+    """Expand 1×1 (none when ``expand`` is 1), depthwise 3×3, project 1×1 (MobileNetV2)."""
+    hidden = cin * expand
+    layers = []
+    if expand != 1:
+        layers.append(LiteConv(f"{name}_expand", 1, cin, hidden, scale // stride))
+    layers.append(LiteConv(f"{name}_depthwise", 3, hidden, hidden, scale, depthwise=True))
+    layers.append(LiteConv(f"{name}_project", 1, hidden, cout, scale))
+    return layers
+
+
+#: MobileNetV2's first blocks (stride 8, Keras names): (name, cin, cout, expand, scale, stride)
+MOBILENET_BLOCKS: tuple[tuple[str, int, int, int, int, int], ...] = (
+    ("expanded_conv", 32, 16, 1, 2, 1),
+    ("block_1", 16, 24, 6, 4, 2),
+    ("block_2", 24, 24, 6, 4, 1),
+    ("block_3", 24, 32, 6, 8, 2),
+    ("block_4", 32, 32, 6, 8, 1),
+    ("block_5", 32, 32, 6, 8, 1),
+)
+#: The encoder's own blocks at 1/8: (name, cin, cout, dilation)
+OWN_BLOCKS: tuple[tuple[str, int, int, int], ...] = (
+    ("lite_block_6", 32, HEAD_CHANNELS, 2),
+    ("lite_block_7", HEAD_CHANNELS, HEAD_CHANNELS, 2),
+    ("lite_block_8", HEAD_CHANNELS, HEAD_CHANNELS, 4),
+)
+#: Dilations of the head's depthwise-separable branches.
+HEAD_DILATIONS: tuple[int, ...] = (2, 4, 6)
+#: Channels of the 1/4 encoder features joined in by the decoder (block_2's output).
+SKIP_CHANNELS = 24
+
+
+def _layers() -> tuple[LiteConv, ...]:
+    out = [LiteConv("Conv1", 3, 3, 32, 2)]
+    for name, cin, cout, expand, scale, stride in MOBILENET_BLOCKS:
+        out += _inverted(name, cin, cout, expand, scale, stride)
+    for name, cin, cout, _ in OWN_BLOCKS:
+        out += _inverted(name, cin, cout, 6, 8)
+    c = HEAD_CHANNELS
+    out.append(LiteConv("head_1x1", 1, c, c, 8))
+    for d in HEAD_DILATIONS:
+        out.append(LiteConv(f"head_d{d}_depthwise", 3, c, c, 8, depthwise=True))
+        out.append(LiteConv(f"head_d{d}_pointwise", 1, c, c, 8))
+    out.append(LiteConv("head_global", 1, c, c, 0))
+    out.append(LiteConv("head_fuse", 1, c * (2 + len(HEAD_DILATIONS)), FUSED_CHANNELS, 8))
+    cin = FUSED_CHANNELS + SKIP_CHANNELS
+    for step, (cout, scale) in enumerate(zip(DECODER_CHANNELS, (4, 2), strict=True), 1):
+        out.append(LiteConv(f"decoder_{step}_depthwise", 3, cin, cin, scale, depthwise=True))
+        out.append(LiteConv(f"decoder_{step}_pointwise", 1, cin, cout, scale))
+        cin = cout
+    out.append(LiteConv("decoder_out", 3, cin, 1, 2))
+    return tuple(out)
+
+
+#: Every convolution, in graph order (what :func:`gmacs` sums).
+LAYERS: tuple[LiteConv, ...] = _layers()
+
+
+def macs(height: int, width: int) -> int:
+    """Multiply-accumulates of all convolutions for one ``height``×``width`` frame."""
+    return sum(layer.macs(height, width) for layer in LAYERS)
+
+
+def gmacs(height: int, width: int) -> float:
+    """:func:`macs` in billions (GFLOPs are twice this)."""
+    return macs(height, width) / 1e9
+
+
+def check_size(height: int | None, width: int | None) -> None:
+    """Refuse sizes that are not multiples of 8 (None = any size)."""
+    for value in (height, width):
+        if value is not None and value % SIZE_MULTIPLE:
+            raise ValueError(f"lite input sizes must be multiples of 8, got {height}×{width}")
+
+
+def build_lite(
+    height: int | None = None, width: int | None = None, *, init: str = "random", seed: int = 0
+):  # -> keras.Model
+    """Build the lite network for ``height``×``width`` (multiples of 8; None = any).
+
+    ``init``: ``random`` (seeded Keras initialisers) or ``imagenet`` (the MobileNetV2
+    layers take Keras' ImageNet weights, downloaded by Keras into ``~/.keras``; raises
+    :class:`~saliency_cam.models.errors.WeightsError` in one line when that fails).
+    Input: RGB float32 0..255 NHWC; output [N, H, W, 1] in [0, 1].
+    """
+    import keras
+
+    from saliency_cam.models.msinet import GlobalMean, LegacyResizeBilinear, MinMaxNormalize
+
+    check_size(height, width)
+    if init not in INITS:
+        raise ValueError(f"unknown lite init {init!r}: use {' or '.join(INITS)}")
+    keras.utils.set_random_seed(seed)
+    L = keras.layers  # noqa: N806 - the usual Keras alias
+
+    def bn_act(x, name: str, act: str | None = "relu6"):
+        x = L.BatchNormalization(epsilon=1e-3, momentum=0.9, name=f"{name}_BN")(x)
+        if act == "relu6":
+            return L.ReLU(6.0, name=f"{name}_relu")(x)
+        if act == "relu":
+            return L.ReLU(name=f"{name}_relu")(x)
+        return x
+
+    def inverted(x, name, cout, expand, stride=1, dilation=1):
+        cin = x.shape[-1]
+        y = x
+        if expand != 1:
+            y = L.Conv2D(cin * expand, 1, use_bias=False, name=f"{name}_expand")(y)
+            y = bn_act(y, f"{name}_expand")
+        if stride == 2:  # even sizes (multiples of 8): MobileNetV2's pad is bottom/right
+            y = L.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad")(y)
+        y = L.DepthwiseConv2D(
+            3, strides=stride, padding="valid" if stride == 2 else "same",
+            dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise",
+        )(y)  # fmt: skip
+        y = bn_act(y, f"{name}_depthwise")
+        y = L.Conv2D(cout, 1, use_bias=False, name=f"{name}_project")(y)
+        y = bn_act(y, f"{name}_project", None)
+        if stride == 1 and cin == cout:
+            y = L.Add(name=f"{name}_add")([x, y])
+        return y
+
+    def separable(x, name, cout, dilation=1):
+        y = L.DepthwiseConv2D(
+            3, padding="same", dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise"
+        )(x)
+        y = bn_act(y, f"{name}_depthwise", "relu")
+        y = L.Conv2D(cout, 1, use_bias=False, name=f"{name}_pointwise")(y)
+        return bn_act(y, f"{name}_pointwise", "relu")
+
+    inputs = keras.Input(shape=(height, width, 3), dtype="float32", name="input")
+    # MobileNetV2's own input scaling (its ImageNet weights expect -1..1)
+    x = L.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(inputs)
+    x = L.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="Conv1")(x)
+    x = L.BatchNormalization(epsilon=1e-3, momentum=0.9, name="bn_Conv1")(x)
+    x = L.ReLU(6.0, name="Conv1_relu")(x)
+    skip = None
+    for name, _cin, cout, expand, _scale, stride in MOBILENET_BLOCKS:
+        x = inverted(x, name, cout, expand, stride)
+        if name == "block_2":
+            skip = x
+    for name, _cin, cout, dilation in OWN_BLOCKS:
+        x = inverted(x, name, cout, 6, dilation=dilation)
+
+    c = HEAD_CHANNELS
+    branches = [bn_act(L.Conv2D(c, 1, use_bias=False, name="head_1x1")(x), "head_1x1", "relu")]
+    branches += [separable(x, f"head_d{d}", c, d) for d in HEAD_DILATIONS]
+    pooled = GlobalMean(name="head_global_mean")(x)
+    pooled = L.Conv2D(c, 1, activation="relu", name="head_global")(pooled)
+    branches.append(LegacyResizeBilinear(name="head_global_resize")([pooled, x]))
+    x = L.Concatenate(name="head_concat")(branches)
+    x = bn_act(
+        L.Conv2D(FUSED_CHANNELS, 1, use_bias=False, name="head_fuse")(x), "head_fuse", "relu"
+    )
+
+    x = LegacyResizeBilinear(2, name="decoder_upsample1")(x)
+    x = L.Concatenate(name="decoder_skip")([x, skip])
+    for step, cout in enumerate(DECODER_CHANNELS, 1):
+        x = separable(x, f"decoder_{step}", cout)
+        if step == 1:
+            x = LegacyResizeBilinear(2, name="decoder_upsample2")(x)
+    x = L.Conv2D(1, 3, padding="same", name="decoder_out")(x)
+    x = LegacyResizeBilinear(2, name="decoder_upsample3")(x)
+    outputs = MinMaxNormalize(name="output", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name="lite")
+    if init == "imagenet":
+        copy_imagenet_weights(model)
+    return model
+
+
+def copy_imagenet_weights(model: Any) -> int:
+    """Copy Keras' ImageNet MobileNetV2 (width 1.0) weights into the layers of ``model``
+    that share its names (the encoder's first blocks); returns how many layers."""
+    import keras
+
+    from saliency_cam.models.errors import WeightsError
+
+    try:
+        reference = keras.applications.MobileNetV2(
+            input_shape=(224, 224, 3), alpha=1.0, include_top=False, weights="imagenet"
+        )
+    except Exception as exc:  # noqa: BLE001 - Keras raises URL, OS and value errors
+        raise WeightsError(
+            f"cannot load Keras' MobileNetV2 ImageNet weights ({type(exc).__name__}); "
+            "connect to the internet once (Keras keeps them in ~/.keras) or use --init random"
+        ) from exc
+    names = {layer.name for layer in reference.layers}
+    copied = 0
+    for layer in model.layers:
+        if layer.name in names and layer.weights:
+            layer.set_weights(reference.get_layer(layer.name).get_weights())
+            copied += 1
+    return copied
+
+
+def keras_conv_macs(model: Any, height: int, width: int) -> int:
+    """Multiply-accumulates of a Keras model's Conv2D/DepthwiseConv2D layers on one
+    ``height``×``width`` frame, from the output shapes a real forward pass gives (the
+    bilinear steps leave static shapes unknown). What the tests compare :func:`macs` with."""
+    import keras
+
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+    convs = [layer for layer in model.layers if isinstance(layer, kinds)]
+    probe = keras.Model(model.inputs, [layer.output for layer in convs])
+    outputs = probe([np.zeros((1, height, width, 3), np.float32)])
+    total = 0
+    for layer, out in zip(convs, outputs, strict=True):
+        _, h, w, cout = out.shape
+        kh, kw = layer.kernel_size
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            total += h * w * kh * kw * cout
+        else:
+            total += h * w * kh * kw * layer.kernel.shape[2] * cout
+    return int(total)
+
+
+def extract_weights(model: Any) -> dict[str, np.ndarray]:
+    """All variables (BatchNorm statistics included) as ``{"<layer>/<index>": array}``."""
+    out: dict[str, np.ndarray] = {}
+    for layer in model.layers:
+        for index, value in enumerate(layer.get_weights()):
+            out[f"{layer.name}/{index}"] = np.asarray(value, np.float32)
+    return out
+
+
+def load_weights(model: Any, weights: dict[str, np.ndarray]) -> None:
+    """Inverse of :func:`extract_weights`; raises WeightsError when they do not fit."""
+    from saliency_cam.models.errors import WeightsError
+
+    expected = {f"{layer.name}/{i}" for layer in model.layers for i in range(len(layer.weights))}
+    if set(weights) != expected:
+        missing = sorted(expected - set(weights))[:3]
+        extra = sorted(set(weights) - expected)[:3]
+        raise WeightsError(
+            f"weights do not fit the lite network (missing {missing}, extra {extra})"
+        )
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([weights[f"{layer.name}/{i}"] for i in range(len(layer.weights))])
