@@ -8,12 +8,12 @@ video, and writes::
 
     CACHE/stimuli/<key>.png     the image (longest side at most ``max_side``)
     CACHE/saliency/<key>.npy    the teacher's map of it, float32 at the image's size
-    CACHE/teacher.json          the teacher (name, sha256), and per key the source's
-                                sha256 and the map's sha256
+    CACHE/teacher.json          the teacher (name, size, sha256), and per key the
+                                source's sha256 and the map's sha256
 
 Run again, only what is missing or changed is computed: an entry is reused when its
-source hash, its map's hash and the teacher's hash all match (a different teacher, or a
-changed file, recomputes it). The index is saved every few images, so Ctrl-C loses
+source hash, its map's hash and the teacher (name, size, file hash) all match (another
+teacher, or a changed file, recomputes it). The index is saved every few images, so Ctrl-C loses
 little. The folder is then read by ``read_folder`` like any data folder: the trainer's
 validation CC and KLD are the student's agreement with the teacher on held-out images.
 
@@ -169,12 +169,13 @@ def teacher_maps(
     variant = find_variant(teacher, "fp32", models_dir)
     items = list_items(data, every)
     index = _load_index(folder / INDEX)
-    same_teacher = (
-        index.get("teacher_sha256") == variant.sha256 and index.get("max_side") == max_side
+    # the maps depend on the graph (sha256), the size it runs at and the cached image size
+    identity = f"{variant.preset} {variant.height}x{variant.width} {variant.sha256} {max_side}"
+    entries: dict[str, dict[str, str]] = (
+        index.get("entries", {}) if index.get("identity") == identity else {}
     )
-    entries: dict[str, dict[str, str]] = index.get("entries", {}) if same_teacher else {}
-    fresh = {"format": INDEX_FORMAT, "teacher": teacher, "teacher_sha256": variant.sha256}
-    fresh |= {"max_side": max_side, "entries": {}}
+    fresh: dict[str, Any] = {"format": INDEX_FORMAT, "teacher": teacher, "identity": identity}
+    fresh |= {"teacher_sha256": variant.sha256, "max_side": max_side, "entries": {}}
     todo = [item for item in items if not _reusable(folder, item, entries.get(item.key))]
     computing = {item.key for item in todo}
     for item in items:
