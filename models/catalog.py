@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from saliency_cam.models.manifest import Manifest
 from saliency_cam.models.paths import models_dir as resolve_models_dir
-from saliency_cam.models.registry import all_presets
+from saliency_cam.models.registry import all_presets, arch_presets
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class ModelEntry:
     gflops: float
     description: str
     exported: dict[str, bool]
+    #: the network (``msinet`` or ``lite``) and the quality presets it is offered at
+    #: (``ultra`` only for the fast ones)
+    arch: str = "msinet"
+    presets: tuple[str, ...] = ()
 
     @property
     def untrained(self) -> bool:
@@ -45,6 +49,9 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
             if info.preset == name and info.path.exists()
         }
         entries.append(
-            ModelEntry(name, preset.kind, preset.size, preset.gflops, preset.description, exported)
+            ModelEntry(
+                name, preset.kind, preset.size, preset.gflops, preset.description, exported,
+                preset.arch, tuple(arch_presets(preset.arch)),
+            )  # fmt: skip
         )
     return entries

@@ -91,3 +91,30 @@ def test_lite_weights_round_trip(keras_lite):
     del weights[next(iter(weights))]
     with pytest.raises(SaliencyCamError, match="do not fit the lite network"):
         lite.load_weights(other, weights)
+
+
+def test_list_models_and_models_show_each_networks_presets(tmp_path):
+    """A lite model (the manifest records its architecture) is listed with its own cost
+    and presets; ``models`` names which presets each architecture is offered."""
+    from typer.testing import CliRunner
+
+    from saliency_cam.models.catalog import list_models
+    from saliency_cam.models.manifest import Manifest, UserModel
+    from saliency_cam.realtime.cli.main import app
+
+    with Manifest.editing(tmp_path) as manifest:
+        manifest.put_user_model(UserModel("fast", 240, 320, arch="lite"))
+        manifest.put_user_model(UserModel("big", 240, 320))
+    saved = (tmp_path / "manifest.json").read_text()
+    assert saved.count('"arch"') == 1  # MSI-Net entries are written as before
+    entries = {entry.name: entry for entry in list_models(tmp_path)}
+    assert entries["fast"].arch == "lite" and "ultra" in entries["fast"].presets
+    assert entries["fast"].gflops == pytest.approx(2 * lite.gmacs(240, 320))
+    assert entries["big"].arch == "msinet" and "ultra" not in entries["big"].presets
+    assert "ultra" not in entries["very_high"].presets
+
+    result = CliRunner().invoke(app, ["models", "--models-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "[lite, 0.90 GFLOPs]" in result.output
+    assert "lite presets: very_low, low, medium, high, very_high, ultra" in result.output
+    assert "msinet presets: very_low, low, medium, high, very_high\n" in result.output
