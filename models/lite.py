@@ -12,15 +12,15 @@ the input size out, min-max normalised per image to [0, 1]; H and W multiples of
 * Multi-scale head (ASPP-like): a 1×1 branch, three depthwise-separable 3×3 branches
   with dilation 2, 4 and 6, and a global-context branch; fused by a 1×1 convolution.
 * Decoder: three ×2 bilinear steps (TF1's legacy mapping, as MSI-Net) with
-  depthwise-separable convolutions, the 1/4 features of the encoder joined in at the
-  first; the map is made at 1/2 and upsampled once more.
+  depthwise-separable convolutions, the encoder's 1/4 and 1/2 features joined in at the
+  first two; the map is made at 1/2 and upsampled once more.
 
-About 100× fewer multiply-accumulates than MSI-Net (0.45 GMACs at 240×320 against
+About 100× fewer multiply-accumulates than MSI-Net (0.46 GMACs at 240×320 against
 45.5); :func:`gmacs` counts them from :data:`LAYERS` without TensorFlow, and the
 tests check that count against the Keras model's real convolutions.
 
 >>> round(gmacs(240, 320), 2)
-0.45
+0.46
 >>> model = build_lite(240, 320)   # doctest: +SKIP  (needs TensorFlow)
 """
 
@@ -91,8 +91,10 @@ OWN_BLOCKS: tuple[tuple[str, int, int, int], ...] = (
 )
 #: Dilations of the head's depthwise-separable branches.
 HEAD_DILATIONS: tuple[int, ...] = (2, 4, 6)
-#: Channels of the 1/4 encoder features joined in by the decoder (block_2's output).
+#: Channels of the encoder features the decoder joins in: block_2's output at 1/4 and
+#: expanded_conv's at 1/2 (fine detail the 1/8 head cannot carry).
 SKIP_CHANNELS = 24
+FINE_SKIP_CHANNELS = 16
 
 
 def _layers() -> tuple[LiteConv, ...]:
@@ -112,7 +114,7 @@ def _layers() -> tuple[LiteConv, ...]:
     for step, (cout, scale) in enumerate(zip(DECODER_CHANNELS, (4, 2), strict=True), 1):
         out.append(LiteConv(f"decoder_{step}_depthwise", 3, cin, cin, scale, depthwise=True))
         out.append(LiteConv(f"decoder_{step}_pointwise", 1, cin, cout, scale))
-        cin = cout
+        cin = cout + FINE_SKIP_CHANNELS if step == 1 else cout
     out.append(LiteConv("decoder_out", 3, cin, 1, 2))
     return tuple(out)
 
@@ -199,11 +201,10 @@ def build_lite(
     x = L.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="Conv1")(x)
     x = L.BatchNormalization(epsilon=1e-3, momentum=0.9, name="bn_Conv1")(x)
     x = L.ReLU(6.0, name="Conv1_relu")(x)
-    skip = None
+    skips = {}
     for name, _cin, cout, expand, _scale, stride in MOBILENET_BLOCKS:
         x = inverted(x, name, cout, expand, stride)
-        if name == "block_2":
-            skip = x
+        skips[name] = x
     for name, _cin, cout, dilation in OWN_BLOCKS:
         x = inverted(x, name, cout, 6, dilation=dilation)
 
@@ -219,11 +220,12 @@ def build_lite(
     )
 
     x = LegacyResizeBilinear(2, name="decoder_upsample1")(x)
-    x = L.Concatenate(name="decoder_skip")([x, skip])
+    x = L.Concatenate(name="decoder_skip")([x, skips["block_2"]])
     for step, cout in enumerate(DECODER_CHANNELS, 1):
         x = separable(x, f"decoder_{step}", cout)
         if step == 1:
             x = LegacyResizeBilinear(2, name="decoder_upsample2")(x)
+            x = L.Concatenate(name="decoder_fine_skip")([x, skips["expanded_conv"]])
     x = L.Conv2D(1, 3, padding="same", name="decoder_out")(x)
     x = LegacyResizeBilinear(2, name="decoder_upsample3")(x)
     outputs = MinMaxNormalize(name="output", dtype="float32")(x)

@@ -79,7 +79,7 @@ def train_command(
     lr: Annotated[
         float | None,
         typer.Option(
-            "--lr", min=0.0, help="Adam learning rate [default: 1e-5; lite: 1e-3]",
+            "--lr", min=0.0, help="Adam learning rate [default: 1e-5; lite: 2e-3]",
             show_default=False,
         ),
     ] = None,

@@ -115,6 +115,6 @@ def test_list_models_and_models_show_each_networks_presets(tmp_path):
 
     result = CliRunner().invoke(app, ["models", "--models-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "[lite, 0.90 GFLOPs]" in result.output
+    assert "[lite, 0.92 GFLOPs]" in result.output
     assert "lite presets: very_low, low, medium, high, very_high, ultra" in result.output
     assert "msinet presets: very_low, low, medium, high, very_high\n" in result.output
