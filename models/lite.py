@@ -21,7 +21,7 @@ tests check that count against the Keras model's real convolutions.
 
 >>> round(gmacs(240, 320), 2)
 0.46
->>> model = build_lite(240, 320)   # doctest: +SKIP  (needs TensorFlow)
+>>> model = build_lite(240, 320)   # doctest: +SKIP
 """
 
 from __future__ import annotations

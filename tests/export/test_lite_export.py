@@ -13,6 +13,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
 
+@pytest.mark.slow
 def test_a_lite_model_publishes_with_parity_and_derives_int8(tmp_path: Path) -> None:
     import onnx
 

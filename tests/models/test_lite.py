@@ -78,7 +78,7 @@ def test_keras_lite_keeps_the_msinet_contract(keras_lite):
     maps = np.asarray(keras_lite(frames, training=False))
     assert maps.shape == (2, 48, 64, 1)
     assert maps.min() == pytest.approx(0.0, abs=1e-6)
-    assert maps.max() == pytest.approx(1.0, abs=1e-5)
+    assert maps.max() == pytest.approx(1.0, abs=1e-3)  # ε = 1e-7 of a small random range
 
 
 def test_lite_weights_round_trip(keras_lite):
