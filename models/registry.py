@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from saliency_cam.models import lite
+from saliency_cam.models import lite_arch as lite
 from saliency_cam.models.architecture import gflops
 from saliency_cam.models.errors import SaliencyCamError
 
