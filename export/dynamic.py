@@ -107,12 +107,16 @@ def _expand_like_features(node: Any, producers: dict[str, Any], height: int, wid
     and width of the encoder features (the tensor the global mean was taken over)."""
     from onnx import helper
 
-    features = _global_pool_input(node.input[0], producers)
+    features, first_axis = _global_pool_input(node.input[0], producers)
     prefix = node.name
     shape, hw, ones, target = (f"{prefix}__{s}" for s in ("shape", "hw", "ones", "target"))
     return [
-        helper.make_node("Constant", [], [f"{prefix}__s"], value=_ints(f"{prefix}__s_v", [2])),
-        helper.make_node("Constant", [], [f"{prefix}__e"], value=_ints(f"{prefix}__e_v", [4])),
+        helper.make_node(
+            "Constant", [], [f"{prefix}__s"], value=_ints(f"{prefix}__s_v", [first_axis])
+        ),
+        helper.make_node(
+            "Constant", [], [f"{prefix}__e"], value=_ints(f"{prefix}__e_v", [first_axis + 2])
+        ),
         helper.make_node("Constant", [], [ones], value=_ints(f"{prefix}__ones_v", [1, 1])),
         helper.make_node("Shape", [features], [shape], f"{prefix}__Shape"),
         helper.make_node(
@@ -129,13 +133,20 @@ def _ints(name: str, values: list[int]) -> Any:
     return numpy_helper.from_array(np.asarray(values, np.int64), name)
 
 
-def _global_pool_input(name: str, producers: dict[str, Any]) -> str:
-    """Walk up from the Resize's input to the GlobalAveragePool and return its input."""
+def _global_pool_input(name: str, producers: dict[str, Any]) -> tuple[str, int]:
+    """Walk up from the Resize's input to the global mean and return its input and the
+    axis where that input's height and width start: a GlobalAveragePool (NCHW, MSI-Net's
+    graph: 2) or a ReduceMean over axes 1 and 2 (NHWC, left so by tf2onnx when BatchNorm
+    ops sit before it, as in the lite network: 1)."""
     seen = 0
     while name in producers and seen < 16:
         node = producers[name]
         if node.op_type == "GlobalAveragePool":
-            return node.input[0]
+            return node.input[0], 2
+        if node.op_type == "ReduceMean":
+            axes = next((list(a.ints) for a in node.attribute if a.name == "axes"), None)
+            if axes in ([1, 2], [2, 3]):
+                return node.input[0], axes[0]
         name = node.input[0]
         seen += 1
     raise DynamicShapeError("cannot find the global-context branch's GlobalAveragePool")

@@ -85,9 +85,10 @@ def convert_to_onnx(
 
     from saliency_cam.export.fold import fold_weights
 
-    variables = list(model.trainable_variables)
-    if model.non_trainable_variables:
-        raise ExportError("the exported networks have no non-trainable variables; this one does")
+    # trainable weights first, then the non-trainable ones (the lite network's
+    # BatchNorm statistics; MSI-Net has none): all folded in as initializers
+    trainable = len(model.trainable_variables)
+    variables = list(model.trainable_variables) + list(model.non_trainable_variables)
     names = [f"weight_{i}" for i in range(len(variables))]
     shape = [None, None, None, 3] if dynamic else [1, height, width, 3]
     signature = [tf.TensorSpec(shape, tf.uint8, name=INPUT_NAME)] + [
@@ -97,7 +98,9 @@ def convert_to_onnx(
     @tf.function(input_signature=signature)
     def frame_to_saliency(frame_bgr: tf.Tensor, *weights: tf.Tensor) -> dict[str, tf.Tensor]:
         rgb = tf.gather(tf.cast(frame_bgr, tf.float32), [2, 1, 0], axis=3)
-        saliency, _ = model.stateless_call(list(weights), [], rgb, training=False)
+        saliency, _ = model.stateless_call(
+            list(weights[:trainable]), list(weights[trainable:]), rgb, training=False
+        )
         return {OUTPUT_NAME: saliency}
 
     proto, _ = tf2onnx.convert.from_function(

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from saliency_cam.models import architecture as _msinet
+from saliency_cam.models import lite_arch as _lite
 from saliency_cam.models import mlnet_layers as _mlnet
 from saliency_cam.models.errors import SaliencyCamError
 
@@ -35,6 +36,33 @@ from saliency_cam.models.errors import SaliencyCamError
 DEFAULT_ARCH = "msinet"
 #: The five quality presets every architecture here runs at.
 QUALITY_NAMES: tuple[str, ...] = ("very_low", "low", "medium", "high", "very_high")
+#: The ``ultra`` size (H, W), offered only to networks that run it in real time on a
+#: laptop CPU (the lite network: 0.9 GMACs at 480×640, against MSI-Net's 182).
+ULTRA_SIZE: tuple[int, int] = (480, 640)
+
+
+class LazyShapes(Mapping[str, tuple[int, ...]]):
+    """``expected_shapes`` read from the network's Keras module when first needed (for
+    networks whose variables are named by their Keras layers, such as the lite one): the
+    registry itself stays free of TensorFlow."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._shapes: dict[str, tuple[int, ...]] | None = None
+
+    def _load(self) -> dict[str, tuple[int, ...]]:
+        if self._shapes is None:
+            self._shapes = importlib.import_module(self._module).expected_shapes()
+        return self._shapes
+
+    def __getitem__(self, key: str) -> tuple[int, ...]:
+        return self._load()[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,10 @@ class Architecture:
     trace_dynamic: bool = False
     #: build options the trainer may pass (name → default), e.g. ML-Net's prior
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: seeded random weights come from the builder's own initialisers (``seed=``), not
+    #: from He-normal kernels drawn per scope (networks with BatchNorm and depthwise
+    #: layers, whose variables are not plain kernel/bias pairs)
+    seeded_builder: bool = False
 
     def keras_module(self) -> ModuleType:
         """The Keras module (imports TensorFlow: the export extra)."""
@@ -133,6 +165,23 @@ register(
         reference="Cornia et al., ICPR 2016",
         trace_dynamic=True,
         options={"prior_weight": _mlnet.PRIOR_WEIGHT, "dropout": _mlnet.DROPOUT},
+    )
+)
+register(
+    Architecture(
+        name=_lite.ARCH,
+        title="Lite",
+        module="saliency_cam.models.lite",
+        builder="build_lite",
+        expected_shapes=LazyShapes("saliency_cam.models.lite"),
+        parameters=_lite.PARAMETER_COUNT,
+        gflops=lambda height, width: 2 * _lite.gmacs(height, width),
+        default_loss="kld-cc",
+        description="MobileNetV2 encoder, depthwise ASPP-like head, light decoder "
+        "(distilled from a teacher: train --teacher)",
+        reference="after FastSal (Hu & McGuinness 2020) and UNISAL (Droste et al. 2020)",
+        presets=(*QUALITY_NAMES, "ultra"),
+        seeded_builder=True,
     )
 )
 

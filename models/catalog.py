@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from saliency_cam.models.manifest import Manifest
 from saliency_cam.models.paths import models_dir as resolve_models_dir
-from saliency_cam.models.registry import all_presets
+from saliency_cam.models.registry import all_presets, arch_presets
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,10 @@ class ModelEntry:
     description: str
     exported: tuple[str, ...]
     trained: dict[str, bool]
-    #: the network (``saliency_cam.models.architectures``)
+    #: the network (``saliency_cam.models.architectures``; ``opencv`` for the classical
+    #: models) and the quality presets it is offered at (``ultra`` only for fast ones)
     arch: str = "msinet"
+    presets: tuple[str, ...] = ()
 
     @property
     def untrained(self) -> bool:
@@ -64,6 +66,7 @@ def list_models(models_dir: str | os.PathLike[str] | None = None) -> list[ModelE
                 exported=tuple(trained),
                 trained=trained,
                 arch="opencv" if preset.kind == "baseline" else preset.arch,
+                presets=() if preset.kind == "baseline" else tuple(arch_presets(preset.arch)),
             )
         )
     return entries

@@ -164,11 +164,15 @@ class UserModel:
     description: str = ""
     folder: str = ""
     created: str = ""
-    #: the network it was trained as (older manifests: MSI-Net)
+    #: the network (``saliency-cam train --arch``); not written for MSI-Net, so a
+    #: manifest without lite models reads as before
     arch: str = "msinet"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["arch"] == "msinet":
+            del data["arch"]
+        return data
 
 
 @dataclass

@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from saliency_cam.models.architectures import DEFAULT_ARCH, get_architecture
+from saliency_cam.models.architectures import (
+    ARCHITECTURES,
+    DEFAULT_ARCH,
+    ULTRA_SIZE,
+    get_architecture,
+)
 from saliency_cam.models.errors import SaliencyCamError
 
 WeightSourceName = Literal["hf", "tfjs", "pb", "keras", "random"]
@@ -77,7 +82,32 @@ class Preset:
         for the classical models, whose FFT/box filters cost a negligible fraction)."""
         if self.kind == "baseline":
             return 0.0
-        return get_architecture(self.arch).gflops(self.height, self.width)
+        return arch_gflops(self.arch, self.height, self.width)
+
+
+#: The networks a model can be (``saliency-cam train --arch``), from the registry.
+ARCHES: tuple[str, ...] = tuple(ARCHITECTURES)
+
+
+def check_arch(name: str) -> str:
+    """The canonical name of architecture ``name``, else a one-line error listing them."""
+    return get_architecture(name).name
+
+
+def arch_gflops(arch: str, height: int, width: int) -> float:
+    """GFLOPs (multiply-accumulates × 2) of one ``height``×``width`` frame of ``arch``."""
+    return get_architecture(arch).gflops(height, width)
+
+
+def arch_presets(arch: str) -> dict[str, tuple[int, int]]:
+    """The quality presets ``arch`` is offered at, name → (height, width): every network
+    has the five; ``ultra`` (480×640) only the ones fast enough for it (its registry
+    entry lists it)."""
+    network = get_architecture(arch)
+    offered = {n: p.size for n, p in QUALITY_PRESETS.items() if n in network.presets}
+    if "ultra" in network.presets:
+        offered["ultra"] = ULTRA_SIZE
+    return offered
 
 
 def _quality(name: str, height: int, width: int, description: str) -> Preset:

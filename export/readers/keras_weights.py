@@ -112,7 +112,7 @@ def _check_variable_shapes(source: Path, arch: str = DEFAULT_ARCH) -> None:
             f"{source} is not a readable HDF5 file ({exc}): is it truncated?"
         ) from exc
     expected = sorted(network.expected_shapes.values())
-    if sorted(shapes) != expected:
+    if network.expected_shapes and sorted(shapes) != expected:
         raise WeightsError(
             f"{source} holds {len(shapes)} variables, {network.title} has {len(expected)} "
             f"(or their shapes differ): it was not saved from this project's {network.title}"

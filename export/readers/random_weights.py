@@ -17,6 +17,20 @@ def random_weights(seed: int = 0, arch: str = DEFAULT_ARCH) -> LoadedWeights:
     False
     """
     network = get_architecture(arch)
+    if network.seeded_builder:
+        return LoadedWeights(
+            check_weights(
+                network.keras_module().extract_weights(network.build(seed=seed)),
+                "random weights",
+                network.name,
+            ),
+            source="random",
+            revision=f"seed={seed}",
+            dataset="none",
+            trained=False,
+            origin=f"seeded random (seed {seed}), UNTRAINED",
+            arch=network.name,
+        )
     rng = np.random.default_rng(seed)
     weights = {}
     for name, shape in network.expected_shapes.items():

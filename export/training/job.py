@@ -29,7 +29,11 @@ from saliency_cam.models.architecture import SIZE_MULTIPLE
 from saliency_cam.models.architectures import get_architecture
 from saliency_cam.models.errors import SaliencyCamError
 from saliency_cam.models.manifest import VariantInfo
-from saliency_cam.models.registry import DATASET_PRESETS, resolve_preset
+from saliency_cam.models.registry import (
+    DATASET_PRESETS,
+    arch_presets,
+    resolve_preset,
+)
 
 
 @dataclass
@@ -55,14 +59,26 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def training_size(size: str | None, quality: str | None, dataset: str | None) -> tuple[int, int]:
-    """The network size: ``--size``, else ``--quality``'s preset, else the dataset's
-    original size (docs/design.md §2), else medium."""
+def training_size(
+    size: str | None, quality: str | None, dataset: str | None, arch: str = "msinet"
+) -> tuple[int, int]:
+    """The network size: ``--size``, else ``--quality``'s preset (``ultra`` only for the
+    architectures offered it), else the dataset's original size (docs/design.md §2), else
+    medium."""
     if size and quality:
         raise SaliencyCamError("give --size or --quality, not both")
     if size:
         return parse_size(size)
     if quality:
+        key = quality.strip().lower().replace("-", "_")
+        offered = arch_presets(arch)
+        if key in offered:
+            return offered[key]
+        if key == "ultra":
+            raise SaliencyCamError(
+                f"--quality ultra is offered only to networks that run it in real time: "
+                f"add --arch lite (not {arch})"
+            )
         return resolve_preset(quality).size
     if dataset in DATASET_PRESETS:
         return DATASET_PRESETS[dataset].size
@@ -127,8 +143,11 @@ def train(
     download: bool = False,
     size: str | None = None,
     quality: str | None = None,
-    init: str = "vgg16",
+    init: str | None = None,
     init_path: str | os.PathLike[str] | None = None,
+    arch: str = "msinet",
+    teacher: str | None = None,
+    every: float = 1.0,
     run_dir: str | os.PathLike[str] | None = None,
     models_dir: str | os.PathLike[str] | None = None,
     val_split: float | None = None,
@@ -151,34 +170,54 @@ def train(
     The run folder (default ``<models dir>/runs/<name>``) resumes when run again.
     An unreadable file is skipped with a warning naming it (its sample is left out);
     more than ``max_bad`` of them stop the run (:class:`~.datasets.folder.BadFiles`).
+
+    ``arch``: ``msinet`` or ``lite`` (:mod:`saliency_cam.models.lite`). With ``teacher``
+    (any model the runtime opens by name) ``data`` is unlabeled images or videos (one
+    frame every ``every`` s): the teacher's maps, cached in ``<run>/teacher``, are the
+    targets (distillation; :mod:`.distill`), the loss defaults to ``kld-cc``, and the
+    validation CC/KLD (against the teacher, on held-out images) go into the card.
     """
-    from saliency_cam.export.training.init import initial_weights
     from saliency_cam.export.training.publish import check_free_name, publish
     from saliency_cam.models.paths import models_dir as resolve_models_dir
     from saliency_cam.models.registry import check_user_model_name
 
     if max_bad < 0:
         raise SaliencyCamError(f"--max-bad {max_bad}: give 0 or more unreadable files to skip")
-    folder, dataset = resolve_data(data, data_dir=data_dir, download=download)
-    name = check_user_model_name(name or dataset or folder.resolve().name)
+    network = get_architecture(arch or options.pop("arch", None))
+    arch = network.name
+    if teacher is None:
+        folder, dataset = resolve_data(data, data_dir=data_dir, download=download)
+    else:
+        folder, dataset = Path(data).expanduser(), None
+    default_name = folder.resolve().name if folder.is_dir() else folder.stem
+    name = check_user_model_name(name or dataset or default_name)
     if export:
         check_free_name(name, models_dir, replace)
-    shape = training_size(size, quality, dataset)
+    shape = training_size(size, quality, dataset, arch)
     unknown = set(options) - set(TrainConfig.__dataclass_fields__)
     if unknown:
         raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    network = get_architecture(options.get("arch"))
-    options["arch"] = network.name
-    if options.get("loss") is None:  # each architecture trains with its own loss
-        options["loss"] = network.default_loss
+    for key, value in arch_defaults(arch, teacher is not None).items():
+        if options.get(key) is None:
+            options[key] = value
     loss_fn(options["loss"])  # an unknown loss is refused before any data is read
-    config = TrainConfig(size=shape, **options)
+    config = TrainConfig(size=shape, arch=arch, **options)
     if config.mixed_precision:  # refused on CPU before any data is read or downloaded
         from saliency_cam.export.training.devices import mixed_precision_policy, visible_gpus
 
         mixed_precision_policy(True, visible_gpus())
     if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
         config.sigma = ORIGINAL_SIGMA[dataset]
+    run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
+    began = time.time()
+    distilled: dict[str, Any] = {}
+    if teacher is not None:
+        from saliency_cam.export.training.distill import teacher_maps
+
+        distilled = teacher_maps(
+            teacher, folder, run / "teacher", every=every, models_dir=models_dir, console=console
+        )
+        folder = run / "teacher"
     # lists every layout problem before anything trains; skips unreadable files
     loaded = read_folder(folder, max_bad=max_bad)
     warn = _warner(console)
@@ -186,14 +225,13 @@ def train(
         warn(f"warning: skipped: {line}")
     loaded.bad.warn = warn  # and those found while training decodes them
     split = choose_split(loaded, dataset, val_split)
-    run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
-    start = initial_weights(init, init_path, seed=config.seed, arch=network.name)
-    began = time.time()
+    start = start_weights(arch, init, init_path, config)
     result = fit(loaded, split, config, run, start.weights, resume=resume, console=console)
     model = None
     if export and result.best_weights is not None:
         card = {
-            "data": str(folder),
+            "arch": arch,
+            "data": str(data if teacher is not None else folder),
             "dataset": dataset or "",
             "images": {"train": len(split[0]), "validation": len(split[1])},
             "unreadable_skipped": [str(path) for path in loaded.bad.files],
@@ -216,9 +254,12 @@ def train(
             "versions": _versions(),
             "python": platform.python_version(),
         }
+        if distilled:
+            card["teacher"] = distilled
+            card["distillation"] = agreement(result.history, result.best_epoch)
         model = publish(
             name, result.best_weights, shape, models_dir=models_dir, dataset=dataset or "",
-            card=card, arch=network.name,
+            card=card, arch=arch,
         )  # fmt: skip
     return TrainingOutcome(result, model, name, list(loaded.bad.files))
 
@@ -230,6 +271,51 @@ def _warner(console: Any):
 
         console = Console(stderr=True)
     return lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def arch_defaults(arch: str, distilling: bool) -> dict[str, Any]:
+    """Training settings that depend on the network, used where the user gave none:
+    MSI-Net keeps the original's (Adam 1e-5, batch 1); the lite network has BatchNorm
+    (batches of 8) and starts far from its goal (Adam 2e-3). Distillation's loss is
+    KLD + CC (the teacher's maps are dense, CC is the agreement reported)."""
+    out: dict[str, Any] = {"lr": 1e-5, "batch_size": 1}
+    out["loss"] = get_architecture(arch).default_loss
+    if arch == "lite":
+        out |= {"lr": 2e-3, "batch_size": 8, "loss": "kld"}
+    if distilling:
+        out["loss"] = "kld-cc"
+    return out
+
+
+def start_weights(arch: str, init: str | None, init_path: Any, config: TrainConfig):
+    """``--init`` for ``arch``: MSI-Net's (vgg16 by default, see ``init.py``); the lite
+    network's ``imagenet`` (default: Keras' MobileNetV2 encoder) or ``random``."""
+    from saliency_cam.export.training.init import Start, initial_weights
+
+    if arch != "lite":
+        return initial_weights(init or "vgg16", init_path, seed=config.seed, arch=arch)
+    from saliency_cam.models import lite
+
+    key = (init or "imagenet").strip().lower()
+    if key == "random":
+        return Start({}, f"random (seed {config.seed})")
+    if key == "imagenet":
+        model = lite.build_lite(*config.size, init="imagenet", seed=config.seed)
+        return Start(lite.extract_weights(model), "Keras MobileNetV2 ImageNet (encoder)")
+    raise SaliencyCamError(f"--init {init} is not for --arch lite: use random or imagenet")
+
+
+def agreement(history: list[dict[str, Any]], best_epoch: int) -> dict[str, Any]:
+    """The student's held-out agreement with its teacher: CC and KLD at the best epoch,
+    and per epoch (what the card records)."""
+    best = next((r for r in history if r["epoch"] == best_epoch), {})
+    return {
+        "held_out_cc": best.get("val_cc"),
+        "held_out_kld": best.get("val_kld"),
+        "per_epoch": [
+            {"epoch": r["epoch"], "cc": r.get("val_cc"), "kld": r.get("val_kld")} for r in history
+        ],
+    }
 
 
 #: σ (px, at the published image size) the original used to blur fixations when a

@@ -212,6 +212,8 @@ def build_model(
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
+        if network.name == "lite":  # named by Keras layers, BatchNorm: its own builder
+            return _build_lite(config, start, seed)
         model = network.build(*config.size, **options)
     finally:  # the policy is global: do not leak it into later models (export)
         keras.config.set_dtype_policy(previous)
@@ -234,6 +236,19 @@ def build_model(
                 layer.trainable = False
     elif config.freeze != "none":
         raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
+    return model
+
+
+def _build_lite(config: TrainConfig, start: WeightMap, seed: int):  # -> keras.Model
+    """The lite network at the training size, seeded; ``start`` (a full lite weight map,
+    e.g. the ImageNet encoder) copied in when given."""
+    from saliency_cam.models import lite
+
+    if config.freeze != "none":
+        raise SaliencyCamError("--freeze is for MSI-Net; the lite network trains whole")
+    model = lite.build_lite(*config.size, seed=seed)
+    if start:
+        lite.load_weights(model, start)
     return model
 
 

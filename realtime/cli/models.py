@@ -32,6 +32,7 @@ def models(ctx: typer.Context, models_dir: ModelsDir = None, debug: Debug = Fals
     from saliency_cam.models.catalog import list_models
     from saliency_cam.models.manifest import Manifest
     from saliency_cam.models.paths import models_dir as resolve_models_dir
+    from saliency_cam.models.registry import ARCHES, arch_presets
 
     directory = resolve_models_dir(models_dir)
     typer.echo(f"models folder: {directory}")
@@ -43,10 +44,11 @@ def models(ctx: typer.Context, models_dir: ModelsDir = None, debug: Debug = Fals
         if entry.kind == "baseline":
             variants = "built in (no export)"
         size = f"{entry.size[0]}x{entry.size[1]}"
-        typer.echo(
-            f"  {entry.name:17} {entry.kind:8} {entry.arch:7} {size:8} "
-            f"{variants or 'not exported'}"
-        )
+        arch = "" if entry.arch == "msinet" else f" [{entry.arch}, {entry.gflops:.2f} GFLOPs]"
+        line = f"  {entry.name:17} {entry.kind:8} {size:8} {variants or 'not exported'}{arch}"
+        typer.echo(line)
+    for arch in ARCHES:  # which sizes each network is offered at (train --quality)
+        typer.echo(f"{arch} presets: {', '.join(arch_presets(arch))}")
     files = [info.path for info in Manifest.load(directory).variants.values()]
     used = sum(path.stat().st_size for path in files if path.exists())
     typer.echo(f"{len(files)} exported file(s), {used / 2**20:.0f} MB on disk")

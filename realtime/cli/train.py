@@ -55,21 +55,43 @@ def train_command(
     ] = None,
     arch: Annotated[str, typer.Option("--arch", help=f"the network to train: {ARCHS}")] = "msinet",
     init: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--init",
             help="random | vgg16 (= imagenet) | vgg16_hybrid | a preset (salicon, mit1003, …, "
             "very_low …; MSI-Net only) | a weights file (ML-Net: also the authors' HDF5) "
-            "| a previous run folder",
+            "| a previous run folder; --arch lite: imagenet | random "
+            "[default: vgg16; lite: imagenet]",
+            show_default=False,
         ),
-    ] = "vgg16",
+    ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="distil: train to reproduce this model (any --model NAME) on unlabeled "
+            "images or videos DATA; no ground truth needed",
+            show_default=False,
+        ),
+    ] = None,
     init_path: Annotated[
         Path | None,
         typer.Option("--init-path", help="local file for --init instead of downloading"),
     ] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 1,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate")] = 1e-5,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="[default: 1; lite: 8]", show_default=False),
+    ] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            "--lr",
+            min=0.0,
+            help="Adam learning rate [default: 1e-5; lite: 2e-3]",
+            show_default=False,
+        ),
+    ] = None,
     loss: Annotated[str | None, typer.Option("--loss", help=LOSS_HELP, show_default=False)] = None,
     prior: Annotated[
         bool,
@@ -121,7 +143,10 @@ def train_command(
         ),
     ] = None,
     every: Annotated[
-        float, typer.Option("--every", min=0.01, help="video: seconds between sampled frames")
+        float,
+        typer.Option(
+            "--every", min=0.01, help="video (gaze or --teacher): seconds between sampled frames"
+        ),
     ] = 1.0,
     window: Annotated[
         float, typer.Option("--window", min=0.0, help="video: gaze window ± seconds")
@@ -154,12 +179,15 @@ def train_command(
     models_dir: ModelsDir = None,
     debug: Debug = False,
 ) -> None:
-    """Train MSI-Net (or --arch mlnet) on eye-tracking data and export it as a model you
-    can run anywhere with --model NAME.
+    """Train MSI-Net (or --arch mlnet, --arch lite) on eye-tracking data, or distil any
+    model into the lite network, and export it as a model you can run anywhere with
+    --model NAME.
 
       saliency-cam train salicon --download --data-dir ~/data
 
       saliency-cam train ./my_study --arch mlnet --init imagenet --name mine
+
+      saliency-cam train ./photos_and_clips --teacher salicon --arch lite --name fast
 
       saliency-cam train ./my_study --init salicon --name webpages -q medium --freeze encoder
 
@@ -183,7 +211,8 @@ def train_command(
         name = name or Path(data).stem
     outcome = train(
         source, name=name, data_dir=data_dir, download=download, size=size, quality=quality,
-        init=init, init_path=init_path, run_dir=run_dir, models_dir=models_dir,
+        init=init, init_path=init_path, teacher=teacher, every=every,
+        run_dir=run_dir, models_dir=models_dir,
         val_split=val_split, resume=resume, replace=replace, max_bad=max_bad, console=err,
         epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, schedule=schedule,
         freeze=freeze, flip=flip, seed=seed, sigma=sigma, patience=patience,
