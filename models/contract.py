@@ -174,13 +174,13 @@ class Contract:
         """One frame's graph output → the float32 ``(H, W)`` map in [0, 1] at ``size``."""
         import cv2
 
-        plane = output_plane(output).astype(np.float64)
+        values = output_plane(output).astype(np.float64)
         if self.output == "sigmoid":
-            plane = 1.0 / (1.0 + np.exp(-plane))
+            values = 1.0 / (1.0 + np.exp(-values))
         elif self.output == "softmax":
-            shifted = np.exp(plane - plane.max())
-            plane = shifted / shifted.sum()
-        plane = plane.astype(np.float32)
+            shifted = np.exp(values - values.max())
+            values = shifted / shifted.sum()
+        plane: np.ndarray = values.astype(np.float32)
         if plane.shape != tuple(size):
             plane = cv2.resize(plane, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
         low, high = float(plane.min()), float(plane.max())
