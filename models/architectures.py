@@ -182,6 +182,8 @@ register(
         reference="after FastSal (Hu & McGuinness 2020) and UNISAL (Droste et al. 2020)",
         presets=(*QUALITY_NAMES, "ultra"),
         seeded_builder=True,
+        # MobileNetV2's own input scaling: x / 127.5 - 1 (inside the network)
+        contract=InputContract(mean=(127.5, 127.5, 127.5)),
     )
 )
 

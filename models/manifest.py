@@ -164,15 +164,12 @@ class UserModel:
     description: str = ""
     folder: str = ""
     created: str = ""
-    #: the network (``saliency-cam train --arch``); not written for MSI-Net, so a
-    #: manifest without lite models reads as before
+    #: the network it was trained as (``saliency-cam train --arch``); entries written
+    #: before the field existed load as MSI-Net
     arch: str = "msinet"
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if data["arch"] == "msinet":
-            del data["arch"]
-        return data
+        return asdict(self)
 
 
 @dataclass

@@ -21,7 +21,8 @@ def test_every_entry_names_a_builder_contract_presets_and_loss() -> None:
     assert {"msinet", "mlnet"} <= set(ARCHITECTURES)
     for arch in ARCHITECTURES.values():
         assert arch.module.startswith("saliency_cam.models.") and arch.builder
-        assert set(arch.presets) <= set(QUALITY_PRESETS) and arch.default_preset in arch.presets
+        offered = set(QUALITY_PRESETS) | {"ultra"}  # ultra: only the fast networks
+        assert set(arch.presets) <= offered and arch.default_preset in arch.presets
         assert arch.contract.size_multiple == 8 and arch.contract.value_range == "0-255"
         loss_fn(arch.default_loss)  # a loss the trainer knows
         assert arch.gflops(48, 64) > 0 and arch.parameters > 0

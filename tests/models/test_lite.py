@@ -106,7 +106,7 @@ def test_list_models_and_models_show_each_networks_presets(tmp_path):
         manifest.put_user_model(UserModel("fast", 240, 320, arch="lite"))
         manifest.put_user_model(UserModel("big", 240, 320))
     saved = (tmp_path / "manifest.json").read_text()
-    assert saved.count('"arch"') == 1  # MSI-Net entries are written as before
+    assert saved.count('"arch": "lite"') == 1 and saved.count('"arch": "msinet"') == 1
     entries = {entry.name: entry for entry in list_models(tmp_path)}
     assert entries["fast"].arch == "lite" and "ultra" in entries["fast"].presets
     assert entries["fast"].gflops == pytest.approx(2 * lite.gmacs(240, 320))
