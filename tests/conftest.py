@@ -26,6 +26,27 @@ os.environ["SALIENCY_CAM_PRECISION"] = "fp32"
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
+@pytest.fixture(autouse=True)
+def _release_models_between_tests():
+    """Keep the suite's memory flat: Keras keeps every model a test built in its global
+    graph state, and the API's one-shot session cache keeps the last models opened.
+    Released after each test that used them (cheap where nothing was loaded)."""
+    yield
+    from saliency_cam.realtime.runtime import resolve
+
+    cleared = bool(resolve._sessions)
+    resolve.clear_session_cache()
+    if "keras" in sys.modules:
+        import keras
+
+        keras.backend.clear_session()
+        cleared = True
+    if cleared:
+        import gc
+
+        gc.collect()
+
+
 # --- export fixtures (export/onnx_export.py) -------------------------------------------
 #: Presets in the session's exported models directory, seeded random weights (seed 0).
 TINY_PRESETS: tuple[str, ...] = ("very_low", "low")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,17 @@ from saliency_cam.realtime.runtime.session import ResolvedModel, SaliencySession
 #: file recorded in a models folder's manifest, a :class:`ResolvedModel`, or a session.
 ModelArg = str | os.PathLike | ResolvedModel | SaliencySession
 _SessionKey = tuple[Any, ...]
-_sessions: dict[_SessionKey, SaliencySession] = {}
+#: Sessions kept open for the one-shot calls, most recently used last: a few models
+#: (each holds its weights, up to ~100 MB) rather than every one ever asked for.
+MAX_CACHED_SESSIONS = 4
+_sessions: OrderedDict[_SessionKey, SaliencySession] = OrderedDict()
 _sessions_lock = threading.Lock()
+
+
+def clear_session_cache() -> None:
+    """Close the cached sessions (they are reopened on next use)."""
+    with _sessions_lock:
+        _sessions.clear()
 
 
 def _model_by_file(path: Path) -> tuple[str, str, Path]:
@@ -74,4 +84,7 @@ def cached_session(
             session = _sessions[key] = open_session(
                 quality, precision, device, models_dir, backend=backend
             )
+            while len(_sessions) > MAX_CACHED_SESSIONS:
+                _sessions.popitem(last=False)
+        _sessions.move_to_end(key)
         return session

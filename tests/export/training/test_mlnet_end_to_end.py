@@ -39,7 +39,6 @@ def _centre_cc(root: Path) -> float:
     return float(np.mean(scores))
 
 
-@pytest.mark.slow
 def test_mlnet_learns_off_centre_discs_exports_and_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -64,7 +63,7 @@ def test_mlnet_learns_off_centre_discs_exports_and_runs(
     assert variant.arch == "mlnet" and variant.file == "mlnet_discs-ml_fp32.onnx"
     assert variant.parity["max_abs"] <= 1e-4 and variant.parity["aspect_max_abs"] <= 1e-4
     entry = next(m for m in list_models(models) if m.name == "discs-ml")
-    assert entry.arch == "mlnet" and entry.exported == {"fp32": True}
+    assert entry.arch == "mlnet" and entry.exported == ("fp32",) and entry.trained == {"fp32": True}
     session = open_session("discs-ml", models_dir=models)
     assert "ML-Net" in session.note
 
