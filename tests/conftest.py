@@ -27,23 +27,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
 @pytest.fixture(autouse=True)
-def _release_models_between_tests():
-    """Keep the suite's memory flat: Keras keeps every model a test built in its global
-    graph state, and the API's one-shot session cache keeps the last models opened.
-    Released after each test that used them (cheap where nothing was loaded)."""
+def _release_cached_sessions():
+    """The API's one-shot session cache holds the last models opened: empty it after
+    each test, so a test never sees another's session and memory stays flat."""
     yield
     from saliency_cam.realtime.runtime import resolve
 
-    cleared = bool(resolve._sessions)
     resolve.clear_session_cache()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_keras_models():
+    """Keras keeps every model a test module built in its global state (GBs over the
+    training and export tests): released once per module (with a garbage collection),
+    where Keras was loaded at all."""
+    yield
     if "keras" in sys.modules:
+        import gc
+
         import keras
 
         keras.backend.clear_session()
-        cleared = True
-    if cleared:
-        import gc
-
         gc.collect()
 
 
