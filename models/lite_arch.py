@@ -119,6 +119,7 @@ def check_size(height: int | None, width: int | None) -> None:
         if value is not None and value % SIZE_MULTIPLE:
             raise ValueError(f"lite input sizes must be multiples of 8, got {height}×{width}")
 
+
 #: Weights of the network (trainable and BatchNorm statistics), as Keras counts them;
 #: tests/models/test_lite.py checks it against the built model.
 PARAMETER_COUNT = 258_193

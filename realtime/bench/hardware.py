@@ -29,7 +29,6 @@ cpu_features = machine.cpu_features
 nvidia_gpus = machine.nvidia_gpus
 
 
-
 def fingerprint(providers: list[str] | None = None) -> dict[str, Any]:
     """Describe this machine and software stack (see the module docstring)."""
     info = hardware_info(providers)

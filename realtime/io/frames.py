@@ -25,6 +25,7 @@ from saliency_cam.models.errors import InputError
 
 SourceKind = Literal["camera", "stream", "video", "images", "synthetic"]
 
+
 @dataclass
 class Frame:
     """One picture from a source.

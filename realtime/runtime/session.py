@@ -121,6 +121,8 @@ class ResolvedModel:
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-ready fields (reports, ``/v1/info``, result metadata)."""
         return asdict(self)
+
+
 def baseline_variant(preset: Preset, precision: str, directory: os.PathLike[str]) -> VariantInfo:
     """The variant of a classical model: computed in code, one precision, nothing on disk
     (``sha256`` names the algorithm so that ``--workers`` indexes key on it)."""

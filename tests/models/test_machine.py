@@ -21,9 +21,7 @@ KINDS = {
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_cpu_kind_and_features_follow_the_flags(
-    kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cpu_kind_and_features_follow_the_flags(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     flags = frozenset(KINDS[kind])
     monkeypatch.setattr(machine, "cpu_flags", lambda: flags)
     assert machine.cpu_kind() == kind

@@ -30,11 +30,19 @@ def teacher_proto():
         helper.make_node("ReduceSum", ["weighted", "channel_axis"], ["bright"], keepdims=1),
         helper.make_node("Transpose", ["bright"], ["nchw"], perm=[0, 3, 1, 2]),
         helper.make_node(
-            "AveragePool", ["nchw"], ["blur1"], kernel_shape=[7, 7], pads=[3, 3, 3, 3],
+            "AveragePool",
+            ["nchw"],
+            ["blur1"],
+            kernel_shape=[7, 7],
+            pads=[3, 3, 3, 3],
             count_include_pad=0,
         ),  # fmt: skip
         helper.make_node(
-            "AveragePool", ["blur1"], ["blur2"], kernel_shape=[7, 7], pads=[3, 3, 3, 3],
+            "AveragePool",
+            ["blur1"],
+            ["blur2"],
+            kernel_shape=[7, 7],
+            pads=[3, 3, 3, 3],
             count_include_pad=0,
         ),  # fmt: skip
         helper.make_node("Transpose", ["blur2"], ["nhwc"], perm=[0, 2, 3, 1]),

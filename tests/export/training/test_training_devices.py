@@ -196,6 +196,7 @@ _MIRRORED_RESUME = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a fresh two-CPU TensorFlow process, three short fits (~1 min)
 def test_mirrored_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: Path) -> None:
     """MirroredStrategy on two logical CPUs: a run stopped after 2 of its 3 steps and
     resumed ends at the same step, epoch loss, validation, best weights and whole
