@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -60,12 +59,6 @@ HOST = "127.0.0.1"  # loopback only: this benchmark never reaches another machin
 
 ABSURD_PAM = b"P7\nWIDTH 60000\nHEIGHT 60000\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n"
 ABSURD_HDR = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 60000 +X 60000\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def jpeg(width: int, height: int, seed: int = 0) -> bytes:
@@ -119,14 +112,9 @@ def clip(path: Path, width: int, height: int, frames: int, fps: int) -> bytes:
 
 
 def folder_bytes(folder: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-    return total
+    """Bytes under ``folder`` now (files vanishing mid-walk count as 0)."""
+    sizes = (Path(root, name) for root, _, files in os.walk(folder) for name in files)
+    return sum(path.stat().st_size if path.exists() else 0 for path in sizes)
 
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
@@ -391,7 +379,9 @@ def main() -> None:
         server_tmp = scratch_dir / "server-tmp"
         server_tmp.mkdir()
         media = build_media(scratch_dir, args)
-        port = free_port()
+        from saliency_cam.realtime.apps.serve.server import free_port
+
+        port = free_port(HOST)
         url = f"http://{HOST}:{port}"
         process = start_server(args, port, server_tmp)
         try:
