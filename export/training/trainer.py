@@ -18,8 +18,6 @@ resumes (the loop also saves the latest state when it is asked to stop).
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import math
 import os
@@ -35,18 +33,38 @@ from typing import Any
 import numpy as np
 
 from saliency_cam.export.training.datasets.folder import FolderData, fixation_mask, target_map
+from saliency_cam.export.training.progress import (
+    VAL_METRICS,
+    _Bar,
+    _stderr_console,
+    _summary_line,
+    write_history,
+)
+from saliency_cam.export.training.steps import (
+    SCHEDULES,
+    _optimizer,
+    build_model,
+    make_train_step,
+)
 from saliency_cam.export.weights import WeightMap
 from saliency_cam.models.atomic import atomic_output, atomic_write_text
 from saliency_cam.models.errors import SaliencyCamError
+
+__all__ = [
+    "SCHEDULES",
+    "VAL_METRICS",
+    "TrainConfig",
+    "build_model",
+    "fit",
+    "make_train_step",
+    "write_history",
+]
 
 STATE = "state.json"
 BEST = "best.weights.h5"
 LATEST = "latest"
 HISTORY_FILES = ("history.json", "history.csv", "history.png")
-SCHEDULES = ("constant", "cosine", "plateau")
 FREEZE = ("none", "encoder")
-#: Metrics scored on the validation subset each epoch (names as in models.metrics).
-VAL_METRICS = ("cc", "kld", "nss", "sim", "auc_judd")
 
 
 class TrainingInterrupted(SaliencyCamError):
@@ -190,129 +208,6 @@ def stop_requests() -> Iterator[Callable[[], int]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def build_model(
-    config: TrainConfig, start: WeightMap, *, seed: int, policy: str = "float32"
-):  # -> keras.Model
-    """The configured architecture (MSI-Net by default) at the training size, seeded,
-    with ``start`` weights copied in (all of them, or only the encoder for a VGG16
-    start) and the encoder frozen if asked. ``policy`` is the Keras dtype policy of its
-    layers (``mixed_float16``: float16 compute, float32 variables; the output map stays
-    float32)."""
-    import keras
-
-    from saliency_cam.models.architectures import get_architecture
-
-    network = get_architecture(config.arch)
-    options = config.build_options()
-    if network.name == "msinet":
-        options["dilated_taps"] = True  # same maths, a far faster gradient on CPU
-    keras.utils.set_random_seed(seed)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        if network.name == "lite":  # named by Keras layers, BatchNorm: its own builder
-            return _build_lite(config, start, seed)
-        model = network.build(*config.size, **options)
-    finally:  # the policy is global: do not leak it into later models (export)
-        keras.config.set_dtype_policy(previous)
-    from saliency_cam.models.msinet import layer_name
-
-    # by scope, so a partial start (the VGG-16 encoder) leaves the rest as built
-    for name in sorted(start):
-        scope, _, kind = name.rpartition("/")
-        if kind == "kernel":
-            model.get_layer(layer_name(scope)).set_weights([start[name], start[f"{scope}/bias"]])
-        elif kind != "bias":  # a weight of its own (ML-Net's prior/prior)
-            model.get_layer(layer_name(scope)).set_weights([start[name]])
-    if network.name == "mlnet" and not config.prior:
-        from saliency_cam.models.mlnet import PRIOR_LAYER
-
-        model.get_layer(PRIOR_LAYER).trainable = False  # stays at ones
-    if config.freeze == "encoder":
-        for layer in model.layers:
-            if layer.name.startswith("conv") and "__conv" in layer.name:
-                layer.trainable = False
-    elif config.freeze != "none":
-        raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
-    return model
-
-
-def _build_lite(config: TrainConfig, start: WeightMap, seed: int):  # -> keras.Model
-    """The lite network at the training size, seeded; ``start`` (a full lite weight map,
-    e.g. the ImageNet encoder) copied in when given."""
-    from saliency_cam.models import lite
-
-    if config.freeze != "none":
-        raise SaliencyCamError("--freeze is for MSI-Net; the lite network trains whole")
-    model = lite.build_lite(*config.size, seed=seed)
-    if start:
-        lite.load_weights(model, start)
-    return model
-
-
-def make_train_step(
-    model, optimizer, loss_of: Callable, *, jit_compile: bool = False, strategy: Any = None
-):
-    """The compiled training step ``(images, maps) -> loss``: forward, loss, gradients
-    of the trainable variables, one optimiser update (what :func:`fit` runs per batch,
-    and what benchmarks/train_speed.py times).
-
-    With a multi-replica ``strategy`` (MirroredStrategy) the batch arrives split across
-    the replicas (a distributed dataset); each replica's mean loss is weighted by its
-    share of the batch, so the all-reduced (summed) gradient is the whole batch's mean:
-    the same update as one device on the whole batch. A LossScaleOptimizer (mixed precision)
-    scales the loss before the gradient and unscales the gradient in its update.
-    """
-    import tensorflow as tf
-
-    trainable = model.trainable_variables
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-
-    def replica_step(images, maps):
-        with tf.GradientTape() as tape:
-            loss = loss_of(maps, model(images, training=True))
-            if model.losses:  # the architecture's own terms (ML-Net: the prior's λ‖1 − w‖²)
-                loss = loss + tf.add_n([tf.cast(term, loss.dtype) for term in model.losses])
-            if replicas > 1:
-                # this replica's share of the global batch's mean (batches may split
-                # unevenly; an empty share, possible on a last short batch, adds 0)
-                local = tf.cast(tf.shape(images)[0], tf.float32)
-                total = tf.distribute.get_replica_context().all_reduce("sum", local)
-                loss = tf.where(local > 0, loss * local / total, 0.0)
-            scaled = optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, trainable)
-        optimizer.apply_gradients(zip(grads, trainable, strict=True))
-        return loss
-
-    if replicas == 1:
-        return tf.function(replica_step, jit_compile=jit_compile, reduce_retracing=True)
-
-    @tf.function(reduce_retracing=True)
-    def distributed_step(images, maps):
-        shares = strategy.run(replica_step, args=(images, maps))
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
-
-    return distributed_step
-
-
-def _optimizer(config: TrainConfig, steps_per_epoch: int):
-    import keras
-
-    lr: Any = config.lr
-    if config.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(
-            config.lr, max(1, config.epochs * steps_per_epoch)
-        )
-    elif config.schedule not in SCHEDULES:
-        raise SaliencyCamError(
-            f"unknown --schedule {config.schedule!r}: use {', '.join(SCHEDULES)}"
-        )
-    optimizer = keras.optimizers.Adam(learning_rate=lr)
-    if config.mixed_precision:  # float16 gradients underflow without loss scaling
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def fit(
@@ -591,108 +486,3 @@ def save_weights(model, path: Path) -> Path:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return path
-
-
-def write_history(run: Path, history: list[dict[str, float]]) -> None:
-    """history.json, history.csv and history.png (loss and validation metrics)."""
-    # NaN (a metric with no fixations to score) is written as null: strict JSON
-    clean = [
-        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-        for r in history
-    ]
-    atomic_write_text(run / "history.json", json.dumps(clean, indent=2) + "\n")
-    if not history:
-        return
-    columns = list(history[0])
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(run / "history.csv", buffer.getvalue())
-    _plot(run / "history.png", history)
-
-
-def _plot(path: Path, history: list[dict[str, float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss", "val_loss"):
-        left.plot(epochs, [row[key] for row in history], marker="o", label=key)
-    left.set_xlabel("epoch")
-    left.set_title("loss")
-    left.legend()
-    for name in VAL_METRICS:
-        right.plot(epochs, [row[f"val_{name}"] for row in history], marker="o", label=name)
-    right.set_xlabel("epoch")
-    right.set_title("validation metrics")
-    right.legend()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
-    plt.close(fig)
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-class _Bar:
-    """A rich progress bar (loss, images/s, ETA) on terminals; one line per epoch always."""
-
-    def __init__(self, console: Any, steps_per_epoch: int) -> None:
-        self.console = console
-        self.total = steps_per_epoch
-        self.progress: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> _Bar:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[rate]:.2f} img/s"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,
-        )
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def epoch(self, epoch: int, epochs: int, done: int) -> None:
-        if self.task is not None:
-            self.progress.remove_task(self.task)
-        self.task = self.progress.add_task(
-            f"epoch {epoch + 1}/{epochs}", total=self.total, completed=done, loss=0.0, rate=0.0
-        )
-
-    def advance(self, loss: float, rate: float) -> None:
-        self.progress.update(self.task, advance=1, loss=loss, rate=rate)
-
-    def summary(self, row: dict[str, float], improved: bool) -> None:
-        self.console.print(_summary_line(row, improved), markup=False)
-
-
-def _summary_line(row: dict[str, float], improved: bool) -> str:
-    parts = [f"epoch {row['epoch']}", f"loss {row['loss']:.4f}", f"val_loss {row['val_loss']:.4f}"]
-    parts += [
-        f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("val_") and k != "val_loss"
-    ]
-    return "  ".join(parts) + ("  (best)" if improved else "")

@@ -1,0 +1,143 @@
+"""What the training loop runs: the network built for a run (with its start weights and
+frozen layers), the compiled training step and the optimiser. Split from
+``trainer.py`` (which re-exports them), where the loop itself lives.
+
+>>> model = build_model(TrainConfig(size=(48, 64)), {}, seed=0)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from saliency_cam.export.weights import WeightMap
+from saliency_cam.models.errors import SaliencyCamError
+
+if TYPE_CHECKING:
+    from saliency_cam.export.training.trainer import TrainConfig
+
+#: Learning-rate schedules (``--schedule``).
+SCHEDULES = ("constant", "cosine", "plateau")
+
+
+def build_model(
+    config: TrainConfig, start: WeightMap, *, seed: int, policy: str = "float32"
+):  # -> keras.Model
+    """The configured architecture (MSI-Net by default) at the training size, seeded,
+    with ``start`` weights copied in (all of them, or only the encoder for a VGG16
+    start) and the encoder frozen if asked. ``policy`` is the Keras dtype policy of its
+    layers (``mixed_float16``: float16 compute, float32 variables; the output map stays
+    float32)."""
+    import keras
+
+    from saliency_cam.models.architectures import get_architecture
+
+    network = get_architecture(config.arch)
+    options = config.build_options()
+    if network.name == "msinet":
+        options["dilated_taps"] = True  # same maths, a far faster gradient on CPU
+    keras.utils.set_random_seed(seed)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        if network.name == "lite":  # named by Keras layers, BatchNorm: its own builder
+            return _build_lite(config, start, seed)
+        model = network.build(*config.size, **options)
+    finally:  # the policy is global: do not leak it into later models (export)
+        keras.config.set_dtype_policy(previous)
+    from saliency_cam.models.msinet import layer_name
+
+    # by scope, so a partial start (the VGG-16 encoder) leaves the rest as built
+    for name in sorted(start):
+        scope, _, kind = name.rpartition("/")
+        if kind == "kernel":
+            model.get_layer(layer_name(scope)).set_weights([start[name], start[f"{scope}/bias"]])
+        elif kind != "bias":  # a weight of its own (ML-Net's prior/prior)
+            model.get_layer(layer_name(scope)).set_weights([start[name]])
+    if network.name == "mlnet" and not config.prior:
+        from saliency_cam.models.mlnet import PRIOR_LAYER
+
+        model.get_layer(PRIOR_LAYER).trainable = False  # stays at ones
+    if config.freeze == "encoder":
+        for layer in model.layers:
+            if layer.name.startswith("conv") and "__conv" in layer.name:
+                layer.trainable = False
+    elif config.freeze != "none":
+        raise SaliencyCamError(f"unknown --freeze {config.freeze!r}: use none or encoder")
+    return model
+
+
+def _build_lite(config: TrainConfig, start: WeightMap, seed: int):  # -> keras.Model
+    """The lite network at the training size, seeded; ``start`` (a full lite weight map,
+    e.g. the ImageNet encoder) copied in when given."""
+    from saliency_cam.models import lite
+
+    if config.freeze != "none":
+        raise SaliencyCamError("--freeze is for MSI-Net; the lite network trains whole")
+    model = lite.build_lite(*config.size, seed=seed)
+    if start:
+        lite.load_weights(model, start)
+    return model
+
+
+def make_train_step(
+    model, optimizer, loss_of: Callable, *, jit_compile: bool = False, strategy: Any = None
+):
+    """The compiled training step ``(images, maps) -> loss``: forward, loss, gradients
+    of the trainable variables, one optimiser update (what :func:`fit` runs per batch,
+    and what benchmarks/train_speed.py times).
+
+    With a multi-replica ``strategy`` (MirroredStrategy) the batch arrives split across
+    the replicas (a distributed dataset); each replica's mean loss is weighted by its
+    share of the batch, so the all-reduced (summed) gradient is the whole batch's mean:
+    the same update as one device on the whole batch. A LossScaleOptimizer (mixed precision)
+    scales the loss before the gradient and unscales the gradient in its update.
+    """
+    import tensorflow as tf
+
+    trainable = model.trainable_variables
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+
+    def replica_step(images, maps):
+        with tf.GradientTape() as tape:
+            loss = loss_of(maps, model(images, training=True))
+            if model.losses:  # the architecture's own terms (ML-Net: the prior's λ‖1 − w‖²)
+                loss = loss + tf.add_n([tf.cast(term, loss.dtype) for term in model.losses])
+            if replicas > 1:
+                # this replica's share of the global batch's mean (batches may split
+                # unevenly; an empty share, possible on a last short batch, adds 0)
+                local = tf.cast(tf.shape(images)[0], tf.float32)
+                total = tf.distribute.get_replica_context().all_reduce("sum", local)
+                loss = tf.where(local > 0, loss * local / total, 0.0)
+            scaled = optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, trainable)
+        optimizer.apply_gradients(zip(grads, trainable, strict=True))
+        return loss
+
+    if replicas == 1:
+        return tf.function(replica_step, jit_compile=jit_compile, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
+    def distributed_step(images, maps):
+        shares = strategy.run(replica_step, args=(images, maps))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
+
+    return distributed_step
+
+
+def _optimizer(config: TrainConfig, steps_per_epoch: int):
+    import keras
+
+    lr: Any = config.lr
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(
+            config.lr, max(1, config.epochs * steps_per_epoch)
+        )
+    elif config.schedule not in SCHEDULES:
+        raise SaliencyCamError(
+            f"unknown --schedule {config.schedule!r}: use {', '.join(SCHEDULES)}"
+        )
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    if config.mixed_precision:  # float16 gradients underflow without loss scaling
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
