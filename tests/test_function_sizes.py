@@ -37,8 +37,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "realtime/cli/media.py:video": 113,
     "realtime/cli/reframe.py:crop": 110,
     "realtime/cli/reframe.py:reframe": 157,
-    "realtime/runtime/session.py:__init__": 80,
-    "realtime/runtime/session.py:open_session": 74,
 }
 
 

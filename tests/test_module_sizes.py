@@ -14,7 +14,6 @@ NOT_YET_SPLIT: dict[str, int] = {
     "realtime/cli/media.py": 556,
     "realtime/evaluate/scoring.py": 522,
     "realtime/io/video.py": 548,
-    "realtime/runtime/session.py": 583,
 }
 
 
