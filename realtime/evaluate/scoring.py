@@ -10,6 +10,10 @@ Three steps, each usable on its own:
    exported model on the stimuli) and scores it with :mod:`saliency_cam.models.metrics`.
 3. :class:`EvaluationReport` aggregates (mean ± std per metric); the report module renders it.
 
+Matching lives in ``matching.py``, the per-image, per-metric scoring in ``per_image.py``;
+this module runs the loop over the images and aggregates. Every name above is importable
+from here, as it always was.
+
 >>> preds = index_folder("preds", MAP_SUFFIXES)                  # doctest: +SKIP
 >>> m = match(preds, fixations=index_folder("fix", FIXATION_SUFFIXES))  # doctest: +SKIP
 >>> report = evaluate(m, read_map)                               # doctest: +SKIP
@@ -19,17 +23,15 @@ Three steps, each usable on its own:
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from saliency_cam.models import metrics
 from saliency_cam.models.errors import SaliencyCamError
-from saliency_cam.models.groundtruth import (  # noqa: F401  (re-exported: evaluate's readers)
+from saliency_cam.models.groundtruth import (
     DEFAULT_STRIP,
     FIXATION_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -43,94 +45,59 @@ from saliency_cam.models.groundtruth import (  # noqa: F401  (re-exported: evalu
     read_image,
     read_map,
 )
-
-FIXATION_METRICS = ("auc_judd", "auc_borji", "auc_shuffled", "nss", "info_gain")
-MAP_METRICS = ("cc", "sim", "kld", "emd")
-#: Every metric, in the order tables show them.
-ALL_METRICS = (
-    "auc_judd",
-    "auc_borji",
-    "auc_shuffled",
-    "nss",
-    "cc",
-    "sim",
-    "kld",
-    "info_gain",
-    "emd",
+from saliency_cam.realtime.evaluate.matching import Item, Matching, match, match_folders
+from saliency_cam.realtime.evaluate.per_image import (
+    ALL_METRICS,
+    BASELINES,
+    FIXATION_METRICS,
+    LOWER_IS_BETTER,
+    MAP_METRICS,
+    _item_seed,
+    _load_truth,
+    _other_map,
+    _Truth,
+    dataset_center_bias,
+    score_image,
+    select_metrics,
 )
-LOWER_IS_BETTER = frozenset({"kld", "emd"})
-BASELINES = ("center", "uniform", "others")
 
-
-# --------------------------------------------------------------------------- matching
-
-
-@dataclass(frozen=True)
-class Item:
-    """One image to score: its prediction (or stimulus) and its ground-truth files."""
-
-    key: str
-    source: Path
-    fixations: Path | None = None
-    saliency_map: Path | None = None
-
-
-@dataclass
-class Matching:
-    """Matched items and every file that did not pair up (nothing is silently skipped)."""
-
-    items: list[Item]
-    #: ground-truth keys with no prediction / stimulus
-    missing_source: list[str] = field(default_factory=list)
-    #: prediction / stimulus keys with no ground truth at all
-    missing_ground_truth: list[str] = field(default_factory=list)
-    #: keys with fixations but no saliency map, or the reverse, when both were given
-    incomplete: list[str] = field(default_factory=list)
-    #: "key: a.png, a.npy (used a.png)" lines
-    duplicates: list[str] = field(default_factory=list)
-    #: files skipped for their extension
-    ignored: list[str] = field(default_factory=list)
-
-
-def match(
-    sources: FolderIndex,
-    fixations: FolderIndex | None = None,
-    maps: FolderIndex | None = None,
-) -> Matching:
-    """Pair ``sources`` (predictions or stimuli) with ground truth by key."""
-    if fixations is None and maps is None:
-        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
-    fix_files = fixations.files if fixations else {}
-    map_files = maps.files if maps else {}
-    truth_keys = set(fix_files) | set(map_files)
-    items = [
-        Item(key, path, fix_files.get(key), map_files.get(key))
-        for key, path in sorted(sources.files.items())
-        if key in truth_keys
-    ]
-    incomplete: list[str] = []
-    if fixations is not None and maps is not None:
-        incomplete = sorted(set(fix_files) ^ set(map_files))
-    duplicates: list[str] = []
-    ignored: list[str] = []
-    for index in (sources, fixations, maps):
-        if index is None:
-            continue
-        for key, paths in sorted(index.duplicates.items()):
-            names = ", ".join(p.name for p in paths)
-            duplicates.append(f"{index.folder}/{key}: {names} (used {paths[0].name})")
-        ignored.extend(str(p) for p in index.ignored)
-    return Matching(
-        items=items,
-        missing_source=sorted(truth_keys - set(sources.files)),
-        missing_ground_truth=sorted(set(sources.files) - truth_keys),
-        incomplete=incomplete,
-        duplicates=duplicates,
-        ignored=ignored,
-    )
-
-
-# --------------------------------------------------------------------------- readers
+# scoring's public names, wherever they are defined: the ground-truth readers
+# (models/groundtruth.py), matching.py and per_image.py (the CLI, the evaluate job and
+# tests import them here)
+__all__ = [
+    "ALL_METRICS",
+    "BASELINES",
+    "DEFAULT_STRIP",
+    "FIXATION_METRICS",
+    "FIXATION_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "LOWER_IS_BETTER",
+    "MAP_METRICS",
+    "MAP_SUFFIXES",
+    "EvaluationReport",
+    "Fixations",
+    "FolderIndex",
+    "ImageResult",
+    "Item",
+    "Matching",
+    "MetricSummary",
+    "Predictor",
+    "Progress",
+    "dataset_center_bias",
+    "evaluate",
+    "index_folder",
+    "map_shape",
+    "match",
+    "match_folders",
+    "match_key",
+    "model_predictor",
+    "read_fixations",
+    "read_image",
+    "read_map",
+    "score_image",
+    "select_metrics",
+    "stored_predictor",
+]
 
 
 @dataclass
@@ -189,166 +156,6 @@ class EvaluationReport:
             std = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
             out[name] = MetricSummary(mean, std, int(finite.size), int(values.size - finite.size))
         return out
-
-
-def select_metrics(
-    requested: Sequence[str] | None, *, have_fixations: bool, have_maps: bool
-) -> tuple[str, ...]:
-    """The metrics to compute: ``requested`` (validated) or all the ground truth allows."""
-    from saliency_cam.models.metrics import pot_installed
-
-    if not requested:
-        has_pot = pot_installed()  # EMD only when POT is installed
-        return tuple(
-            m
-            for m in ALL_METRICS
-            if (m in FIXATION_METRICS and have_fixations)
-            or (m in MAP_METRICS and have_maps and (m != "emd" or has_pot))
-        )
-    chosen: list[str] = []
-    for raw in requested:
-        name = raw.strip().lower().replace("-", "_")
-        name = {"sauc": "auc_shuffled", "ig": "info_gain", "kl": "kld"}.get(name, name)
-        if name not in ALL_METRICS:
-            raise SaliencyCamError(f"unknown metric {raw!r}: choose from {', '.join(ALL_METRICS)}")
-        if name in FIXATION_METRICS and not have_fixations:
-            raise SaliencyCamError(f"metric {name} needs fixations: pass --fixations DIR")
-        if name in MAP_METRICS and not have_maps:
-            raise SaliencyCamError(f"metric {name} needs continuous saliency maps: pass --maps DIR")
-        if name == "emd" and not pot_installed():
-            from saliency_cam.models.install import install_command
-
-            raise SaliencyCamError("metric emd needs POT: " + install_command("evaluate"))
-        if name not in chosen:
-            chosen.append(name)
-    return tuple(chosen)
-
-
-@dataclass
-class _Truth:
-    shape: tuple[int, int]
-    rows: np.ndarray | None = None  # fixated pixels, kept compact for the sAUC pool
-    cols: np.ndarray | None = None
-
-    def mask(self) -> np.ndarray | None:
-        if self.rows is None or self.cols is None:
-            return None
-        out = np.zeros(self.shape, dtype=bool)
-        out[self.rows, self.cols] = True
-        return out
-
-
-def _load_truth(item: Item) -> _Truth:
-    shape = map_shape(item.saliency_map) if item.saliency_map else None
-    if item.fixations is None:
-        assert shape is not None
-        return _Truth(shape)
-    fix = read_fixations(item.fixations)
-    if shape is None and fix.mask is None and fix.shape is None:
-        shape = map_shape(item.source)  # points only: the stimulus / prediction's size
-    mask = fix.to_mask(shape, item.fixations)
-    rows, cols = np.nonzero(mask)
-    return _Truth((int(mask.shape[0]), int(mask.shape[1])), rows, cols)
-
-
-def _item_seed(seed: int, key: str) -> list[int]:
-    # Keyed by name, not position: an image scores the same in any subset of the data.
-    return [seed, zlib.crc32(key.encode("utf-8"))]
-
-
-def _other_map(
-    key: str, truths: dict[str, _Truth], shape: tuple[int, int], n_others: int, seed: int
-) -> np.ndarray | None:
-    """Union of fixations of ``n_others`` random other images, rescaled to ``shape``
-    (MIT: "the union of fixations from M other random images, Borji uses M = 10")."""
-    pool = [k for k, t in truths.items() if k != key and t.rows is not None and t.rows.size]
-    if not pool:
-        return None
-    rng = np.random.default_rng([*_item_seed(seed, key), len(ALL_METRICS)])
-    chosen = rng.choice(len(pool), size=min(n_others, len(pool)), replace=False)
-    out = np.zeros(shape, dtype=bool)
-    for index in chosen:
-        other = truths[pool[index]]
-        assert other.rows is not None and other.cols is not None
-        # pixel centres, scaled from the other image's size to this one
-        points = np.stack([other.cols + 0.5, other.rows + 0.5], axis=1)
-        out |= metrics.fixation_map(points, shape, source_shape=other.shape)
-    return out
-
-
-def dataset_center_bias(
-    key: str, truths: dict[str, _Truth], shape: tuple[int, int], sigma: float = 0.04
-) -> np.ndarray | None:
-    """The MIT benchmark's IG baseline, leave-one-out: every *other* image's fixations,
-    rescaled to ``shape`` and summed, blurred with a Gaussian of ``sigma`` × the larger
-    side (the dataset's own centre bias). None when no other image has fixations."""
-    import cv2
-
-    total = np.zeros(shape, np.float64)
-    found = False
-    for other_key, other in truths.items():
-        if other_key == key or other.rows is None or not other.rows.size:
-            continue
-        assert other.cols is not None
-        points = np.stack([other.cols + 0.5, other.rows + 0.5], axis=1)
-        total += metrics.fixation_map(points, shape, source_shape=other.shape)
-        found = True
-    if not found:
-        return None
-    blur = sigma * max(shape)
-    return cv2.GaussianBlur(total, (0, 0), sigmaX=blur, sigmaY=blur) + 1e-12
-
-
-def score_image(
-    pred: np.ndarray,
-    chosen: Sequence[str],
-    *,
-    fixations: np.ndarray | None = None,
-    saliency_map: np.ndarray | None = None,
-    other_fixations: np.ndarray | None = None,
-    baseline: str = "center",
-    baseline_map: np.ndarray | None = None,
-    seed: int | Sequence[int] = 0,
-    n_splits: int = 100,
-) -> dict[str, float]:
-    """All ``chosen`` metrics of one prediction; NaN where the ground truth is missing.
-
-    Each randomised metric draws from its own stream of ``seed``, so a score does not
-    change with the set of metrics requested.
-    """
-    entropy = [seed] if isinstance(seed, int) else list(seed)
-    reference = saliency_map if saliency_map is not None else fixations
-    if reference is not None:  # resize once here rather than once per metric
-        pred = metrics.resize_to(pred, reference.shape[:2])
-    out: dict[str, float] = {}
-    for name in chosen:
-        rng = np.random.default_rng([*entropy, ALL_METRICS.index(name)])
-        out[name] = math.nan
-        if name in MAP_METRICS:
-            if saliency_map is not None:
-                out[name] = getattr(metrics, name)(pred, saliency_map)
-        elif fixations is None:
-            continue
-        elif name == "auc_judd":
-            out[name] = metrics.auc_judd(pred, fixations, seed=rng)
-        elif name == "auc_borji":
-            out[name] = metrics.auc_borji(pred, fixations, n_splits=n_splits, seed=rng)
-        elif name == "auc_shuffled" and other_fixations is not None:
-            out[name] = metrics.auc_shuffled(
-                pred, fixations, other_fixations, n_splits=n_splits, seed=rng
-            )
-        elif name == "nss":
-            out[name] = metrics.nss(pred, fixations)
-        elif name == "info_gain":
-            shape = fixations.shape
-            if baseline_map is not None:  # "others": the dataset's own centre bias
-                base = baseline_map
-            elif baseline == "center":
-                base = metrics.center_bias_map(shape)
-            else:
-                base = metrics.uniform_map(shape)
-            out[name] = metrics.information_gain(pred, fixations, base)
-    return out
 
 
 Predictor = Callable[[Path], np.ndarray]
@@ -475,48 +282,3 @@ def stored_predictor(maps: dict[Path, Path], errors: dict[Path, str]) -> Predict
         return read_map(maps[path])
 
     return predict
-
-
-def match_folders(
-    *,
-    predictions: Path | None = None,
-    stimuli: Path | None = None,
-    fixations: Path | None = None,
-    maps: Path | None = None,
-    strip: Sequence[str] = DEFAULT_STRIP,
-) -> Matching:
-    """Pair the files of ``predictions`` (maps to score) or ``stimuli`` (images to run a
-    model on) with ground truth in ``fixations`` and/or ``maps`` by name. Raises
-    :class:`SaliencyCamError` with what to do when the folders do not fit together.
-
-    >>> m = match_folders(predictions=Path("preds"), fixations=Path("fix"))  # doctest: +SKIP
-    >>> len(m.items)                                                          # doctest: +SKIP
-    300
-    """
-    if (predictions is None) == (stimuli is None):
-        raise SaliencyCamError(
-            "give exactly one of --predictions DIR (maps to score) or --stimuli DIR "
-            "(images to run the model on)"
-        )
-    if fixations is None and maps is None:
-        raise SaliencyCamError("no ground truth: pass --fixations DIR and/or --maps DIR")
-    source_dir = predictions if predictions is not None else stimuli
-    assert source_dir is not None
-    strip = tuple(strip)
-    suffixes = MAP_SUFFIXES if predictions is not None else IMAGE_SUFFIXES
-    sources = index_folder(source_dir, suffixes, strip)
-    fix_index = index_folder(fixations, FIXATION_SUFFIXES, strip) if fixations else None
-    map_index = index_folder(maps, MAP_SUFFIXES, strip) if maps else None
-    matching = match(sources, fix_index, map_index)
-    if not matching.items:
-        example = ""
-        truth_index = fix_index or map_index
-        if sources.files and truth_index is not None:
-            truth = next(iter(truth_index.files), None)
-            example = f" (e.g. {next(iter(sources.files))!r} vs {truth!r})"
-        raise SaliencyCamError(
-            f"nothing to evaluate: none of the {len(sources.files)} files in {source_dir} "
-            f"matches a ground-truth file by name{example}; names must agree without "
-            "extension (use --strip-suffix for endings like _fixMap)"
-        )
-    return matching
