@@ -33,10 +33,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "realtime/bench/runner.py:_measure_quality": 80,
     "realtime/bench/runner.py:run_bench": 64,
     "realtime/cli/evaluate.py:evaluate_command": 125,
-    "realtime/cli/media.py:image": 76,
-    "realtime/cli/media.py:video": 113,
-    "realtime/cli/reframe.py:crop": 110,
-    "realtime/cli/reframe.py:reframe": 157,
     "realtime/runtime/session.py:__init__": 80,
     "realtime/runtime/session.py:open_session": 74,
 }
