@@ -32,7 +32,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "realtime/apps/video.py:run_video_job": 163,
     "realtime/bench/runner.py:_measure_quality": 80,
     "realtime/bench/runner.py:run_bench": 64,
-    "realtime/cli/evaluate.py:evaluate_command": 125,
     "realtime/runtime/session.py:__init__": 80,
     "realtime/runtime/session.py:open_session": 74,
 }
