@@ -30,11 +30,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "realtime/apps/serve/app.py:_add_video_routes": 71,
     "realtime/apps/serve/app.py:create_app": 88,
     "realtime/apps/video.py:run_video_job": 163,
-    "realtime/cli/evaluate.py:evaluate_command": 125,
-    "realtime/cli/media.py:image": 76,
-    "realtime/cli/media.py:video": 113,
-    "realtime/cli/reframe.py:crop": 110,
-    "realtime/cli/reframe.py:reframe": 157,
 }
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +24,6 @@ from saliency_cam.realtime.cli.options import (
     ModelsDir,
     Threads,
     model_name,
-    open_model,
 )
 from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY, PRECISION_ENV
 
@@ -211,22 +211,16 @@ def evaluate_command(
     """
     from rich.console import Console
 
-    from saliency_cam.realtime.evaluate import compare as cmp
-    from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
 
     if predictions is not None and (quality or dataset or model_names):
         raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
+    reports = {"--csv": csv, "--json": json, "--markdown": markdown, "--plot": plot}
     _check_outputs(
-        [p for p in (csv, json, markdown, plot) if p is not None],
+        [p for p in reports.values() if p is not None],
         [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
     )
-    for option, path in (
-        ("--csv", csv),
-        ("--json", json),
-        ("--markdown", markdown),
-        ("--plot", plot),
-    ):
+    for option, path in reports.items():
         if path is not None:  # fail now, not after all the scoring
             check_writable(path, option)
     matching = ev.match_folders(
@@ -239,8 +233,6 @@ def evaluate_command(
     if baseline not in ev.BASELINES:
         raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose {', '.join(ev.BASELINES)}")
     wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
-
-    console = Console()
     # The same defaults as every other command (runtime/defaults.py): what is scored is
     # what 'image' would run; pass --precision fp32 --backend onnxruntime for the reference.
     scale = ScaleOut.from_options(
@@ -255,74 +247,80 @@ def evaluate_command(
         letterbox=False,
         mode="latency",
     )
+    options = {"metric_names": wanted, "baseline": baseline, "seed": seed}
+    options.update(n_splits=splits, n_others=others)
+    scoring = _Scoring(matching, scale, options, Console())
     names = list(model_names or [])
     if len(names) > 1:
         if predictions is not None:
             raise SaliencyCamError("--model chooses the models for --stimuli only")
-        rows = []
-        from saliency_cam.models.registry import resolve_baseline
-
-        for name in names:
-            # --quality sizes the classical models; the others run at their own size
-            sized = quality if resolve_baseline(name) is not None else None
-            label = model_name(sized, None, name, default=DEFAULT_QUALITY)
-            console.print(f"[bold]{label}[/]")
-            report, fps = _score_model(
-                matching,
-                scale,
-                sized,
-                None,
-                name,
-                precision,
-                device,
-                models_dir,
-                threads,
-                wanted,
-                baseline,
-                seed,
-                splits,
-                others,
-                [csv, json, markdown, plot],
-                console,
-                speed=True,
-            )
-            report.settings.update({"source": "stimuli"})
-            rows.append(cmp.ComparisonRow(label, report, fps))
-        cmp.print_table(rows, console)
-        for path in cmp.write_comparison(
-            rows, csv_path=csv, json_path=json, markdown=markdown, plot_path=plot
-        ):
-            console.print(f"wrote {path}")
-        if not any(row.report.scored for row in rows):
-            raise SaliencyCamError("no image could be scored by any model: see the errors above")
-        return
+        return _compare_models(scoring, names, quality, csv, json, markdown, plot)
     if plot is not None:
         raise SaliencyCamError("--plot draws the comparison of several --model: give two or more")
-    report, _ = _score_model(
-        matching,
-        scale,
-        quality,
-        dataset,
-        names[0] if names else None,
-        precision,
-        device,
-        models_dir,
-        threads,
-        wanted,
-        baseline,
-        seed,
-        splits,
-        others,
-        [csv, json, markdown],
-        console,
-        predictions=predictions,
-    )
+    model = (quality, dataset, names[0] if names else None)
+    _score_one(scoring, model, predictions, csv=csv, json=json, markdown=markdown)
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """What every model of one run is scored on and how: the matched files, where the
+    maps are made (``scale``: here or on workers, with the model options), the scoring
+    options of :func:`~saliency_cam.realtime.evaluate.scoring.evaluate`, the console."""
+
+    matching: Any
+    scale: ScaleOut
+    options: dict[str, Any]
+    console: Any
+
+
+def _compare_models(
+    scoring: _Scoring,
+    names: list[str],
+    quality: str | None,
+    csv: Path | None,
+    json: Path | None,
+    markdown: Path | None,
+    plot: Path | None,
+) -> None:
+    """Several ``--model``: each scored and timed, one comparison table (and files)."""
+    from saliency_cam.models.registry import resolve_baseline
+    from saliency_cam.realtime.evaluate import compare as cmp
+
+    rows = []
+    for name in names:
+        # --quality sizes the classical models; the others run at their own size
+        sized = quality if resolve_baseline(name) is not None else None
+        label = model_name(sized, None, name, default=DEFAULT_QUALITY)
+        scoring.console.print(f"[bold]{label}[/]")
+        report, fps = _score_model(scoring, (sized, None, name), [csv, json, markdown, plot])
+        report.settings.update({"source": "stimuli"})
+        rows.append(cmp.ComparisonRow(label, report, fps))
+    cmp.print_table(rows, scoring.console)
+    for path in cmp.write_comparison(
+        rows, csv_path=csv, json_path=json, markdown=markdown, plot_path=plot
+    ):
+        scoring.console.print(f"wrote {path}")
+    if not any(row.report.scored for row in rows):
+        raise SaliencyCamError("no image could be scored by any model: see the errors above")
+
+
+def _score_one(
+    scoring: _Scoring,
+    model: tuple[str | None, str | None, str | None],
+    predictions: Path | None,
+    **reports: Path | None,
+) -> None:
+    """One model (or the predictions folder): its report printed and written; exit 1
+    when an image failed (the scores are over the others)."""
+    from saliency_cam.realtime.evaluate import report as rep
+
+    report, _ = _score_model(scoring, model, list(reports.values()), predictions, speed=False)
     report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
-    written = rep.write_reports(report, csv=csv, json=json, markdown=markdown)
+    written = rep.write_reports(report, **reports)
     # the banner was printed when the model opened, before the (long) scoring
-    rep.print_report(report, console, banner=False)
+    rep.print_report(report, scoring.console, banner=False)
     for path in written:
-        console.print(f"wrote {path}")
+        scoring.console.print(f"wrote {path}")
     if not report.scored:
         raise SaliencyCamError(
             f"no image could be scored ({len(report.failed)} failed): see the errors above"
@@ -337,81 +335,61 @@ def evaluate_command(
 
 
 def _score_model(
-    matching,
-    scale,
-    quality: str | None,
-    dataset: str | None,
-    model_opt: str | None,
-    precision: str,
-    device: str,
-    models_dir: Path | None,
-    threads: int | None,
-    wanted: list[str] | None,
-    baseline: str,
-    seed: int,
-    splits: int,
-    others: int,
+    scoring: _Scoring,
+    model: tuple[str | None, str | None, str | None],
     reports: list[Path | None],
-    console,
     predictions: Path | None = None,
-    speed: bool = False,
-):
-    """One model's report (or the predictions folder's), serial or through the workers,
-    and, when ``speed``, its maps per second at its preset size (one session, measured
-    after the scoring; NaN otherwise)."""
+    speed: bool = True,
+) -> tuple[Any, float]:
+    """One model's report (``model``: its quality, dataset and name; or the predictions
+    folder's), serial or through the workers, and, when ``speed``, its maps per second
+    at its preset size (one session, measured after the scoring; NaN otherwise)."""
     from saliency_cam.models.progress import progress_bar
-    from saliency_cam.realtime.evaluate import report as rep
     from saliency_cam.realtime.evaluate import scoring as ev
     from saliency_cam.realtime.evaluate.compare import measure_fps
 
-    model = None
-    session = None
     with contextlib.ExitStack() as stack:
-        if predictions is not None:
-            if scale.wanted:
-                raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
-            predict = ev.read_map
-        elif scale.wanted:
-            runner = scale.runner(model_name(quality, dataset, model_opt, default=DEFAULT_QUALITY))
-            if not runner.spec.variant.trained:
-                console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-            scratch = stack.enter_context(_scratch_folder(reports))
-            predict, model = _parallel_predictions(matching, runner, scratch)
-        else:
-            session = open_model(
-                quality,
-                dataset,
-                default=DEFAULT_QUALITY,
-                precision=precision,
-                device=device,
-                models_dir=models_dir,
-                threads=threads,
-                backend=scale.session.backend,
-                model=model_opt,
-            )
-            model = session.describe()
-            if not model["trained"]:
-                console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-            predict = ev.model_predictor(session)
-
+        predict, described, session = _predictor(scoring, model, reports, predictions, stack)
         with progress_bar("items", detail="image") as bar:
-            task = bar.add_task("evaluating", total=len(matching.items), image="")
+            task = bar.add_task("evaluating", total=len(scoring.matching.items), image="")
             report = ev.evaluate(
-                matching,
+                scoring.matching,
                 predict,
-                metric_names=wanted,
-                baseline=baseline,
-                seed=seed,
-                n_splits=splits,
-                n_others=others,
-                model=model,
+                model=described,
                 progress=lambda done, total, key: bar.update(task, completed=done, image=key),
+                **scoring.options,
             )
     if not speed or predictions is not None:
         return report, float("nan")
-    if session is None:  # the workers made the maps: one session here, for the speed
-        session = runner.spec.open()
-    return report, measure_fps(session)
+    # the workers made the maps: then one session here, for the speed
+    return report, measure_fps(session())
+
+
+def _predictor(scoring: _Scoring, model, reports, predictions: Path | None, stack) -> tuple:
+    """``(predict, model entry, session)`` for the scoring: the predictions folder read,
+    the maps made by the workers into a scratch folder (removed when ``stack`` closes),
+    or a session here; ``session()`` gives the model's session (for the speed)."""
+    from saliency_cam.realtime.evaluate import report as rep
+    from saliency_cam.realtime.evaluate import scoring as ev
+
+    scale, console = scoring.scale, scoring.console
+    if predictions is not None:
+        if scale.wanted:
+            raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
+        return ev.read_map, None, None
+    if scale.wanted:
+        runner = scale.runner(model_name(*model, default=DEFAULT_QUALITY))
+        if not runner.spec.variant.trained:
+            console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
+        scratch = stack.enter_context(_scratch_folder(reports))
+        predict, described = _parallel_predictions(scoring.matching, runner, scratch)
+        return predict, described, runner.spec.open
+    quality, dataset, name = model
+    session = scale.opener(quality, dataset, name)()
+    described = session.describe()
+    if not described["trained"]:
+        console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
+    return ev.model_predictor(session), described, lambda: session
 
 
 @contextlib.contextmanager

@@ -8,21 +8,22 @@ when any input failed (2 for usage errors such as a model that is not exported).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from saliency_cam.models.errors import SaliencyCamError, failure_line
+from saliency_cam.realtime.apps.jobs import Reporter
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
     RayAddress,
     ScaleOut,
     SplitSeconds,
     Workers,
-    exit_on_failures,
+    finish_on_workers,
 )
 from saliency_cam.realtime.cli.options import (
     QUALITY_NAMES,
@@ -45,11 +46,17 @@ from saliency_cam.realtime.cli.options import (
     Threads,
     View,
     model_name,
-    open_model,
     parse_batch,
     resolve_batch,
 )
-from saliency_cam.realtime.cli.printing import console, print_model, report_problems
+from saliency_cam.realtime.cli.printing import (
+    check_plan,
+    console,
+    file_progress,
+    folders,
+    interrupted,
+    print_model,
+)
 from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 Points = Annotated[
@@ -83,72 +90,12 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------- shared
 
 
-def _check_plan(err, plan, kind: str) -> int:
-    """List the inputs that cannot be used and the skipped earlier outputs, stop (exit 1)
-    when nothing is left; return the number of inputs asked for."""
-    report_problems(err, plan.problems)
-    if plan.skipped:
-        more = " …" if len(plan.skipped) > 3 else ""
-        names = ", ".join(p.name for p in plan.skipped[:3]) + more
-        err.print(
-            f"skipped {len(plan.skipped)} file(s) this command wrote earlier: {names}",
-            markup=False,
-        )
-    if not plan.jobs:
-        err.print(f"[red]no {kind} to process[/]")
-        raise typer.Exit(1)
-    return plan.total
-
-
-def _interrupted(err, exc: KeyboardInterrupt, kept: list[Path], unfinished: str) -> typer.Exit:
-    """Say in one line that the run was interrupted and what it kept; the exit to raise."""
-    from saliency_cam.realtime.apps.interrupt import exit_code_for, signal_name
-
-    signum = getattr(exc, "signum", 2)
-    what = f"kept {', '.join(str(p) for p in kept)}" if kept else "nothing was finished"
-    err.print(f"interrupted ({signal_name(signum)}): {what}{unfinished}", markup=False)
-    return typer.Exit(exit_code_for(signum))
-
-
 def _finish(console, failures: int, total: int, session) -> None:
     if not session.trained:
         console.print("[bold yellow]UNTRAINED[/] model: outputs are not real saliency maps")
     if failures:
         console.print(f"[red]{failures} of {total} input(s) failed[/] (see the error lines above)")
         raise typer.Exit(1)
-
-
-@contextmanager
-def _progress(console, enabled: bool) -> Iterator[object]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class FPSColumn(ProgressColumn):
-        def render(self, task) -> Text:  # rich's smoothed rate over recent updates
-            return Text(f"{task.speed or 0.0:5.1f} FPS")
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        FPSColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
-        transient=False,
-    )
-    with progress:
-        yield progress
 
 
 # --------------------------------------------------------------------------- video
@@ -216,11 +163,12 @@ def video(
     Default quality: medium (as every command). Outputs H.264 .mp4 (4:4:4 for odd sizes,
     to keep the exact size). A folder or several inputs write one output each into -o (a folder).
     """
-    from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs, run_video_job
+    from saliency_cam.realtime.apps.media_jobs import run_video_jobs
+    from saliency_cam.realtime.apps.video import VideoStyle, plan_video_jobs
     from saliency_cam.realtime.io.inputs import output_argument
     from saliency_cam.realtime.render.blend import resolve_colormap, resolve_view
 
-    out, err = console(), console(stderr=True)
+    err = console(stderr=True)
     scale = ScaleOut.from_options(
         workers=workers,
         ray=ray,
@@ -235,100 +183,90 @@ def video(
         progress=progress,
         split_seconds=split_seconds,
     )
-    view = resolve_view(view)
+    style = VideoStyle(resolve_view(view), alpha, colormap, smooth, reuse)
     resolve_colormap(colormap)
     plan = plan_video_jobs(inputs, output_argument(output), blend=blend, maps=maps, points=points)
-    total = _check_plan(err, plan, "video")
+    check_plan(err, plan, "video")
+    name = model_name(quality, dataset, model, default=DEFAULT_QUALITY)
+    run = partial(run_video_jobs, plan, style, keep_audio=keep_audio, batch=parse_batch(batch))
     if scale.wanted:  # files in parallel: apps/batch
-        style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
-        name = model_name(quality, dataset, model, default=DEFAULT_QUALITY)
-        _split_check(split_seconds, maps, blend)
-        _, failed = scale.run(
-            "video",
-            name,
-            lambda note: _video_tasks(plan.jobs, style, keep_audio, note, parse_batch(batch)),
-            earlier_failures=len(plan.problems),
-            describe=lambda result: _video_lines(result, keep_audio),
+        describe = partial(_video_lines, keep_audio=keep_audio)
+        return finish_on_workers(
+            run(
+                scale=scale.scale, model=scale.model(name), reporter=scale.report("video", describe)
+            )
         )
-        return exit_on_failures(failed)
+    opener = scale.opener(quality, dataset, model)
+    report = VideoReport(err, progress, keep_audio, allow_truncated, reuse, batch)
+    summary = _interruptible(err, lambda: run(open_session=opener, reporter=report), _unfinished)
+    if summary.results:
+        _print_video_total(summary.results)
+    _finish(err, summary.failures + report.truncated, plan.total, report.session)
 
-    session = open_model(
-        quality,
-        dataset,
-        default=DEFAULT_QUALITY,
-        precision=precision,
-        device=device,
-        models_dir=models_dir,
-        threads=threads,
-        backend=backend,
-        letterbox=letterbox,
-        mode="throughput",
-        model=model,
+
+def _print_video_total(results: list) -> None:
+    """``N video(s), F frames in S s (R FPS) → where``."""
+    frames = sum(r.frames for r in results)
+    seconds = sum(r.seconds for r in results)
+    written = [p for r in results for p in r.outputs]
+    where = str(written[0]) if len(written) == 1 else folders(written)
+    console().print(
+        f"{len(results)} video(s), {frames} frames in {seconds:.1f} s "
+        f"({frames / seconds if seconds else 0.0:.1f} FPS) → {where}",
+        markup=False,
     )
-    print_model(err, session)
-    # --reuse decides frame by frame whether the network runs: one frame per inference
-    frames_per_run = 1 if reuse > 1 else resolve_batch(batch, session)
-    if frames_per_run > 1:
-        err.print(f"batch: {frames_per_run} frames per inference")
-    style = VideoStyle(view=view, alpha=alpha, colormap=colormap, smooth=smooth, reuse=reuse)
-    note = session.note
-    failures = len(plan.problems)
-    results = []
-    with _progress(err, progress) as bar:
-        for src, outputs in plan.jobs.items():
-            task = bar.add_task(src.name, total=None)
 
-            def started(info, task=task) -> None:
-                bar.update(task, total=info.total_frames)
 
-            def advanced(done: int, task=task) -> None:
-                bar.update(task, completed=done)
+class VideoReport(Reporter):
+    """The serial video run as shown: the model line, a bar per video (frames), its
+    summary lines, and an error line per failed (or, without --allow-truncated,
+    truncated) video."""
 
-            try:
-                result = run_video_job(
-                    session,
-                    src,
-                    outputs,
-                    style,
-                    keep_audio=keep_audio,
-                    note=note,
-                    on_start=started,
-                    on_frame=advanced,
-                    batch=frames_per_run,
-                )
-            except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
-                bar.stop()
-                kept = [p for r in results for p in r.outputs]
-                raise _interrupted(err, exc, kept, _unfinished(src, exc)) from None
-            except Exception as exc:  # one bad file must not end the batch
-                failures += 1
-                bar.update(task, description=f"[red]{src.name} failed")
-                message = failure_line(src, exc)
-                bar.console.print(f"[red]error[/]: {message}", markup=True, highlight=False)
-                continue
-            bar.update(task, total=result.frames, completed=result.frames)
-            results.append(result)
-            for line in _video_lines(result, keep_audio):
-                bar.console.print(line, markup=False)
-            if result.ended_early and not allow_truncated:
-                failures += 1
-                bar.console.print(
-                    f"[red]error[/]: {src}: {result.ended_early}; its {result.frames} frames "
-                    "were written (--allow-truncated accepts such files)",
-                    markup=True,
-                    highlight=False,
-                )
-    if results:
-        frames = sum(r.frames for r in results)
-        seconds = sum(r.seconds for r in results)
-        written = [p for r in results for p in r.outputs]
-        where = str(written[0]) if len(written) == 1 else _folders(written)
-        out.print(
-            f"{len(results)} video(s), {frames} frames in {seconds:.1f} s "
-            f"({frames / seconds if seconds else 0.0:.1f} FPS) → {where}",
-            markup=False,
-        )
-    _finish(err, failures, total, session)
+    def __init__(self, err, progress: bool, keep_audio: bool, truncated_ok: bool, reuse: int,
+                 batch: str) -> None:  # fmt: skip
+        self.err, self.progress, self.keep_audio = err, progress, keep_audio
+        self.truncated_ok, self.reuse, self.batch = truncated_ok, reuse, batch
+        self.truncated = 0
+        self.tasks: dict[Path, Any] = {}
+
+    def opened(self, runner: Any) -> None:
+        self.session = runner.session
+        print_model(self.err, self.session)
+        # --reuse decides frame by frame whether the network runs: one frame per inference
+        frames_per_run = 1 if self.reuse > 1 else resolve_batch(self.batch, self.session)
+        if frames_per_run > 1:
+            self.err.print(f"batch: {frames_per_run} frames per inference")
+
+    @contextmanager
+    def running(self, count: int) -> Iterator[None]:
+        with file_progress(self.err, self.progress) as self.bar:
+            yield
+
+    def begin(self, source: Path) -> dict[str, Any]:
+        task = self.tasks[source] = self.bar.add_task(source.name, total=None)
+        return {
+            "on_start": lambda info: self.bar.update(task, total=info.total_frames),
+            "on_frame": lambda done: self.bar.update(task, completed=done),
+        }
+
+    def done(self, outcome: Any) -> None:
+        source, task, bar = outcome.source, self.tasks[outcome.source], self.bar
+        if not outcome.ok:
+            bar.update(task, description=f"[red]{source.name} failed")
+            bar.console.print(f"[red]error[/]: {outcome.error}", markup=True, highlight=False)
+            return
+        result = outcome.result
+        bar.update(task, total=result.frames, completed=result.frames)
+        for line in _video_lines(result, self.keep_audio):
+            bar.console.print(line, markup=False)
+        if result.ended_early and not self.truncated_ok:
+            self.truncated += 1
+            bar.console.print(
+                f"[red]error[/]: {source}: {result.ended_early}; its {result.frames} frames "
+                "were written (--allow-truncated accepts such files)",
+                markup=True,
+                highlight=False,
+            )
 
 
 def _unfinished(source: Path, exc: KeyboardInterrupt) -> str:
@@ -342,42 +280,6 @@ def _unfinished(source: Path, exc: KeyboardInterrupt) -> str:
         f"; the unfinished {source.name} ({partial.frames} frames) is kept as {names} "
         "(a rerun replaces it)"
     )
-
-
-def _folders(paths: list[Path]) -> str:
-    """``N files in out/`` for a summary line (each folder named once)."""
-    folders = sorted({str(p.parent) for p in paths})
-    return f"{len(paths)} files in {', '.join(folders)}"
-
-
-def _split_check(split_seconds: float | None, maps: str | None, blend: bool) -> None:
-    if split_seconds is not None and (maps or not blend):
-        raise SaliencyCamError("--split-seconds writes only the blended video: drop --maps")
-
-
-def _video_tasks(jobs, style, keep_audio: bool, note: str, batch: int | None) -> list:
-    """One batch task per video (see realtime/cli/batch.py); ``batch`` None: each
-    worker's session picks frames per inference as the serial ``--batch auto`` does."""
-    from functools import partial
-
-    from saliency_cam.realtime.apps.batch.runner import FileTask
-    from saliency_cam.realtime.apps.video import run_video_job
-
-    return [
-        FileTask(
-            src,
-            tuple(outputs.paths()),
-            partial(
-                run_video_job,
-                outputs=outputs,
-                style=style,
-                keep_audio=keep_audio,
-                note=note,
-                batch=batch,
-            ),
-        )
-        for src, outputs in jobs.items()
-    ]
 
 
 #: The video job's stages as the summary names them (network: computed frames only).
@@ -461,10 +363,11 @@ def image(
     --dataset picks an original dataset model (salicon, mit1003, cat2000, …) if
     exported. EXIF orientation is applied.
     """
-    from saliency_cam.realtime.apps.image import ImageStyle, plan_image_jobs, process_images
+    from saliency_cam.realtime.apps.image import ImageStyle, plan_image_jobs
+    from saliency_cam.realtime.apps.media_jobs import run_image_jobs
     from saliency_cam.realtime.render.blend import resolve_colormap
 
-    out, err = console(), console(stderr=True)
+    err = console(stderr=True)
     scale = ScaleOut.from_options(
         workers=workers,
         ray=ray,
@@ -480,77 +383,61 @@ def image(
     )
     resolve_colormap(colormap)
     plan = plan_image_jobs(inputs, output, overlay=overlay, npy=npy, points=points)
-    total = _check_plan(err, plan, "image")
+    check_plan(err, plan, "image")
+    run = partial(run_image_jobs, plan, ImageStyle(alpha=alpha, colormap=colormap))
     if scale.wanted:  # files in parallel: apps/batch (one session per worker)
-        style = ImageStyle(alpha=alpha, colormap=colormap)
-        _, failed = scale.run(
-            "image",
-            model_name(quality, dataset, model, default=DEFAULT_QUALITY),
-            lambda note: _image_tasks(plan.jobs, style, note),
-            earlier_failures=len(plan.problems),
-            describe=lambda result: [f"{result.source} → {', '.join(map(str, result.outputs))}"],
-        )
-        return exit_on_failures(failed)
-
-    session = open_model(
-        quality,
-        dataset,
-        default=DEFAULT_QUALITY,
-        precision=precision,
-        device=device,
-        models_dir=models_dir,
-        threads=threads,
-        backend=backend,
-        letterbox=letterbox,
-        mode="throughput",
-        model=model,
-    )
-    print_model(err, session)
-    pictures_per_run = resolve_batch(batch, session)
-    if pictures_per_run > 1:
-        err.print(f"batch: up to {pictures_per_run} pictures of one aspect per inference")
-    note = session.note
-    with _progress(err, progress and len(plan.jobs) > 1) as bar:
-        task = bar.add_task("images", total=len(plan.jobs))
-
-        def done(source: Path, result, error: str | None) -> None:
-            if error is not None:
-                bar.console.print(f"[red]error[/]: {error}")
-            bar.advance(task)
-
-        style = ImageStyle(alpha=alpha, colormap=colormap)
-        try:
-            report = process_images(
-                session, plan.jobs, style, note=note, on_done=done, batch=pictures_per_run
-            )
-        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the image in hand finished
-            bar.stop()
-            partial = getattr(exc, "report", None)
-            kept = [p for r in partial.results for p in r.outputs] if partial else []
-            shown = [_folders(kept)] if len(kept) > 1 else kept
-            raise _interrupted(err, exc, shown, "") from None
-    written = [p for r in report.results for p in r.outputs]
-    where = str(written[0]) if len(written) == 1 else (_folders(written) if written else "-")
-    out.print(
-        f"{len(report.results)} image(s) → {where}"
-        + (f"; {len(report.failures)} failed" if report.failures else ""),
+        name = model_name(quality, dataset, model, default=DEFAULT_QUALITY)
+        report = scale.report("image", lambda r: [f"{r.source} → {', '.join(map(str, r.outputs))}"])
+        return finish_on_workers(run(scale=scale.scale, model=scale.model(name), reporter=report))
+    batches = ImageReport(err, progress and len(plan.jobs) > 1, batch)
+    opener = scale.opener(quality, dataset, model)
+    runs = partial(run, batch=parse_batch(batch), open_session=opener, reporter=batches)
+    summary = _interruptible(err, runs)
+    written = summary.outputs
+    where = str(written[0]) if len(written) == 1 else (folders(written) if written else "-")
+    console().print(
+        f"{len(summary.results)} image(s) → {where}"
+        + (f"; {len(summary.failed)} failed" if summary.failed else ""),
         markup=False,
     )
-    _finish(err, len(report.failures) + len(plan.problems), total, session)
+    _finish(err, summary.failures, plan.total, batches.session)
 
 
-def _image_tasks(plan, style, note: str) -> list:
-    """One batch task per image (see realtime/cli/batch.py)."""
-    from functools import partial
+class ImageReport(Reporter):
+    """The serial image run as shown: the model line, one bar over the images, an
+    error line per failed one."""
 
-    from saliency_cam.realtime.apps.batch.runner import FileTask
-    from saliency_cam.realtime.apps.image import process_image
+    def __init__(self, err, progress: bool, batch: str) -> None:
+        self.err, self.progress, self.batch = err, progress, batch
 
-    return [
-        FileTask(
-            src,
-            tuple(outputs.paths()),
-            partial(process_image, outputs=outputs, style=style, note=note),
-        )
-        for src, outputs in plan
-    ]
+    def opened(self, runner: Any) -> None:
+        self.session = runner.session
+        print_model(self.err, self.session)
+        if runner.batch > 1:
+            self.err.print(f"batch: up to {runner.batch} pictures of one aspect per inference")
+
+    @contextmanager
+    def running(self, count: int) -> Iterator[None]:
+        with file_progress(self.err, self.progress) as self.bar:
+            self.task = self.bar.add_task("images", total=count)
+            yield
+
+    def done(self, outcome: Any) -> None:
+        if not outcome.ok:
+            self.bar.console.print(f"[red]error[/]: {outcome.error}")
+        self.bar.advance(self.task)
+
+
+def _interruptible(err, run: Callable[[], Any], unfinished=None) -> Any:
+    """``run()``; stopped by Ctrl-C/SIGTERM/SIGHUP, one line saying what was kept (and,
+    for a video, what became of the one in hand: ``unfinished``), then the exit."""
+    try:
+        return run()
+    except KeyboardInterrupt as exc:
+        summary = getattr(exc, "summary", None)
+        if summary is None:  # stopped before any job began
+            raise
+        kept = summary.outputs
+        if unfinished is None:  # images: the pictures in hand were finished
+            raise interrupted(err, exc, [folders(kept)] if len(kept) > 1 else kept, "") from None
+        raise interrupted(err, exc, kept, unfinished(summary.interrupted, exc)) from None

@@ -1,9 +1,15 @@
 """How the commands print: one console style, the model line (with UNTRAINED said
-plainly) and per-input problems, shared so every command reads the same."""
+plainly), per-input problems, the file commands' plan check, progress bar and
+interrupt line, shared so every command reads the same."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import typer
 
 UNTRAINED_LINE = (
     "[bold yellow]UNTRAINED[/]: this model has seeded random weights (tests and speed "
@@ -37,3 +43,70 @@ def report_problems(err: Any, problems: list[tuple[str, str]]) -> None:
     """One ``error: NAME: message`` line per input that cannot be used."""
     for name, message in problems:
         err.print(f"[red]error[/]: {name}: {message}", markup=True)
+
+
+def check_plan(err: Any, plan: Any, kind: str) -> int:
+    """List the inputs that cannot be used and the skipped earlier outputs, stop (exit 1)
+    when nothing is left; return the number of inputs asked for (shared with reframe)."""
+    report_problems(err, plan.problems)
+    if plan.skipped:
+        more = " …" if len(plan.skipped) > 3 else ""
+        names = ", ".join(p.name for p in plan.skipped[:3]) + more
+        err.print(
+            f"skipped {len(plan.skipped)} file(s) this command wrote earlier: {names}",
+            markup=False,
+        )
+    if not plan.jobs:
+        err.print(f"[red]no {kind} to process[/]")
+        raise typer.Exit(1)
+    return plan.total
+
+
+def interrupted(err: Any, exc: KeyboardInterrupt, kept: list[Path], unfinished: str) -> typer.Exit:
+    """Say in one line that the run was interrupted and what it kept; the exit to raise."""
+    from saliency_cam.realtime.apps.interrupt import exit_code_for, signal_name
+
+    signum = getattr(exc, "signum", 2)
+    what = f"kept {', '.join(str(p) for p in kept)}" if kept else "nothing was finished"
+    err.print(f"interrupted ({signal_name(signum)}): {what}{unfinished}", markup=False)
+    return typer.Exit(exit_code_for(signum))
+
+
+@contextmanager
+def file_progress(console: Any, enabled: bool) -> Iterator[Any]:
+    """The file commands' progress bar: done/total, FPS (rich's smoothed rate), ETA."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class FPSColumn(ProgressColumn):
+        def render(self, task) -> Text:  # rich's smoothed rate over recent updates
+            return Text(f"{task.speed or 0.0:5.1f} FPS")
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        FPSColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+def folders(paths: list[Path]) -> str:
+    """``N files in out/`` for a summary line (each folder named once)."""
+    names = sorted({str(p.parent) for p in paths})
+    return f"{len(paths)} files in {', '.join(names)}"

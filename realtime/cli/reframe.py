@@ -5,13 +5,16 @@ kept) and ``saliency-cam crop`` (images to every requested size): a thin layer o
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from saliency_cam.models.errors import SaliencyCamError, failure_line
+from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.apps.jobs import Reporter
 from saliency_cam.realtime.cli.batch import (
     GpusPerTask,
     RayAddress,
@@ -19,6 +22,8 @@ from saliency_cam.realtime.cli.batch import (
     SplitSeconds,
     Workers,
     exit_on_failures,
+    finish_on_workers,
+    print_workers_summary,
 )
 from saliency_cam.realtime.cli.options import (
     Backend,
@@ -33,9 +38,8 @@ from saliency_cam.realtime.cli.options import (
     ShowProgress,
     Threads,
     model_or_quality,
-    open_model,
 )
-from saliency_cam.realtime.cli.printing import console, report_problems
+from saliency_cam.realtime.cli.printing import check_plan, console
 from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
 Quality = Annotated[
@@ -120,24 +124,13 @@ def reframe(
     acceleration, jumping only at cuts. Prints the saliency kept (vs a centre crop) and
     the path jitter.
     """
-    from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
-    from saliency_cam.realtime.apps.batch.runner import FileTask
-    from saliency_cam.realtime.apps.reframe.job import (
-        ReframeSettings,
-        ReframeTarget,
-        reframe_task,
-        run_reframe_job,
-    )
+    from saliency_cam.realtime.apps.reframe.files import plan_reframe_jobs, run_reframe_jobs
+    from saliency_cam.realtime.apps.reframe.job import ReframeSettings
     from saliency_cam.realtime.apps.reframe.padding import resolve_pad_style
     from saliency_cam.realtime.apps.reframe.path import PathSettings
     from saliency_cam.realtime.apps.reframe.shots import require_scenedetect
     from saliency_cam.realtime.apps.reframe.window import parse_aspect
-    from saliency_cam.realtime.io.inputs import (
-        expand_inputs,
-        output_argument,
-        plan_outputs,
-        refuse_overwriting_inputs,
-    )
+    from saliency_cam.realtime.io.inputs import output_argument
 
     require_scenedetect()  # fail early, with the install hint, if the extra is missing
     err = console(stderr=True)
@@ -162,121 +155,65 @@ def reframe(
         pad_style=resolve_pad_style(pad_style),
     )
     output = output_argument(output_text)
-    found = expand_inputs(inputs, VIDEO_SUFFIXES - {".gif"})
-    as_file = output is not None and output.suffix.lower() in VIDEO_OUTPUT_SUFFIXES
-    if as_file and (len(found.paths) > 1 or len(aspects) > 1) and not output.is_dir():
-        raise SaliencyCamError(
-            f"-o {output} is one file but there are {len(found.paths)} input(s) × "
-            f"{len(aspects)} aspect(s): give a folder with -o"
-        )
-    jobs: dict[Path, list[ReframeTarget]] = {p: [] for p in found.paths}
-    for a in aspects:
-        for src, main in plan_outputs(found.paths, output, f"_{a[0]}x{a[1]}", ".mp4").items():
-            stem = main.with_suffix("")
-            jobs[src].append(
-                ReframeTarget(
-                    a,
-                    main,
-                    Path(f"{stem}.path.json") if path_json else None,
-                    Path(f"{stem}_debug{main.suffix}") if debug_view else None,
-                )
-            )
-    refuse_overwriting_inputs(
-        found.paths, [p for ts in jobs.values() for t in ts for p in t.paths()]
-    )
-    report_problems(err, found.problems)
-    if not found.paths:
-        err.print("[red]no video to process[/]")
-        raise typer.Exit(1)
-
-    def describe(result) -> list[str]:
-        pieces = f", maps in {result.pieces} pieces" if result.pieces > 1 else ""
-        lines = [
-            f"{result.source}: {result.frames} frames, {len(result.cuts) + 1} shot(s), "
-            f"{result.fps:.1f} FPS (both passes){pieces}"
-        ]
-        for track in result.tracks:
-            outs = ", ".join(str(p) for p in track.outputs)
-            lines.append(f"  {track.size[0]}×{track.size[1]} → {outs}")
-            lines.append(f"    {track.quality.line()}")
-        return lines
-
+    plan = plan_reframe_jobs(inputs, output, aspects, path_json=path_json, debug_view=debug_view)
+    check_plan(err, plan, "video")
+    name = model_or_quality(quality, model)
+    run = partial(run_reframe_jobs, plan, settings, keep_audio=keep_audio)
     if scale.wanted:
+        report = scale.report("reframe", _reframe_lines)
+        return finish_on_workers(run(scale=scale.scale, model=scale.model(name), reporter=report))
+    opener = scale.opener(name, None, default="low")
+    summary = run(open_session=opener, reporter=ReframeReport(err, progress))
+    exit_on_failures(summary.failures)
 
-        def make_tasks(note: str) -> list[FileTask]:
-            return [
-                FileTask(
-                    src,
-                    tuple(p for t in targets for p in t.paths()),
-                    partial(
-                        reframe_task,
-                        targets=targets,
-                        settings=settings,
-                        keep_audio=keep_audio,
-                        note=note,
-                    ),
-                )
-                for src, targets in jobs.items()
-            ]
 
-        _, failures = scale.run(
-            "reframe",
-            model_or_quality(quality, model),
-            make_tasks,
-            earlier_failures=len(found.problems),
-            describe=describe,
-        )
-        exit_on_failures(failures)
-        return
+def _reframe_lines(result) -> list[str]:
+    """One video's summary: frames, shots, speed, and per target its outputs and quality."""
+    pieces = f", maps in {result.pieces} pieces" if result.pieces > 1 else ""
+    lines = [
+        f"{result.source}: {result.frames} frames, {len(result.cuts) + 1} shot(s), "
+        f"{result.fps:.1f} FPS (both passes){pieces}"
+    ]
+    for track in result.tracks:
+        outs = ", ".join(str(p) for p in track.outputs)
+        lines.append(f"  {track.size[0]}×{track.size[1]} → {outs}")
+        lines.append(f"    {track.quality.line()}")
+    return lines
 
-    session = open_model(
-        model_or_quality(quality, model),
-        None,
-        default="low",
-        precision=precision,
-        device=device,
-        models_dir=models_dir,
-        threads=threads,
-        backend=backend,
-        letterbox=letterbox,
-    )
-    err.print(f"model: {session.variant.label()} on {session.providers[0]}")
-    if not session.trained:
-        err.print("[bold yellow]UNTRAINED[/]: seeded random weights: the crops follow noise")
-    failures = len(found.problems)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        disable=not progress,
-    ) as bar:
-        for src, targets in jobs.items():
-            task = bar.add_task(src.name, total=None)
+class ReframeReport(Reporter):
+    """The serial reframe as shown: the model line, a bar per video (both passes), its
+    summary lines or its error line."""
 
-            def advanced(done: int, total: int, task=task) -> None:
-                bar.update(task, completed=done, total=total)
+    def __init__(self, err: Any, progress: bool) -> None:
+        self.err, self.progress = err, progress
 
-            try:
-                result = run_reframe_job(
-                    session.predict,
-                    src,
-                    targets,
-                    settings,
-                    keep_audio=keep_audio,
-                    note=session.note,
-                    on_frame=advanced,
-                )
-            except Exception as exc:  # one bad file must not end the batch
-                failures += 1
-                message = failure_line(src, exc)
-                bar.console.print(f"[red]error[/]: {message}")
-                continue
-            for line in describe(result):
-                bar.console.print(line, markup=False)
-    exit_on_failures(failures)
+    def opened(self, runner: Any) -> None:
+        session = runner.session
+        self.err.print(f"model: {session.variant.label()} on {session.providers[0]}")
+        if not session.trained:
+            self.err.print(
+                "[bold yellow]UNTRAINED[/]: seeded random weights: the crops follow noise"
+            )
+
+    @contextlib.contextmanager
+    def running(self, count: int) -> Iterator[None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=self.err, disable=not self.progress) as self.bar:
+            yield
+
+    def begin(self, source: Path) -> dict[str, Any]:
+        task = self.bar.add_task(source.name, total=None)
+        return {"on_frame": lambda done, total: self.bar.update(task, completed=done, total=total)}
+
+    def done(self, outcome: Any) -> None:
+        if not outcome.ok:
+            self.bar.console.print(f"[red]error[/]: {outcome.error}")
+            return
+        for line in _reframe_lines(outcome.result):
+            self.bar.console.print(line, markup=False)
 
 
 def crop(
@@ -323,23 +260,10 @@ def crop(
 ) -> None:
     """Crop images to every requested size, keeping the most salient part:
     <name>_<W>x<H>.jpg|png, optional <name>_crops.json, and a contact sheet."""
-    from saliency_cam.models.media import IMAGE_SUFFIXES
-    from saliency_cam.realtime.apps.batch.runner import FileTask
-    from saliency_cam.realtime.apps.reframe.crop import (
-        CropSettings,
-        contact_sheet,
-        crop_image,
-        crop_outputs,
-        crop_task,
-        parse_size,
-    )
-    from saliency_cam.realtime.io.inputs import (
-        expand_inputs,
-        plan_outputs,
-        refuse_overwriting_inputs,
-    )
+    from saliency_cam.realtime.apps.reframe.crop import CropSettings, parse_size
+    from saliency_cam.realtime.apps.reframe.files import plan_crop_jobs, run_crop_jobs
 
-    out, err = console(), console(stderr=True)
+    err = console(stderr=True)
     scale = ScaleOut.from_options(
         workers=workers,
         ray=ray,
@@ -355,84 +279,68 @@ def crop(
     )
     sizes = list(dict.fromkeys(parse_size(s) for s in size or ["1080x1080"]))
     settings = CropSettings(margins=_margins(margin), min_scale=min_scale)
-    found = expand_inputs(inputs, IMAGE_SUFFIXES)
-    bases = plan_outputs(found.paths, output, "", "", allow_file=False)
-    planned = {src: crop_outputs(base, src, sizes, json_) for src, base in bases.items()}
-    all_outputs = [p for files, js in planned.values() for p in [*files, js] if p is not None]
-    refuse_overwriting_inputs(found.paths, all_outputs)
-    report_problems(err, found.problems)
-    if not found.paths:
-        err.print("[red]no image to process[/]")
-        raise typer.Exit(1)
-
-    def describe(result) -> list[str]:
-        boxes = ", ".join(
-            f"{name} ({b.x},{b.y} {b.w}×{b.h}, {result.kept[name]:.0%} saliency, "
-            f"centre crop {result.kept_centre[name]:.0%})"
-            for name, b in result.boxes.items()
-        )
-        return [f"{result.source}: {boxes}", *result.upscale_warnings()]
-
-    results = []
-    failures = len(found.problems)
+    plan = plan_crop_jobs(inputs, output, sizes, write_json=json_)
+    check_plan(err, plan, "image")
+    name = model_or_quality(quality, model)
+    run = partial(run_crop_jobs, plan, sizes, settings, write_json=json_)
     if scale.wanted:
-
-        def make_tasks(note: str) -> list[FileTask]:
-            return [
-                FileTask(
-                    src,
-                    tuple(p for p in [*planned[src][0], planned[src][1]] if p is not None),
-                    partial(crop_task, base=base, sizes=sizes, settings=settings, write_json=json_),
-                )
-                for src, base in bases.items()
-            ]
-
-        results, failures = scale.run(
-            "crop",
-            model_or_quality(quality, model),
-            make_tasks,
-            earlier_failures=failures,
-            describe=describe,
-        )
+        report = scale.report("crop", _crop_lines)
+        summary = run(scale=scale.scale, model=scale.model(name), reporter=report)
+        print_workers_summary(summary)
     else:
-        session = open_model(
-            model_or_quality(quality, model),
-            None,
-            default=DEFAULT_QUALITY,
-            precision=precision,
-            device=device,
-            models_dir=models_dir,
-            threads=threads,
-            backend=backend,
-            letterbox=letterbox,
-        )
-        err.print(f"model: {session.variant.label()} on {session.providers[0]}")
-        for src, base in bases.items():
-            try:
-                result = crop_image(session.predict, src, base, sizes, settings, write_json=json_)
-            except Exception as exc:  # one bad file must not end the batch
-                failures += 1
-                message = failure_line(src, exc)
-                err.print(f"[red]error[/]: {message}")
-                continue
-            results.append(result)
-            for line in describe(result):  # warnings to stderr, the boxes to stdout
-                (err if line.startswith("warning:") else out).print(line, markup=False)
-    if sheet and results:
+        summary = run(open_session=scale.opener(name, None), reporter=CropReport(err))
+    _print_crop_total(summary.results, output, sizes, sheet)
+    exit_on_failures(summary.failures)
+
+
+def _crop_lines(result) -> list[str]:
+    """One image's boxes (and a warning per size it was upscaled to)."""
+    boxes = ", ".join(
+        f"{name} ({b.x},{b.y} {b.w}×{b.h}, {result.kept[name]:.0%} saliency, "
+        f"centre crop {result.kept_centre[name]:.0%})"
+        for name, b in result.boxes.items()
+    )
+    return [f"{result.source}: {boxes}", *result.upscale_warnings()]
+
+
+class CropReport(Reporter):
+    """The serial crop as shown: the model line, then per image its boxes (stdout, the
+    warnings to stderr) or its error line."""
+
+    def __init__(self, err: Any) -> None:
+        self.err, self.out = err, console()
+
+    def opened(self, runner: Any) -> None:
+        session = runner.session
+        self.err.print(f"model: {session.variant.label()} on {session.providers[0]}")
+
+    def done(self, outcome: Any) -> None:
+        if not outcome.ok:
+            self.err.print(f"[red]error[/]: {outcome.error}")
+            return
+        for line in _crop_lines(outcome.result):  # warnings to stderr, the boxes to stdout
+            (self.err if line.startswith("warning:") else self.out).print(line, markup=False)
+
+
+def _print_crop_total(results: list, output: Path | None, sizes: list, sheet: bool) -> None:
+    """The contact sheet (when asked) and the mean saliency kept, vs centre crops."""
+    from saliency_cam.realtime.apps.reframe.crop import contact_sheet
+    from saliency_cam.realtime.apps.reframe.files import mean_kept
+
+    if not results:
+        return
+    out = console()
+    if sheet:
         folder = output or results[0].source.parent
         path = contact_sheet(results, folder / "contact_sheet.png")
         out.print(f"contact sheet → {path}", markup=False)
-    if results:
-        count = sum(len(r.kept) for r in results)
-        kept = sum(v for r in results for v in r.kept.values()) / count
-        centre = sum(v for r in results for v in r.kept_centre.values()) / count
-        gain = f", {kept / centre:.2f}×" if centre > 0 else ""
-        out.print(
-            f"{len(results)} image(s) × {len(sizes)} size(s); mean saliency kept {kept:.1%} "
-            f"(centre crop {centre:.1%}{gain})",
-            markup=False,
-        )
-    exit_on_failures(failures)
+    kept, centre = mean_kept(results)
+    gain = f", {kept / centre:.2f}×" if centre > 0 else ""
+    out.print(
+        f"{len(results)} image(s) × {len(sizes)} size(s); mean saliency kept {kept:.1%} "
+        f"(centre crop {centre:.1%}{gain})",
+        markup=False,
+    )
 
 
 def _margins(text: str) -> tuple[float, float, float, float]:

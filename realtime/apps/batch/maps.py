@@ -21,7 +21,7 @@ import numpy as np
 
 from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.groundtruth import read_image
-from saliency_cam.realtime.apps.batch.runner import FileTask, Runner, TaskOutcome, run_batch
+from saliency_cam.realtime.apps.batch.runner import FileTask, Runner, TaskOutcome
 
 
 def map_task(session, source: Path, *, output: Path) -> dict[str, Any]:
@@ -51,23 +51,30 @@ def predict_maps(
     on_done: Callable[[TaskOutcome], None] | None = None,
 ) -> StoredMaps:
     """Run :func:`map_task` over ``sources`` with ``runner`` (one task per image, named
-    by position so sub-folder keys cannot collide) into ``folder``; no index: the
-    folder is scratch space the caller removes."""
-    planned = {src: folder / f"{i:06d}.npy" for i, src in enumerate(sources)}
-    tasks = [FileTask(src, (out,), partial(map_task, output=out)) for src, out in planned.items()]
+    by position so sub-folder keys cannot collide) into ``folder``, through
+    :func:`~saliency_cam.realtime.apps.jobs.run_jobs`; no index: the folder is scratch
+    space the caller removes."""
+    from saliency_cam.realtime.apps.jobs import Reporter, run_jobs
+    from saliency_cam.realtime.apps.plan import Plan
+
+    plan = Plan({src: folder / f"{i:06d}.npy" for i, src in enumerate(sources)})
     stored = StoredMaps()
 
-    def done(outcome: TaskOutcome) -> None:
-        if outcome.ok:
-            stored.maps[outcome.source] = planned[outcome.source]
-            if stored.model is None:
-                stored.model = outcome.result
-        else:
-            stored.errors[outcome.source] = outcome.error
-        if on_done is not None:
-            on_done(outcome)
+    class Store(Reporter):
+        def done(self, outcome: TaskOutcome) -> None:
+            if outcome.ok:
+                stored.maps[outcome.source] = plan.jobs[outcome.source]
+                if stored.model is None:
+                    stored.model = outcome.result
+            else:
+                stored.errors[outcome.source] = outcome.error
+            if on_done is not None:
+                on_done(outcome)
 
-    run_batch(tasks, runner, kind="evaluate-maps", index_path=None, on_done=done)
+    def make(source: Path, output: Path, note: str) -> FileTask:
+        return FileTask(source, (output,), partial(map_task, output=output))
+
+    run_jobs(plan, make, kind="evaluate-maps", runner=runner, resume=False, reporter=Store())
     return stored
 
 

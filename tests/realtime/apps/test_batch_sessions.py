@@ -101,13 +101,14 @@ def test_workers_run_the_backend_asked_for_openvino(
 def test_video_workers_get_the_batch_option(tmp_path: Path) -> None:
     """``--batch`` reaches the workers' video jobs: a number as is, ``auto`` as None
     (each worker's session then picks by its device, as the serial run does)."""
+    from saliency_cam.realtime.apps.media_jobs import video_task
     from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle
-    from saliency_cam.realtime.cli.media import _video_tasks
     from saliency_cam.realtime.cli.options import parse_batch
 
-    jobs = {tmp_path / "a.mp4": VideoOutputs(blend=tmp_path / "a_saliency.mp4")}
+    outputs = VideoOutputs(blend=tmp_path / "a_saliency.mp4")
     for value, expected in (("4", 4), ("auto", None)):
-        (task,) = _video_tasks(jobs, VideoStyle(), False, "note", parse_batch(value))
+        make = video_task(VideoStyle(), batch=parse_batch(value))
+        task = make(tmp_path / "a.mp4", outputs, "note")
         assert task.work.keywords["batch"] == expected
     with pytest.raises(Exception, match="--batch"):
         parse_batch("lots")
