@@ -27,8 +27,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "realtime/apps/live_report.py:summary_table": 72,
     "realtime/apps/live_report.py:to_json": 61,
     "realtime/apps/reframe/job.py:run_reframe_job": 106,
-    "realtime/apps/serve/app.py:_add_video_routes": 71,
-    "realtime/apps/serve/app.py:create_app": 88,
     "realtime/apps/video.py:run_video_job": 163,
     "realtime/bench/runner.py:_measure_quality": 80,
     "realtime/bench/runner.py:run_bench": 64,
