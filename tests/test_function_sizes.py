@@ -24,8 +24,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "models/contract.py:check_graph": 65,
     "models/lite.py:build_lite": 83,
     "realtime/apps/live.py:run_live": 78,
-    "realtime/apps/live_report.py:summary_table": 72,
-    "realtime/apps/live_report.py:to_json": 61,
     "realtime/apps/reframe/job.py:run_reframe_job": 106,
     "realtime/apps/video.py:run_video_job": 163,
     "realtime/bench/runner.py:_measure_quality": 80,
