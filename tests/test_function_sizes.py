@@ -15,7 +15,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "benchmarks/distill_speed.py:main": 73,
     "benchmarks/gpu_check.py:run": 94,
     "benchmarks/reuse_stages.py:main": 85,
-    "benchmarks/serve_soak.py:main": 124,
     "export/onnx_export.py:export_variant": 61,
     "export/training/datasets/folder.py:read_folder": 69,
     "export/training/job.py:train": 85,
