@@ -272,27 +272,59 @@ def bench_combined(quality: str, models: Path, rounds: int, seconds: float) -> d
     16:9 clip, interleaved rounds; the best is the combined figure."""
     shape = (360, 640)
     frames = moving_clip(shape, 8)
-    # references: the old way (fp32 letterboxed) and fp32 at the same aspect-matched input
-    # (so the backend's and precision's own error shows apart from the aspect's)
+    references = combined_references(quality, models, frames)
+    sessions = combined_contenders(quality, models)
+    runs = {name: combined_runner(name, session, frames) for name, session in sessions.items()}
+    for run in runs.values():  # the first run at a new shape compiles / plans memory
+        run()
+    speeds = interleaved_speeds(runs, rounds, seconds, len(frames))
+    rows = []
+    for name, session in sessions.items():
+        maps = combined_maps(name, session, frames)
+        rows.append(combined_row(quality, shape, name, session, maps, speeds[name], references))
+        print(json.dumps(rows[-1]), flush=True)
+    base = rows[0]["fps"]
+    for row in rows:
+        row["vs_onnxruntime_int8_letterbox"] = round(row["fps"] / base, 3) if base else None
+    figure = combined_figure(quality, rows)
+    return {"rows": rows, "figure": figure}
+
+
+def combined_references(quality: str, models: Path, frames: list[np.ndarray]) -> dict:
+    """The maps to compare with, by aspect: the old way (fp32 letterboxed) and fp32 at
+    the same aspect-matched input (so the backend's and precision's own error shows
+    apart from the aspect's)."""
     references = {}
     for aspect in ("letterbox", "match"):
         reference = open_session(quality, "fp32", "cpu", models, aspect=aspect)
         references[aspect] = [reference.predict(f).astype(float) for f in frames]
         del reference
-    expected = references["letterbox"]
-    sessions = combined_contenders(quality, models)
+    return references
 
-    def runner(name: str, session) -> object:
-        if "throughput" in name:
-            groups = [
-                frames[i : i + THROUGHPUT_BATCH] for i in range(0, len(frames), THROUGHPUT_BATCH)
-            ]
-            return lambda: [session.predict_batch(g) for g in groups]
-        return lambda: [session.predict(f) for f in frames]
 
-    runs = {name: runner(name, session) for name, session in sessions.items()}
-    for run in runs.values():  # the first run at a new shape compiles / plans memory
-        run()
+def combined_runner(name: str, session, frames: list[np.ndarray]):
+    """One pass over the clip as the setup runs it: ``THROUGHPUT_BATCH`` frames in
+    flight for the throughput plan, else one frame at a time."""
+    if "throughput" in name:
+        groups = [frames[i : i + THROUGHPUT_BATCH] for i in range(0, len(frames), THROUGHPUT_BATCH)]
+        return lambda: [session.predict_batch(g) for g in groups]
+    return lambda: [session.predict(f) for f in frames]
+
+
+def combined_maps(name: str, session, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The clip's maps, one per frame, made the way :func:`combined_runner` makes them."""
+    if "throughput" in name:
+        return [
+            m
+            for i in range(0, len(frames), THROUGHPUT_BATCH)
+            for m in session.predict_batch(frames[i : i + THROUGHPUT_BATCH])
+        ]
+    return [session.predict(f) for f in frames]
+
+
+def interleaved_speeds(runs: dict, rounds: int, seconds: float, frames: int) -> dict:
+    """Frames/s of every run per round, the runs taking turns within each round (the
+    machine's load drifts: interleaving spreads it over all of them)."""
     speeds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
@@ -300,38 +332,42 @@ def bench_combined(quality: str, models: Path, rounds: int, seconds: float) -> d
             while count < 1 or time.perf_counter() - start < seconds:
                 run()
                 count += 1
-            speeds[name].append(count * len(frames) / (time.perf_counter() - start))
-    rows = []
-    for name, session in sessions.items():
-        maps = (
-            [
-                m
-                for i in range(0, len(frames), THROUGHPUT_BATCH)
-                for m in session.predict_batch(frames[i : i + THROUGHPUT_BATCH])
-            ]
-            if "throughput" in name
-            else [session.predict(f) for f in frames]
-        )
-        ccs = [cc(m.astype(float), e) for m, e in zip(maps, expected, strict=True)]
-        same = references["letterbox" if "letterbox" in name else "match"]
-        ccs_same = [cc(m.astype(float), e) for m, e in zip(maps, same, strict=True)]
-        rows.append(
-            {
-                "quality": quality,
-                "clip": f"16:9 {shape[1]}x{shape[0]}, {len(frames)} frames",
-                "setup": name,
-                "backend": session.backend,
-                "provider": session.providers[0],
-                "input": "x".join(map(str, session.letterbox_for(shape).target)),
-                "fps": round(float(np.median(speeds[name])), 2),
-                "cc_vs_onnxruntime_fp32_letterbox": round(float(np.mean(ccs)), 4),
-                "cc_vs_onnxruntime_fp32_same_input": round(float(np.mean(ccs_same)), 4),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
+            speeds[name].append(count * frames / (time.perf_counter() - start))
+    return speeds
+
+
+def combined_row(
+    quality: str,
+    shape: tuple[int, int],
+    name: str,
+    session,
+    maps: list[np.ndarray],
+    speeds: list[float],
+    references: dict,
+) -> dict:
+    """One setup's row: its input size, median frames/s and mean CC against the old
+    output and against fp32 at its own input."""
+    expected = references["letterbox"]
+    ccs = [cc(m.astype(float), e) for m, e in zip(maps, expected, strict=True)]
+    same = references["letterbox" if "letterbox" in name else "match"]
+    ccs_same = [cc(m.astype(float), e) for m, e in zip(maps, same, strict=True)]
+    return {
+        "quality": quality,
+        "clip": f"16:9 {shape[1]}x{shape[0]}, {len(maps)} frames",
+        "setup": name,
+        "backend": session.backend,
+        "provider": session.providers[0],
+        "input": "x".join(map(str, session.letterbox_for(shape).target)),
+        "fps": round(float(np.median(speeds)), 2),
+        "cc_vs_onnxruntime_fp32_letterbox": round(float(np.mean(ccs)), 4),
+        "cc_vs_onnxruntime_fp32_same_input": round(float(np.mean(ccs_same)), 4),
+    }
+
+
+def combined_figure(quality: str, rows: list[dict]) -> dict:
+    """The best of the new setups (not the two onnxruntime rows) against the goal,
+    printed as one line."""
     base = rows[0]["fps"]
-    for row in rows:
-        row["vs_onnxruntime_int8_letterbox"] = round(row["fps"] / base, 3) if base else None
     best = max(rows[2:], key=lambda r: r["fps"])
     figure = {
         "quality": quality,
@@ -352,7 +388,7 @@ def bench_combined(quality: str, models: Path, rounds: int, seconds: float) -> d
         + ("met" if figure["met"] else "not met" if quality == "very_high" else "n/a"),
         flush=True,
     )
-    return {"rows": rows, "figure": figure}
+    return figure
 
 
 def export_precisions() -> tuple[str, ...]:

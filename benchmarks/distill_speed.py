@@ -31,6 +31,19 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
+    """Distil in a scratch folder; print the result and write it to ``--json``."""
+    args = parse_args()
+    sys.path.insert(0, str(HERE.parent / "tests" / "support"))  # the teacher, the scenes
+    with tempfile.TemporaryDirectory(prefix="distill-speed-") as scratch:
+        result = distill(args, Path(scratch))
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=400)
     parser.add_argument("--held-out", type=int, default=32)
@@ -38,9 +51,12 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.9)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    sys.path.insert(0, str(HERE.parent / "tests" / "support"))
+
+def distill(args: argparse.Namespace, root: Path) -> dict[str, object]:
+    """Register the teacher under ``root``, train the student from random weights,
+    score the best one on fresh scenes; the result JSON."""
     import numpy as np
     from teacher_model import register_teacher, scenes, write_scenes
 
@@ -49,61 +65,57 @@ def main() -> None:
     from saliency_cam.models.registry import arch_presets
     from saliency_cam.realtime.runtime.session import open_session
 
-    size = arch_presets("lite")[args.quality]
-    rows: list[dict[str, float]] = []
-    result: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="distill-speed-") as scratch:
-        root = Path(scratch)
-        models = root / "models"
-        register_teacher(models, "blur", size)
-        data = write_scenes(root / "images", args.images, seed=1)
-        fresh = scenes(args.held_out, seed=4242)
-        teacher = open_session("blur", "fp32", "cpu", models)
-        truth = [teacher.predict(image) for image in fresh]
-        console = _TimedConsole()
-        began = time.perf_counter()
-        outcome = train(
-            data, name="student", teacher="blur", arch="lite", quality=args.quality,
-            init="random", epochs=args.epochs, models_dir=models, run_dir=root / "run",
-            console=console,
-        )  # fmt: skip
-        wall = time.perf_counter() - began
-        student = open_session("student", "fp32", "cpu", models)
-        cc = float(
-            np.mean([metrics.cc(student.predict(i), t) for i, t in zip(fresh, truth, strict=True)])
-        )
-        times = console.epoch_times(began)
-        for row in outcome.run.history:
-            rows.append(
-                {
-                    "epoch": row["epoch"],
-                    "wall_seconds": times.get(int(row["epoch"])),
-                    "val_cc": round(row["val_cc"], 4),
-                    "val_kld": round(row["val_kld"], 4),
-                }
-            )
-        first = next((r for r in rows if r["val_cc"] >= args.target), None)
-        card = json.loads((models / "user" / "student" / "card.json").read_text())
-        result = {
-            "machine": platform.machine(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-            "quality": args.quality,
-            "images": args.images,
-            "teacher_pass": card.get("teacher"),
-            "train_images_per_second": round(outcome.run.images_per_second, 2),
-            "wall_seconds": round(wall, 1),
-            "target_cc": args.target,
-            "seconds_to_target": first["wall_seconds"] if first else None,
-            "epoch_of_target": first["epoch"] if first else None,
-            "fresh_scenes_cc_of_best": round(cc, 4),
-            "epochs": rows,
+    models = root / "models"
+    register_teacher(models, "blur", arch_presets("lite")[args.quality])
+    data = write_scenes(root / "images", args.images, seed=1)
+    fresh = scenes(args.held_out, seed=4242)  # neither trained on nor validated on
+    teacher = open_session("blur", "fp32", "cpu", models)
+    truth = [teacher.predict(image) for image in fresh]
+    console = _TimedConsole()
+    began = time.perf_counter()
+    outcome = train(
+        data, name="student", teacher="blur", arch="lite", quality=args.quality,
+        init="random", epochs=args.epochs, models_dir=models, run_dir=root / "run",
+        console=console,
+    )  # fmt: skip
+    wall = time.perf_counter() - began
+    student = open_session("student", "fp32", "cpu", models)
+    cc = float(
+        np.mean([metrics.cc(student.predict(i), t) for i, t in zip(fresh, truth, strict=True)])
+    )
+    rows = epoch_rows(outcome.run.history, console.epoch_times(began))
+    first = next((r for r in rows if r["val_cc"] >= args.target), None)
+    card = json.loads((models / "user" / "student" / "card.json").read_text())
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "quality": args.quality,
+        "images": args.images,
+        "teacher_pass": card.get("teacher"),
+        "train_images_per_second": round(outcome.run.images_per_second, 2),
+        "wall_seconds": round(wall, 1),
+        "target_cc": args.target,
+        "seconds_to_target": first["wall_seconds"] if first else None,
+        "epoch_of_target": first["epoch"] if first else None,
+        "fresh_scenes_cc_of_best": round(cc, 4),
+        "epochs": rows,
+    }
+
+
+def epoch_rows(history: list[dict], times: dict[int, float]) -> list[dict[str, float]]:
+    """Per epoch: its wall time since the start (from the printed lines), held-out CC
+    and KLD."""
+    return [
+        {
+            "epoch": row["epoch"],
+            "wall_seconds": times.get(int(row["epoch"])),
+            "val_cc": round(row["val_cc"], 4),
+            "val_kld": round(row["val_kld"], 4),
         }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        for row in history
+    ]
 
 
 class _TimedConsole:

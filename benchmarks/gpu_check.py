@@ -90,19 +90,41 @@ def timed_fps(run, frames_per_call: int, seconds: float = 1.0) -> float:
 
 
 def run(models: Path, out: Path) -> dict:
+    """Refill the stripped graphs in ``models`` (working files in ``out``) and measure
+    them on every device; a failure is recorded in ``errors`` and the run goes on."""
+    from saliency_cam.realtime.runtime.providers import choose_providers, prepare_gpu
+
+    result = environment()
+    auto = choose_providers("auto")
+    result["auto_choice"] = {"providers": auto.providers, "note": auto.note}
+    result["prepare_gpu"] = prepare_gpu(auto) or "ok"
+    filled = {}
+    for precision in ("fp32", "fp16"):
+        filled[precision] = out / f"filled_{precision}.onnx"
+        fill(models / f"graph_{precision}.onnx", filled[precision])
+    devices = gpu_devices()
+    rng = np.random.default_rng(1)
+    #: (quality, batch) -> frames and maps of the first device's fp32, to compare with
+    reference: dict = {}
+    for device in devices:
+        measure_device(device, device == devices[0], filled, out, rng, reference, result)
+    if "cuda" in devices:
+        result["cuda_graphs"] = cuda_graph_rows(filled, result["rows"], out)
+    result["end_to_end"] = end_to_end(filled["fp16"], devices[0])
+    return result
+
+
+def environment() -> dict:
+    """The result's header: the GPU, the software stack and empty rows/errors."""
     import onnxruntime as ort
 
     from saliency_cam.models.machine import gpu_name
-    from saliency_cam.realtime.runtime.backends.base import EngineOptions
-    from saliency_cam.realtime.runtime.backends.onnxruntime import OnnxRuntimeEngine
     from saliency_cam.realtime.runtime.providers import (
-        choose_providers,
         cuda_driver_version,
         onnxruntime_cuda_major,
-        prepare_gpu,
     )
 
-    result: dict = {
+    return {
         "what": "GPU check: UNTRAINED seeded random weights, speed only",
         "gpu": gpu_name(),
         "python": sys.version.split()[0],
@@ -114,76 +136,89 @@ def run(models: Path, out: Path) -> dict:
         "rows": [],
         "errors": [],
     }
-    auto = choose_providers("auto")
-    result["auto_choice"] = {"providers": auto.providers, "note": auto.note}
-    result["prepare_gpu"] = prepare_gpu(auto) or "ok"
-    filled = {}
-    for precision in ("fp32", "fp16"):
-        filled[precision] = out / f"filled_{precision}.onnx"
-        fill(models / f"graph_{precision}.onnx", filled[precision])
+
+
+def gpu_devices() -> list[str]:
+    """CUDA, TensorRT where onnxruntime has it, or ``GPU_CHECK_DEVICES`` (a dry run on
+    CPU: ``GPU_CHECK_DEVICES=cpu``)."""
+    import onnxruntime as ort
+
     devices = ["cuda"] + (
         ["tensorrt"] if "TensorrtExecutionProvider" in ort.get_available_providers() else []
     )
-    if os.environ.get("GPU_CHECK_DEVICES"):  # a dry run on CPU: GPU_CHECK_DEVICES=cpu
+    if os.environ.get("GPU_CHECK_DEVICES"):
         devices = os.environ["GPU_CHECK_DEVICES"].split(",")
-    rng = np.random.default_rng(1)
-    reference: dict = {}
-    for device in devices:
+    return devices
+
+
+def measure_device(
+    device: str,
+    first: bool,
+    filled: dict[str, Path],
+    out: Path,
+    rng: np.random.Generator,
+    reference: dict,
+    result: dict,
+) -> None:
+    """Rows for every precision, quality and batch on ``device`` into ``result``; the
+    ``first`` device's fp32 maps become the reference the others are compared with."""
+    from saliency_cam.realtime.runtime.backends.base import EngineOptions
+    from saliency_cam.realtime.runtime.backends.onnxruntime import OnnxRuntimeEngine
+    from saliency_cam.realtime.runtime.providers import choose_providers
+
+    try:
+        choice = choose_providers(device)
+    except Exception as exc:  # noqa: BLE001 - record and go on
+        result["errors"].append(f"{device}: {str(exc)[:300]}")
+        return
+    for precision in ("fp32", "fp16"):
         try:
-            choice = choose_providers(device)
+            started = time.perf_counter()
+            engine = OnnxRuntimeEngine(
+                filled[precision],
+                choice,
+                # the table is plain IO binding; graphs are measured per shape below
+                EngineOptions(precision=precision, cuda_graphs=False),
+                model_sha=f"gpucheck{precision}",
+                cache_root=out / "trt_cache",
+            )
+            load_s = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - record and go on
-            result["errors"].append(f"{device}: {str(exc)[:300]}")
+            result["errors"].append(f"{device} {precision}: {str(exc)[:300]}")
             continue
-        for precision in ("fp32", "fp16"):
-            try:
-                started = time.perf_counter()
-                engine = OnnxRuntimeEngine(
-                    filled[precision],
-                    choice,
-                    # the table is plain IO binding; graphs are measured per shape below
-                    EngineOptions(precision=precision, cuda_graphs=False),
-                    model_sha=f"gpucheck{precision}",
-                    cache_root=out / "trt_cache",
-                )
-                load_s = time.perf_counter() - started
-            except Exception as exc:  # noqa: BLE001 - record and go on
-                result["errors"].append(f"{device} {precision}: {str(exc)[:300]}")
-                continue
-            for quality, (h, w) in QUALITIES.items():
-                for batch in BATCHES:
-                    frames = rng.integers(0, 255, (batch, h, w, 3), dtype=np.uint8)
-                    try:
-                        maps = engine.run(frames)
-                        fps = timed_fps(lambda f=frames, e=engine: e.run(f), batch, 0.6)
-                    except Exception as exc:  # noqa: BLE001
-                        result["errors"].append(
-                            f"{device} {precision} {quality} b{batch}: {exc}"[:300]
-                        )
-                        continue
-                    row = {
-                        "device": device,
-                        "provider": engine.providers[0],
-                        "precision": precision,
-                        "quality": quality,
-                        "input": f"{h}x{w}",
-                        "batch": batch,
-                        "fps": round(fps, 1),
-                        "load_s": round(load_s, 2),
-                    }
-                    key = (quality, batch)
-                    if precision == "fp32" and device == devices[0]:
-                        reference[key] = (frames, maps)
-                    elif key in reference:
-                        ref_frames, ref_maps = reference[key]
-                        cand = engine.run(ref_frames)
-                        a, b = ref_maps.ravel().astype(np.float64), cand.ravel().astype(np.float64)
-                        row["cc_vs_cuda_fp32"] = round(float(np.corrcoef(a, b)[0, 1]), 5)
-                    result["rows"].append(row)
-                    print(json.dumps(row), flush=True)
-    if "cuda" in devices:
-        result["cuda_graphs"] = cuda_graph_rows(filled, result["rows"], out)
-    result["end_to_end"] = end_to_end(filled["fp16"], devices[0])
-    return result
+        for quality, (h, w) in QUALITIES.items():
+            for batch in BATCHES:
+                frames = rng.integers(0, 255, (batch, h, w, 3), dtype=np.uint8)
+                try:
+                    maps = engine.run(frames)
+                    fps = timed_fps(lambda f=frames, e=engine: e.run(f), batch, 0.6)
+                except Exception as exc:  # noqa: BLE001
+                    result["errors"].append(f"{device} {precision} {quality} b{batch}: {exc}"[:300])
+                    continue
+                row = {
+                    "device": device,
+                    "provider": engine.providers[0],
+                    "precision": precision,
+                    "quality": quality,
+                    "input": f"{h}x{w}",
+                    "batch": batch,
+                    "fps": round(fps, 1),
+                    "load_s": round(load_s, 2),
+                }
+                key = (quality, batch)
+                if precision == "fp32" and first:
+                    reference[key] = (frames, maps)
+                elif key in reference:
+                    row["cc_vs_cuda_fp32"] = cc_vs_reference(engine, *reference[key])
+                result["rows"].append(row)
+                print(json.dumps(row), flush=True)
+
+
+def cc_vs_reference(engine, frames: np.ndarray, maps: np.ndarray) -> float:
+    """CC of ``engine``'s maps of ``frames`` with the reference ``maps``."""
+    cand = engine.run(frames)
+    a, b = maps.ravel().astype(np.float64), cand.ravel().astype(np.float64)
+    return round(float(np.corrcoef(a, b)[0, 1]), 5)
 
 
 def cuda_graph_rows(filled: dict, plain_rows: list, out: Path) -> list:

@@ -93,6 +93,35 @@ def live_run(models: Path, quality: str, precision: str, backend: str, clip: Pat
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure every case, summarise, write the JSON (``--out``) and print the speedups."""
+    args = parse_args(argv)
+    quality = resolve_quality(args.quality).name
+    runs, trained, providers = measure(args, quality)
+    rows = summarise(runs)
+    speedups = reuse_speedups(rows, args.reuse)
+    payload = {
+        "benchmark": "reuse_stages",
+        "command": "python benchmarks/reuse_stages.py " + " ".join(argv or sys.argv[1:]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quality": quality,
+        "precision": args.precision,
+        "backend": args.backend,
+        "clip": {"width": 640, "height": 480, "frames": args.frames, "fps": 30},
+        "weights_trained": trained,
+        "note": "UNTRAINED random weights where weights_trained is false: speed only; "
+        "medians over rounds, interleaved; compare within this file only",
+        "hardware": fingerprint(providers),
+        "load_average_end": list(os.getloadavg()),
+        "results": rows,
+        "reuse_speedup": speedups,
+    }
+    write_json(args.out, payload)
+    print(json.dumps({"written": str(args.out), "reuse_speedup": speedups}))
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (``argv``, else the process's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quality", default="very_high")
     parser.add_argument("--precision", default="fp32")
@@ -111,9 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         help="encoder/OpenCV threads: budget (media_thread_budget) and/or default (theirs)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    quality = resolve_quality(args.quality).name
+    return parser.parse_args(argv)
 
+
+def measure(
+    args: argparse.Namespace, quality: str
+) -> tuple[dict[str, list[dict[str, Any]]], bool, list[str]]:
+    """Every case's runs by name (``inference``, ``video reuse=N``, ``live reuse=N``),
+    rounds interleaved, in a scratch folder (the clip, random models unless given);
+    also whether the weights were trained and the providers the session ran on."""
     with tempfile.TemporaryDirectory(prefix="saliency-reuse-") as tmp:
         work = Path(tmp)
         models = args.models_dir or export_random_models([quality], work / "models")
@@ -138,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
                         live_run(models, quality, args.precision, args.backend, clip, reuse)
                     )
                     print(key, round(runs[key][-1]["fps"], 2), flush=True)
-        trained = session.trained
+        return runs, session.trained, session.providers
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per case: median FPS, its ratio to inference alone, the last round's
+    computed frames and stage means, and every round's FPS."""
     network = float(np.median([r["fps"] for r in runs["inference"]]))
     rows = []
     for key, measured in runs.items():
@@ -152,32 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         row["fps_per_round"] = [round(r["fps"], 2) for r in measured]
         rows.append(row)
         print(json.dumps(row), flush=True)
+    return rows
+
+
+def reuse_speedups(rows: list[dict[str, Any]], reuses: list[int]) -> dict[str, float]:
+    """FPS with ``--reuse N`` over FPS with reuse 1, for the video job and the live loop
+    (keyed by kind: with several N, the last one's)."""
     plain = {r["case"]: r["fps"] for r in rows}
-    speedups = {
+    return {
         kind: round(plain[f"{kind} reuse={n}"] / plain[f"{kind} reuse=1"], 3)
         for kind in ("video", "live")
-        for n in args.reuse
+        for n in reuses
         if n != 1 and f"{kind} reuse={n}" in plain and f"{kind} reuse=1" in plain
     }
-    payload = {
-        "benchmark": "reuse_stages",
-        "command": "python benchmarks/reuse_stages.py " + " ".join(argv or sys.argv[1:]),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "quality": quality,
-        "precision": args.precision,
-        "backend": args.backend,
-        "clip": {"width": 640, "height": 480, "frames": args.frames, "fps": 30},
-        "weights_trained": trained,
-        "note": "UNTRAINED random weights where weights_trained is false: speed only; "
-        "medians over rounds, interleaved; compare within this file only",
-        "hardware": fingerprint(session.providers),
-        "load_average_end": list(os.getloadavg()),
-        "results": rows,
-        "reuse_speedup": speedups,
-    }
-    write_json(args.out, payload)
-    print(json.dumps({"written": str(args.out), "reuse_speedup": speedups}))
-    return 0
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
+import dataclasses
 import json
 import os
 import platform
@@ -47,68 +47,13 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import Counter
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+from soak_media import build_media  # the hostile inputs, beside this script
 
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"  # loopback only: this benchmark never reaches another machine
-
-ABSURD_PAM = b"P7\nWIDTH 60000\nHEIGHT 60000\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n"
-ABSURD_HDR = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 60000 +X 60000\n"
-
-
-def jpeg(width: int, height: int, seed: int = 0) -> bytes:
-    from PIL import Image
-
-    pixels = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def large_png(size: int) -> bytes:
-    """A ``size`` x ``size`` PNG of big flat blocks: small file, full decode."""
-    from PIL import Image
-
-    blocks = np.random.default_rng(1).integers(0, 255, (size // 500 + 1, size // 500 + 1, 3))
-    picture = np.kron(blocks.astype(np.uint8), np.ones((500, 500, 1), np.uint8))[:size, :size]
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def claimed_png(width: int, height: int) -> bytes:
-    """A small PNG whose header claims ``width`` x ``height``."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("1", (64, 64)).save(buffer, "PNG")
-    data = bytearray(buffer.getvalue())
-    data[16:24] = struct.pack(">II", width, height)  # IHDR width and height
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # its CRC, redone
-    return bytes(data)
-
-
-def clip(path: Path, width: int, height: int, frames: int, fps: int) -> bytes:
-    """An H.264 clip of flat grey frames (PyAV)."""
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for index in range(frames):
-            picture = np.full((height, width, 3), (index * 7) % 256, np.uint8)
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path.read_bytes()
 
 
 def folder_bytes(folder: Path) -> int:
@@ -296,21 +241,6 @@ class Soak:
         self.record("live", status if not counts["unanswered"] else "unanswered", {101})
 
 
-def build_media(folder: Path, args: argparse.Namespace) -> dict[str, bytes]:
-    rng = np.random.default_rng(2)
-    return {
-        "jpeg": jpeg(320, 240),
-        "large": large_png(7000),
-        "bomb_png": claimed_png(60000, 60000),
-        "pam": ABSURD_PAM + b"\0" * 4096,
-        "hdr": ABSURD_HDR + b"\0" * 4096,
-        "big_video": clip(folder / "big.mp4", 8192, 8192, 2, 25),
-        "fast_video": clip(folder / "fast.mp4", 64, 64, args.max_video_frames + 200, 1000),
-        "video": clip(folder / "small.mp4", 96, 64, 12, 25),
-        "junk": rng.integers(0, 256, args.junk_mb * 1024 * 1024, dtype=np.uint8).tobytes(),
-    }
-
-
 def start_server(args: argparse.Namespace, port: int, tmp: Path) -> subprocess.Popen:
     command = [
         sys.executable,
@@ -349,7 +279,60 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180.0) ->
     raise SystemExit("the server did not come up")
 
 
+#: The traffic mix: relative weights of the request kinds (see the module docstring).
+MIX = {
+    "image": 30,
+    "large": 6,
+    "bomb": 10,
+    "big_video": 3,
+    "fast_video": 3,
+    "video": 4,
+    "junk": 4,
+    "live": 6,
+    "foreign": 6,
+}
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a soak measured on the running server, before it was stopped."""
+
+    soak: Soak
+    elapsed: float
+    idle_rss: float
+    alive: bool
+    high_water: float
+    metrics: str
+
+
 def main() -> None:
+    """Make the inputs, start the server, soak it, stop it, write the result JSON."""
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="serve-soak-") as scratch:
+        scratch_dir = Path(scratch)
+        server_tmp = scratch_dir / "server-tmp"
+        server_tmp.mkdir()
+        media = build_media(scratch_dir, args)
+        from saliency_cam.realtime.apps.serve.server import free_port
+
+        port = free_port(HOST)
+        url = f"http://{HOST}:{port}"
+        process = start_server(args, port, server_tmp)
+        try:
+            outcome = soak_server(args, url, process, server_tmp, media)
+        finally:
+            err = stop_server(process)
+        leftover = folder_bytes(server_tmp)  # what the server left behind once stopped
+    result = report(args, outcome, process.returncode, err, leftover)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_text(json.dumps(result, indent=2) + "\n")
+    partial.replace(args.out)
+    print(json.dumps({k: result[k] for k in list(result)[4:16]}, indent=2))
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line, with ``seconds`` capped and the traffic ``mix`` attached."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models-dir", type=Path)
     parser.add_argument("--quality", default="very_low")
@@ -362,92 +345,77 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serve_soak_cpu.json")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 1800.0)  # bounded whatever is asked
-    args.mix = {
-        "image": 30,
-        "large": 6,
-        "bomb": 10,
-        "big_video": 3,
-        "fast_video": 3,
-        "video": 4,
-        "junk": 4,
-        "live": 6,
-        "foreign": 6,
-    }
+    args.mix = dict(MIX)
+    return args
 
-    with tempfile.TemporaryDirectory(prefix="serve-soak-") as scratch:
-        scratch_dir = Path(scratch)
-        server_tmp = scratch_dir / "server-tmp"
-        server_tmp.mkdir()
-        media = build_media(scratch_dir, args)
-        from saliency_cam.realtime.apps.serve.server import free_port
 
-        port = free_port(HOST)
-        url = f"http://{HOST}:{port}"
-        process = start_server(args, port, server_tmp)
-        try:
-            wait_healthy(url, process)
-            idle_rss = rss_mib(process.pid)
-            soak = Soak(args, url, process.pid, server_tmp)
-            watchers = [
-                threading.Thread(target=soak.monitor, daemon=True),
-                threading.Thread(target=soak.health_probe, daemon=True),
-            ]
-            for thread in watchers:
-                thread.start()
-            started = time.monotonic()
-            clients = [
-                threading.Thread(target=soak.client, args=(args.seed + i, media), daemon=True)
-                for i in range(args.clients)
-            ]
-            for thread in clients:
-                thread.start()
-            for thread in clients:
-                thread.join(timeout=args.seconds + 300)
-            elapsed = time.monotonic() - started
-            time.sleep(1.0)
-            soak.stop.set()
-            for thread in watchers:
-                thread.join(timeout=15)
-            alive = process.poll() is None
-            high_water = rss_mib(process.pid, "VmHWM")
-            metrics = _metrics(url) if alive else ""
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                _, err = process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                _, err = process.communicate()
-        leftover = folder_bytes(server_tmp)
+def soak_server(
+    args: argparse.Namespace, url: str, process: subprocess.Popen, tmp: Path, media: dict
+) -> Outcome:
+    """Wait for the server, run the traffic with the monitors beside it, then read
+    what it reached (high-water RSS, metrics) while it still runs."""
+    wait_healthy(url, process)
+    idle_rss = rss_mib(process.pid)
+    soak = Soak(args, url, process.pid, tmp)
+    watchers = [
+        threading.Thread(target=soak.monitor, daemon=True),
+        threading.Thread(target=soak.health_probe, daemon=True),
+    ]
+    for thread in watchers:
+        thread.start()
+    elapsed = run_clients(soak, args, media)
+    time.sleep(1.0)  # the monitors see the server settle after the last answer
+    soak.stop.set()
+    for thread in watchers:
+        thread.join(timeout=15)
+    alive = process.poll() is None
+    high_water = rss_mib(process.pid, "VmHWM")
+    metrics = _metrics(url) if alive else ""
+    return Outcome(soak, elapsed, idle_rss, alive, high_water, metrics)
 
-    statuses = Counter()
+
+def run_clients(soak: Soak, args: argparse.Namespace, media: dict[str, bytes]) -> float:
+    """``--clients`` seeded client threads until the soak ends; returns the seconds."""
+    started = time.monotonic()
+    clients = [
+        threading.Thread(target=soak.client, args=(args.seed + i, media), daemon=True)
+        for i in range(args.clients)
+    ]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join(timeout=args.seconds + 300)
+    return time.monotonic() - started
+
+
+def stop_server(process: subprocess.Popen) -> str:
+    """SIGTERM (a clean shutdown is part of the test), killed after 60 s; its stderr."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return err
+
+
+def report(
+    args: argparse.Namespace, outcome: Outcome, exit_code: int | None, err: str, leftover: int
+) -> dict:
+    """The result JSON: settings, answers by status and kind, health, memory, disk."""
+    soak, elapsed = outcome.soak, outcome.elapsed
+    statuses: Counter[str] = Counter()
     for counts in soak.by_kind.values():
         statuses.update(counts)
     served = sum(statuses.values())
     five_xx = sum(
         n for s, n in statuses.items() if s.isdigit() and s.startswith("5") and s != "503"
     )
-    result = {
+    return {
         "benchmark": "serve_soak",
         "command": " ".join(sys.argv),
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "memory_gib": round(
-                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-            ),
-            "python": platform.python_version(),
-        },
-        "settings": {
-            "seconds": args.seconds,
-            "max_requests": args.max_requests,
-            "clients": args.clients,
-            "quality": args.quality,
-            "mix": args.mix,
-            "junk_mb": args.junk_mb,
-            "server_limits": "defaults, except --max-video-frames "
-            f"{args.max_video_frames} (so a 1000 fps clip crosses it cheaply)",
-        },
+        "machine": _machine(),
+        "settings": _settings(args),
         "elapsed_s": round(elapsed, 1),
         "requests_served": served,
         "requests_per_s": round(served / elapsed, 2) if elapsed else None,
@@ -457,23 +425,45 @@ def main() -> None:
         "status_503": statuses.get("503", 0),
         "unexpected": soak.unexpected,
         "live": soak.live,
-        "health": {**soak.health, "server_alive_at_end": alive},
+        "health": {**soak.health, "server_alive_at_end": outcome.alive},
         "server_rss_mib": {
-            "idle": round(idle_rss, 1),
+            "idle": round(outcome.idle_rss, 1),
             "peak_sampled": round(soak.peak_rss, 1),
-            "high_water": round(high_water, 1),
+            "high_water": round(outcome.high_water, 1),
         },
         "temp_folder_peak_mib": round(soak.peak_tmp / 2**20, 1),
         "temp_folder_left_after_stop_bytes": leftover,
-        "pixels_in_flight_peak": _metric(metrics, 'saliency_pixels_in_flight{amount="peak"}'),
-        "server_stop_exit_code": process.returncode,
+        "pixels_in_flight_peak": _metric(
+            outcome.metrics, 'saliency_pixels_in_flight{amount="peak"}'
+        ),
+        "server_stop_exit_code": exit_code,
         "server_stderr_tail": err[-2000:],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial")
-    partial.write_text(json.dumps(result, indent=2) + "\n")
-    partial.replace(args.out)
-    print(json.dumps({k: result[k] for k in list(result)[4:16]}, indent=2))
+
+
+def _machine() -> dict:
+    """Where it ran (the soak's memory goal depends on the machine's memory)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "python": platform.python_version(),
+    }
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """What was asked: duration, clients, model, mix and the one non-default limit."""
+    return {
+        "seconds": args.seconds,
+        "max_requests": args.max_requests,
+        "clients": args.clients,
+        "quality": args.quality,
+        "mix": args.mix,
+        "junk_mb": args.junk_mb,
+        "server_limits": "defaults, except --max-video-frames "
+        f"{args.max_video_frames} (so a 1000 fps clip crosses it cheaply)",
+    }
 
 
 def _metrics(url: str) -> str:

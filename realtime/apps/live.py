@@ -114,6 +114,46 @@ def run_live(
     (stderr by default); ``on_frame`` is called after each shown frame (tests, scripts).
     """
     say = say or _say
+    view, colormap, first, inputs = _check_run(options, display, source)
+    engine = _open_engine(options, first, say)  # model problems surface before the camera
+    own_source = source is None
+    src = open_source(options.source, camera=options.camera) if source is None else source
+    if src.info.note:  # e.g. the camera gave another size than asked for
+        say(src.info.note)
+    window: Display | None = display
+    try:  # whatever fails from here on, the window and our own source are closed
+        if window is None:
+            window = OpenCVWindow("saliency-cam") if options.display else NoDisplay()
+        controls = Controls(first, view, options.mirror)
+        controls.show_help = options.display
+        loop = LiveLoop(
+            options,
+            src,
+            engine,
+            window,
+            controls,
+            colormap,
+            _recorder(options, src, engine),
+            say=say,
+            on_frame=on_frame,
+            stop=stop or STOP,
+            inputs=inputs,
+        )
+        result = loop.run()
+    finally:
+        if window is not None:
+            window.close()
+        if own_source:
+            src.close()
+    return _finish(result, src, options, say)
+
+
+def _check_run(
+    options: LiveOptions, display: Display | None, source: FrameSource | None
+) -> tuple[str, int, str, list[Path]]:
+    """Refuse bad options before anything is opened or written; returns the view, the
+    colormap, the first quality's preset name and the input files (none for a given
+    ``source``)."""
     view = resolve_view(options.view)
     resolve_record_view(options.record_view)
     if options.points and options.stats is None:
@@ -132,52 +172,40 @@ def run_live(
                 f"cannot open a window: {reason}; run with --no-display "
                 "(add --record out.mp4 to keep the result)"
             )
+    return view, colormap, first, inputs
+
+
+def _open_engine(options: LiveOptions, first: str, say: Callable[[str], None]) -> SaliencyEngine:
+    """The provider choice, the session pool and an engine with ``first`` loaded (a
+    note when its weights are random)."""
     # OpenVINO takes its own device names (GPU.1, NPU): onnxruntime's chooser stays on CPU
     choice = choose_providers("cpu" if options.backend == "openvino" else options.device)
     if choice.note and options.backend != "openvino":
         say(choice.note)
     pool = SessionPool(session_opener(options, choice, say), options.models_dir)
-    engine = SaliencyEngine(pool, first)  # model problems surface before the camera opens
+    engine = SaliencyEngine(pool, first)
     if not engine.current.trained:
         say(f"{engine.current.variant.label()}: maps are NOT real saliency (tests/speed only)")
+    return engine
 
-    own_source = source is None
-    src = open_source(options.source, camera=options.camera) if source is None else source
-    if src.info.note:  # e.g. the camera gave another size than asked for
-        say(src.info.note)
-    window: Display | None = display
-    try:
-        if window is None:
-            window = OpenCVWindow("saliency-cam") if options.display else NoDisplay()
-        controls = Controls(first, view, options.mirror)
-        controls.show_help = options.display
-        recorder = None
-        if options.record is not None:
-            recorder = Recorder(
-                options.record,
-                fps=src.info.fps or 30.0,
-                paced=src.live,
-                metadata={"comment": f"saliency-cam live, {engine.current.variant.label()}"},
-            )
-        loop = LiveLoop(
-            options,
-            src,
-            engine,
-            window,
-            controls,
-            colormap,
-            recorder,
-            say=say,
-            on_frame=on_frame,
-            stop=stop or STOP,
-            inputs=inputs,
-        )
-        result = loop.run()
-    finally:
-        if window is not None:
-            window.close()
-        if own_source:
-            src.close()
+
+def _recorder(options: LiveOptions, src: FrameSource, engine: SaliencyEngine) -> Recorder | None:
+    """The ``--record`` writer at the source's rate (paced for live sources), or None."""
+    if options.record is None:
+        return None
+    return Recorder(
+        options.record,
+        fps=src.info.fps or 30.0,
+        paced=src.live,
+        metadata={"comment": f"saliency-cam live, {engine.current.variant.label()}"},
+    )
+
+
+def _finish(
+    result: LiveResult, src: FrameSource, options: LiveOptions, say: Callable[[str], None]
+) -> LiveResult:
+    """After the loop: the source's drops and unreadable files into the result, the
+    ``--stats`` file written, then a mid-run input failure raised (carrying the result)."""
     result.source_dropped = src.dropped
     problems = getattr(src, "problems", [])
     for _, message in problems:  # one line per file, as 'saliency-cam image' reports them

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saliency_cam.realtime.apps.interrupt import signal_name
 from saliency_cam.realtime.apps.live_controls import FIGURES, LiveOptions
@@ -24,6 +24,9 @@ from saliency_cam.realtime.runtime.providers import (
 from saliency_cam.realtime.runtime.session import (
     SaliencySession,
 )
+
+if TYPE_CHECKING:  # rich is imported when a summary is printed, not with this module
+    from rich.table import Table
 
 # --------------------------------------------------------------------------- results
 
@@ -93,22 +96,14 @@ class LiveResult:
     def to_json(self) -> dict[str, Any]:
         """The ``--stats`` document."""
         summary = self.stats.summary()
-        used = {name: s.variant for name, s in self.sessions.items()}
-        final = used.get(self.final_quality)
         infer_fps = self.inference_fps
         return {
             "tool": "saliency-cam live",
             "version": _version(),
             "created": datetime.now().astimezone().isoformat(timespec="seconds"),
             "source": asdict(self.source),
-            "model": {
-                "quality": self.final_quality,
-                "precision": final.precision if final else self.options.precision,
-                "input_size": [final.height, final.width] if final else None,
-                "trained": self.trained,
-                "labels": {name: v.label() for name, v in used.items()},
-                "frames_by_quality": summary.pop("frames_by"),
-            },
+            # takes "frames_by" out of the summary: it is per model, not a run figure
+            "model": self._model_json(summary.pop("frames_by")),
             "untrained": not self.trained,
             "device": {
                 "requested": self.options.device,
@@ -133,25 +128,45 @@ class LiveResult:
             ),
             "snapshots": [str(p) for p in self.snapshots],
             **({"points": self.points} if self.options.points else {}),
-            "reuse": (
-                {
-                    "every": self.options.reuse,
-                    "frames_by_map": dict(self.map_counts),
-                    "computed_frames": list(self.computed_frames),
-                }
-                if self.options.reuse > 1
-                else None
-            ),
+            "reuse": self._reuse_json(),
             "notes": list(self.notes),
-            "options": {
-                "view": self.options.view,
-                "alpha": self.options.alpha,
-                "colormap": self.options.colormap,
-                "smooth": self.options.smooth,
-                "mirror": self.options.mirror,
-                "max_frames": self.options.max_frames,
-                "threads": self.options.threads,
-            },
+            "options": self._options_json(),
+        }
+
+    def _model_json(self, frames_by: dict[str, int]) -> dict[str, Any]:
+        """The ``model`` section: the quality the run ended on and every model it used."""
+        used = {name: s.variant for name, s in self.sessions.items()}
+        final = used.get(self.final_quality)
+        return {
+            "quality": self.final_quality,
+            "precision": final.precision if final else self.options.precision,
+            "input_size": [final.height, final.width] if final else None,
+            "trained": self.trained,
+            "labels": {name: v.label() for name, v in used.items()},
+            "frames_by_quality": frames_by,
+        }
+
+    def _reuse_json(self) -> dict[str, Any] | None:
+        """The ``reuse`` section: which frames ran the network (None without --reuse)."""
+        if self.options.reuse <= 1:
+            return None
+        return {
+            "every": self.options.reuse,
+            "frames_by_map": dict(self.map_counts),
+            "computed_frames": list(self.computed_frames),
+        }
+
+    def _options_json(self) -> dict[str, Any]:
+        """The ``options`` section: the picture and run settings the user chose."""
+        options = self.options
+        return {
+            "view": options.view,
+            "alpha": options.alpha,
+            "colormap": options.colormap,
+            "smooth": options.smooth,
+            "mirror": options.mirror,
+            "max_frames": options.max_frames,
+            "threads": options.threads,
         }
 
 
@@ -173,11 +188,22 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     from rich.table import Table
     from rich.text import Text
 
-    stats = result.stats
-    summary = stats.summary()
+    summary = result.stats.summary()
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+    _add_setup_rows(table, result)
+    _add_speed_rows(table, result, summary)
+    _add_output_rows(table, result, summary)
+    ended = Text(result.ended, style="bold red" if result.error else "")
+    table.add_row("ended", ended)
+    return Panel(table, title="saliency-cam live", expand=False)
+
+
+def _add_setup_rows(table: Table, result: LiveResult) -> None:
+    """What ran: the source (size, camera rate, note), the models, the device."""
+    from rich.text import Text
+
     info = result.source
     size = f" ({info.width}×{info.height})" if info.width and info.height else ""
     if info.live and info.fps:
@@ -193,6 +219,11 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     device = provider_label(result.providers[0]) if result.providers else "?"
     note = f" — {result.choice.note}" if result.choice.note else ""
     table.add_row("device", f"{device} ({', '.join(result.providers)}){note}")
+
+
+def _add_speed_rows(table: Table, result: LiveResult, summary: dict[str, Any]) -> None:
+    """How fast: frames, FPS, latency (live) or work per frame (files), stage means."""
+    stats, info = result.stats, result.source
     elapsed = summary["elapsed_s"]
     drops = stats.dropped
     table.add_row("frames", f"{stats.frames} shown, {drops} dropped, {elapsed:.1f} s")
@@ -220,6 +251,12 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
     parts = [f"{name} {stages[name]['mean']:.1f}" for name in order if name in stages]
     if parts:
         table.add_row("stages (ms)", " · ".join(parts))
+
+
+def _add_output_rows(table: Table, result: LiveResult, summary: dict[str, Any]) -> None:
+    """What else happened and was kept: reuse, quality switches, files, notes."""
+    from rich.text import Text
+
     if result.options.reuse > 1:
         counts = result.map_counts
         table.add_row(
@@ -238,9 +275,6 @@ def summary_table(result: LiveResult):  # -> rich.panel.Panel
         table.add_row("stats", str(result.options.stats))
     for note in result.notes:
         table.add_row("note", Text(note, style="yellow"))
-    ended = Text(result.ended, style="bold red" if result.error else "")
-    table.add_row("ended", ended)
-    return Panel(table, title="saliency-cam live", expand=False)
 
 
 def print_summary(result: LiveResult, console: Any = None) -> None:

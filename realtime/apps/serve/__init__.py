@@ -12,8 +12,9 @@ Pieces, one job each: ``config`` (options and limits), ``errors`` (JSON 4xx/5xx)
 decoding), ``budget`` (decoded pixels in flight),
 ``batcher`` (dynamic batching per model), ``engine`` (shared sessions + batchers),
 ``results`` (map → PNG / npy / JSON), ``jobs`` (background video jobs), ``live``
-(the camera WebSocket), ``metrics`` (Prometheus text), ``app`` (routes), ``server``
-(uvicorn, signals, a background server for tests and benchmarks).
+(the camera WebSocket), ``metrics`` (Prometheus text), ``app`` (routes), ``videos``
+(the video job routes), ``server`` (uvicorn, signals, a background server for tests
+and benchmarks).
 """
 
 from __future__ import annotations

@@ -12,14 +12,14 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
@@ -43,24 +43,20 @@ from saliency_cam.realtime.apps.serve.errors import (
     install_handlers,
     path_scrubber,
 )
-from saliency_cam.realtime.apps.serve.form import file_body, file_chunks, read_file_field
-from saliency_cam.realtime.apps.serve.jobs import ACTIVE, FINAL, Job, JobManager, JobRequest
+from saliency_cam.realtime.apps.serve.form import file_body, read_file_field
+from saliency_cam.realtime.apps.serve.jobs import ACTIVE, FINAL, JobManager
 from saliency_cam.realtime.apps.serve.live import LiveConnection
 from saliency_cam.realtime.apps.serve.metrics import Metrics
 from saliency_cam.realtime.apps.serve.uploads import (
     BodyLimit,
     check_pixels,
     read_image,
-    too_many_pixels,
-    video_suffix,
 )
-from saliency_cam.realtime.apps.video import VideoStyle
-from saliency_cam.realtime.io.video import VideoInfo
+from saliency_cam.realtime.apps.serve.videos import add_video_routes
 from saliency_cam.realtime.render.blend import (
     colorize,
     colormap_names,
     resolve_colormap,
-    resolve_view,
 )
 from saliency_cam.realtime.runtime.session import SaliencySession
 
@@ -73,40 +69,52 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     config = config or ServeConfig()
     metrics = Metrics()
     engine = ServeEngine(config, metrics)
+    budget = _pixel_budget(config, metrics)
+    folders = {str(resolve_models_dir(config.models_dir)): "the server's models folder"}
+    app = FastAPI(
+        title="saliency-cam",
+        version=__version__,
+        description="Where people will look (MSI-Net saliency): images, videos, live camera. "
+        "Send 'Authorization: Bearer TOKEN' when the server was started with --token.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan(config, engine, metrics, folders),
+    )
+    app.state.config = config
+    app.state.engine = engine
+    app.state.metrics = metrics
+    app.state.budget = budget
+    scrub = path_scrubber(folders)  # reads ``folders`` at each call: the temp dir joins later
+    install_handlers(app, scrub)
+    _add_middleware(app, config, metrics)
+    _add_routes(app, config, engine, metrics, budget, scrub)
+    return app
+
+
+def _pixel_budget(config: ServeConfig, metrics: Metrics) -> PixelBudget:
+    """The decoded-pixels budget shared by all requests, reported as a gauge."""
     budget = PixelBudget(config.pixels_in_flight, config.budget_wait_s)
     metrics.gauge_callback(
         "saliency_pixels_in_flight",
         lambda: {"held": float(budget.held), "peak": float(budget.peak)},
         "amount",
     )
-    folders = {str(resolve_models_dir(config.models_dir)): "the server's models folder"}
+    return budget
+
+
+def _lifespan(
+    config: ServeConfig, engine: ServeEngine, metrics: Metrics, folders: dict[str, str]
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's lifespan: a temp folder and the video job manager (with its expiry
+    sweep) while the server runs; jobs, models and the folder go when it stops."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         root = Path(tempfile.mkdtemp(prefix="saliency-cam-serve-"))
-        folders[str(root)] = "the server's temp folder"
-        jobs = JobManager(
-            root,
-            engine.session,
-            max_jobs=config.max_jobs,
-            ttl_s=config.job_ttl_s,
-            max_disk_bytes=config.max_disk_bytes,
-            max_frames=config.max_video_frames,
-            on_finish=lambda state: metrics.inc("saliency_video_jobs_total", state=state),
-        )
-        metrics.gauge_callback(
-            "saliency_video_jobs",
-            lambda: {s: float(jobs.count((s,))) for s in (*ACTIVE, *FINAL)},
-            "state",
-        )
+        folders[str(root)] = "the server's temp folder"  # scrubbed from messages from now on
+        jobs = _job_manager(root, config, engine, metrics)
         app.state.jobs = jobs
-
-        async def sweep() -> None:
-            while True:
-                await asyncio.sleep(config.sweep_s)
-                await run_in_threadpool(jobs.expire)
-
-        sweeper = asyncio.create_task(sweep())
+        sweeper = asyncio.create_task(_sweep(jobs, config.sweep_s))
         try:
             yield
         finally:
@@ -115,21 +123,40 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             await run_in_threadpool(engine.close)
             shutil.rmtree(root, ignore_errors=True)
 
-    app = FastAPI(
-        title="saliency-cam",
-        version=__version__,
-        description="Where people will look (MSI-Net saliency): images, videos, live camera. "
-        "Send 'Authorization: Bearer TOKEN' when the server was started with --token.",
-        docs_url=None,
-        redoc_url=None,
-        lifespan=lifespan,
+    return lifespan
+
+
+def _job_manager(
+    root: Path, config: ServeConfig, engine: ServeEngine, metrics: Metrics
+) -> JobManager:
+    """Video jobs under ``root`` within the configured limits, counted in the metrics."""
+    jobs = JobManager(
+        root,
+        engine.session,
+        max_jobs=config.max_jobs,
+        ttl_s=config.job_ttl_s,
+        max_disk_bytes=config.max_disk_bytes,
+        max_frames=config.max_video_frames,
+        on_finish=lambda state: metrics.inc("saliency_video_jobs_total", state=state),
     )
-    app.state.config = config
-    app.state.engine = engine
-    app.state.metrics = metrics
-    app.state.budget = budget
-    scrub = path_scrubber(folders)  # reads ``folders`` at each call: the temp dir joins later
-    install_handlers(app, scrub)
+    metrics.gauge_callback(
+        "saliency_video_jobs",
+        lambda: {s: float(jobs.count((s,))) for s in (*ACTIVE, *FINAL)},
+        "state",
+    )
+    return jobs
+
+
+async def _sweep(jobs: JobManager, every_s: float) -> None:
+    """Expire finished jobs every ``every_s`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(every_s)
+        await run_in_threadpool(jobs.expire)
+
+
+def _add_middleware(app: FastAPI, config: ServeConfig, metrics: Metrics) -> None:
+    """Body size limits, Host/Origin checks and request metrics (the last added runs
+    first: metrics see every answer, the guard refuses before the limit reads)."""
 
     def limit_for(path: str) -> int:
         return config.max_video_bytes if path.startswith("/v1/videos") else config.max_image_bytes
@@ -139,11 +166,22 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.add_middleware(HostOriginGuard, names=config.host_names)
     app.add_middleware(_RequestMetrics, metrics=metrics)
 
+
+def _add_routes(
+    app: FastAPI,
+    config: ServeConfig,
+    engine: ServeEngine,
+    metrics: Metrics,
+    budget: PixelBudget,
+    scrub: Callable[[str], str],
+) -> None:
+    """Every route, by group: the token-protected ``/v1`` API and operations, the live
+    WebSocket, the docs, and last the web page (a mount at ``/`` would shadow the rest)."""
     protected = [Depends(bearer_scheme), Depends(require_token)]
     api = APIRouter(prefix="/v1", dependencies=protected)
     ops = APIRouter(dependencies=protected)
     _add_image_routes(api, config, engine, budget)
-    _add_video_routes(api, config)
+    add_video_routes(api, config)
     _add_model_routes(api, config, engine)
     _add_ops_routes(app, ops, engine, metrics)
     app.include_router(api)
@@ -157,7 +195,6 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     _add_docs(app)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
-    return app
 
 
 class _RequestMetrics:
@@ -283,143 +320,6 @@ def _add_image_routes(
         ramp = (np.arange(256, dtype=np.float32) / 255.0)[None, :]
         rgb = colorize(ramp, name)[0, :, ::-1]
         return {"name": name, "lut": rgb.astype(int).tolist()}
-
-
-def _add_video_routes(api: APIRouter, config: ServeConfig) -> None:
-    def jobs_of(request: Request) -> JobManager:
-        return request.app.state.jobs
-
-    @api.post(
-        "/videos",
-        status_code=202,
-        tags=["videos"],
-        openapi_extra=file_body("a video (mp4, mov, mkv, webm, …)"),
-    )
-    async def submit_video(
-        request: Request,
-        response: Response,
-        quality: Annotated[str | None, Query(description="model")] = None,
-        view: Annotated[str, Query(description="overlay | heatmap | side")] = "overlay",
-        alpha: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
-        colormap: Annotated[str, Query()] = "inferno",
-        smooth: Annotated[float, Query(ge=0.0, le=0.99)] = 0.0,
-    ) -> dict[str, Any]:
-        """Start a video job (the same processing as ``saliency-cam video``, audio kept).
-        Poll ``GET /v1/videos/{id}``; download when its state is ``done``."""
-        jobs = jobs_of(request)
-        name = request.app.state.engine.name(quality)
-        style = VideoStyle(resolve_view(view), alpha, colormap, smooth)
-        resolve_colormap(colormap)
-        # a job slot and disk room before a byte of the upload is read
-        upload_bytes = _declared_length(request, config.max_video_bytes)
-        job_id, folder = await run_in_threadpool(jobs.reserve, upload_bytes)
-        filename, source = "video", folder / "input"
-        try:
-            filename, source = await _receive_video(request, folder)
-            if source.stat().st_size == 0:
-                raise InputError(f"{filename}: empty file (0 bytes)")
-            info = await run_in_threadpool(VideoInfo.from_path, source)
-            _check_video(info, filename, config)
-            job = jobs.submit(Job(job_id, folder, source, JobRequest(name, style), info, filename))
-        except InputError as exc:
-            jobs.abandon(job_id)  # a refused upload leaves nothing on disk
-            raise ApiError(422, "bad_input", str(exc).replace(str(source), filename)) from exc
-        except BaseException:
-            jobs.abandon(job_id)
-            raise
-        response.headers["Location"] = f"/v1/videos/{job.id}"
-        return job.describe()
-
-    @api.get("/videos", tags=["videos"])
-    async def list_videos(request: Request) -> dict[str, list[dict[str, Any]]]:
-        """Every job this server knows (until it expires)."""
-        return {"jobs": [j.describe() for j in jobs_of(request).list()]}
-
-    @api.get("/videos/{job_id}", tags=["videos"])
-    async def video_status(request: Request, job_id: str) -> dict[str, Any]:
-        """State (queued, running, done, failed, cancelled) and progress of a job."""
-        return jobs_of(request).get(job_id).describe()
-
-    @api.delete("/videos/{job_id}", tags=["videos"])
-    async def cancel_video(request: Request, job_id: str) -> dict[str, Any]:
-        """Cancel a queued or running job (a finished one is left as it is)."""
-        return jobs_of(request).cancel(job_id).describe()
-
-    @api.get(
-        "/videos/{job_id}/download",
-        tags=["videos"],
-        response_class=FileResponse,
-        responses={200: {"content": {"video/mp4": {}}}},
-    )
-    async def download_video(request: Request, job_id: str) -> FileResponse:
-        """The finished video (H.264 MP4)."""
-        job = jobs_of(request).get(job_id)
-        if job.state != "done" or not job.output.exists():
-            raise ApiError(409, "not_ready", f"video job {job_id} is {job.state}, not done")
-        return FileResponse(job.output, media_type="video/mp4", filename=job.download_name)
-
-
-async def _receive_video(request: Request, folder: Path) -> tuple[str, Path]:
-    """Stream the uploaded video straight into ``folder`` (the job's, in the server's own
-    temp dir) as ``input<suffix>``; returns the client's file name (for messages) and the
-    path. A wrong file type is refused when the part's headers arrive, before its data."""
-    filename, source, out = "video", folder / "input", None
-    try:
-        async for sent_name, chunk in file_chunks(request):
-            if out is None:
-                filename = Path(sent_name or "video").name or "video"
-                source = folder / f"input{video_suffix(filename)}"  # only the suffix is kept
-                out = await run_in_threadpool(open, source, "wb")
-            if chunk:
-                await run_in_threadpool(out.write, chunk)
-    finally:
-        if out is not None:
-            await run_in_threadpool(out.close)
-    return filename, source
-
-
-def _declared_length(request: Request, limit: int) -> int:
-    """The body's Content-Length (the upload is at most that), else ``limit`` (a
-    chunked body is cut off there by :class:`BodyLimit`)."""
-    declared = request.headers.get("content-length", "")
-    return min(int(declared), limit) if declared.isdigit() else limit
-
-
-def _check_video(info: VideoInfo, filename: str, config: ServeConfig) -> None:
-    """422 naming the limit for a probed video over the frame size, frame count,
-    pixels x frames or length this server takes."""
-    if info.width * info.height > config.max_pixels:
-        raise too_many_pixels(f"{filename} (frames)", info.width, info.height, config.max_pixels)
-    frames = info.total_frames
-    if frames is not None and frames > config.max_video_frames:
-        raise ApiError(
-            422,
-            "too_long",
-            f"{filename}: {frames:,} frames, more than this server's limit of "
-            f"{config.max_video_frames:,}",
-            limit="max_video_frames",
-            max_frames=config.max_video_frames,
-        )
-    if frames is not None and frames * info.width * info.height > config.max_video_pixel_frames:
-        raise ApiError(
-            422,
-            "too_long",
-            f"{filename}: {frames:,} frames of {info.width}x{info.height} are "
-            f"{frames * info.width * info.height:,} pixels, more than this server's limit of "
-            f"{config.max_video_pixel_frames:,}",
-            limit="max_video_pixel_frames",
-            max_pixel_frames=config.max_video_pixel_frames,
-        )
-    seconds = info.duration_s
-    limit_s = config.max_video_seconds
-    if seconds is not None and seconds > limit_s:
-        raise ApiError(
-            422,
-            "too_long",
-            f"{filename}: {seconds:.0f} s is longer than this server's limit of {limit_s:g} s",
-            limit="max_video_seconds",
-            max_seconds=limit_s,
-        )
 
 
 def _add_model_routes(api: APIRouter, config: ServeConfig, engine: ServeEngine) -> None:
