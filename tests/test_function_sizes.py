@@ -21,7 +21,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "export/training/job.py:train": 85,
     "export/training/trainer.py:fit": 199,
     "export/variants.py:export_presets": 61,
-    "models/contract.py:check_graph": 65,
     "models/lite.py:build_lite": 83,
     "realtime/apps/live.py:run_live": 78,
     "realtime/apps/live_report.py:summary_table": 72,
