@@ -18,7 +18,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "benchmarks/serve_soak.py:main": 124,
     "export/onnx_export.py:export_variant": 61,
     "export/training/job.py:train": 85,
-    "export/training/trainer.py:fit": 199,
     "export/variants.py:export_presets": 61,
     "models/lite.py:build_lite": 83,
     "realtime/apps/live.py:run_live": 78,
