@@ -16,7 +16,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "benchmarks/gpu_check.py:run": 94,
     "benchmarks/reuse_stages.py:main": 85,
     "benchmarks/serve_soak.py:main": 124,
-    "export/onnx_export.py:export_variant": 61,
     "models/lite.py:build_lite": 83,
     "realtime/apps/live.py:run_live": 78,
     "realtime/apps/live_report.py:summary_table": 72,
