@@ -16,7 +16,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "benchmarks/gpu_check.py:run": 94,
     "benchmarks/reuse_stages.py:main": 85,
     "benchmarks/serve_soak.py:main": 124,
-    "models/lite.py:build_lite": 83,
     "realtime/apps/live.py:run_live": 78,
     "realtime/apps/live_report.py:summary_table": 72,
     "realtime/apps/live_report.py:to_json": 61,
