@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -314,42 +315,69 @@ def export_variant(
     del proto
 
     step("checking parity with TensorFlow")
+    parity = _check_parity(data, model, spec, loaded_weights, precision, tolerance)
+
+    step("writing")
+    final = directory / variant_filename(spec.name, precision, network.name)
+    with atomic_output(final) as tmp:
+        _write_model(tmp, data)
+    info = _variant_info(final, spec, precision, loaded_weights, opset, parity)
+    with Manifest.editing(directory) as manifest:
+        manifest.put(info)
+    return info
+
+
+def _check_parity(
+    data: bytes,
+    model: Any,
+    spec: Preset,
+    loaded: LoadedWeights,
+    precision: str,
+    tolerance: float,
+) -> ParityResult:
+    """Parity of the ONNX graph ``data`` with the Keras ``model`` on letterboxed
+    real-looking frames at the preset size, then beyond it (batched, another aspect);
+    raises :class:`ParityError` (nothing is written) when any differs by more than
+    ``tolerance``."""
     frames = parity_frames(spec.size)
     tf_reference = tensorflow_maps(model, frames)
     parity: ParityResult = compare(onnx_maps(data, frames), tf_reference, tolerance)
     if parity.ok:
-        parity = _dynamic_parity(
-            data, spec, loaded_weights, frames, tf_reference, tolerance, parity
-        )
+        parity = _dynamic_parity(data, spec, loaded, frames, tf_reference, tolerance, parity)
     if not parity.ok:
         raise ParityError(
             f"{spec.name} {precision}: onnxruntime differs from TensorFlow by "
             f"{parity.max_abs:.2e} (> {tolerance:.0e}) on {parity.frames} frames; not written. "
             "Report this with the versions of tensorflow, tf2onnx and onnxruntime"
         )
+    return parity
 
-    step("writing")
-    final = directory / variant_filename(spec.name, precision, network.name)
-    with atomic_output(final) as tmp:
-        _write_model(tmp, data)
-    info = VariantInfo(
+
+def _variant_info(
+    final: Path,
+    spec: Preset,
+    precision: str,
+    loaded: LoadedWeights,
+    opset: int,
+    parity: ParityResult,
+) -> VariantInfo:
+    """The manifest entry of the written file ``final``: its size, hash, weights,
+    exporter versions and parity (untrained weights are noted)."""
+    return VariantInfo(
         preset=spec.name,
         precision=precision,
         height=spec.height,
         width=spec.width,
         file=final.name,
         sha256=sha256_file(final),
-        weights=loaded_weights.describe(),
+        weights=loaded.describe(),
         opset=opset,
         exporter=exporter_versions(),
         parity=parity.to_json(),
-        note="" if loaded_weights.trained else "UNTRAINED random weights: tests and speed only",
+        note="" if loaded.trained else "UNTRAINED random weights: tests and speed only",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        arch=network.name,
+        arch=get_architecture(spec.arch).name,
     )
-    with Manifest.editing(directory) as manifest:
-        manifest.put(info)
-    return info
 
 
 def _annotate(proto, spec: Preset, precision: str, loaded: LoadedWeights) -> None:

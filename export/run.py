@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from saliency_cam.models.cost import Cost, measure_cost
 from saliency_cam.models.manifest import VariantInfo
@@ -44,6 +46,39 @@ def plan_export(
     return presets, directory
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    """What an export makes, with the defaults: the one owner of the options that
+    :func:`export` takes (its signature mirrors these fields, held so by a test) and the
+    command passes to :func:`export_with_cost`. Names as the command takes them."""
+
+    quality: Sequence[str] | str | None = None
+    dataset: Sequence[str] | str | None = None
+    model: Sequence[str] | str | None = None
+    weights: str | None = None
+    weights_path: str | os.PathLike[str] | None = None
+    precision: Sequence[str] | str = ("fp32",)
+    models_dir: str | os.PathLike[str] | None = None
+    force: bool = False
+    seed: int = 0
+
+    @property
+    def precisions(self) -> list[str]:
+        """The precisions to make, as a list (none given: fp32)."""
+        return _names(self.precision) or ["fp32"]
+
+    def plan(self) -> tuple[list[Preset], Path]:
+        """:func:`plan_export` for these options (checked before TensorFlow loads)."""
+        return plan_export(
+            _names(self.quality),
+            _names(self.dataset),
+            _names(self.model),
+            self.weights,
+            self.precisions,
+            self.models_dir,
+        )
+
+
 def export(
     quality: Sequence[str] | str | None = None,
     *,
@@ -63,17 +98,9 @@ def export(
     (``random`` = seeded UNTRAINED weights, for tests and speed only). Needs the export
     extra (TensorFlow). Returns the recorded variants.
     """
-    infos, _ = export_with_cost(
-        quality=quality,
-        dataset=dataset,
-        model=model,
-        weights=weights,
-        weights_path=weights_path,
-        precision=precision,
-        models_dir=models_dir,
-        force=force,
-        seed=seed,
-    )
+    # The parameters, exactly (the first statement: nothing else is local yet), handed
+    # on whole: ExportOptions owns the set, this signature only spells it out for readers
+    infos, _ = export_with_cost(**locals())
     return infos
 
 
@@ -81,28 +108,15 @@ def _names(value: Sequence[str] | str | None) -> list[str] | None:
     return [value] if isinstance(value, str) else (list(value) if value else None)
 
 
-def export_with_cost(
-    *,
-    quality: Sequence[str] | str | None = None,
-    dataset: Sequence[str] | str | None = None,
-    model: Sequence[str] | str | None = None,
-    weights: str | None = None,
-    weights_path: str | os.PathLike[str] | None = None,
-    precision: Sequence[str] | str = ("fp32",),
-    models_dir: str | os.PathLike[str] | None = None,
-    force: bool = False,
-    seed: int = 0,
-    on_plan: object = None,
-) -> tuple[list[VariantInfo], Cost]:
-    """:func:`export`, also returning what it cost (seconds, peak memory). ``on_plan``
-    (``callable(presets, directory)``) runs once the request is checked, before
-    TensorFlow loads: the command prints its first line there."""
+def export_with_cost(*, on_plan: object = None, **options: Any) -> tuple[list[VariantInfo], Cost]:
+    """:func:`export`, also returning what it cost (seconds, peak memory). ``options``
+    are :class:`ExportOptions`' fields (an unknown one is a TypeError, as for a
+    function). ``on_plan`` (``callable(presets, directory)``) runs once the request is
+    checked, before TensorFlow loads: the command prints its first line there."""
     from saliency_cam.export import require_export_extra
 
-    precisions = _names(precision) or ["fp32"]
-    presets, directory = plan_export(
-        _names(quality), _names(dataset), _names(model), weights, precisions, models_dir
-    )
+    request = ExportOptions(**options)
+    presets, directory = request.plan()
     if callable(on_plan):
         on_plan(presets, directory)
     require_export_extra("export")
@@ -111,11 +125,11 @@ def export_with_cost(
     with measure_cost() as cost:
         results = export_presets(
             presets,
-            weights,
-            None if weights_path is None else Path(weights_path),
+            request.weights,
+            None if request.weights_path is None else Path(request.weights_path),
             directory,
-            force=force,
-            seed=seed,
-            precisions=precisions,
+            force=request.force,
+            seed=request.seed,
+            precisions=request.precisions,
         )
     return list(results), cost

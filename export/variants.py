@@ -201,9 +201,6 @@ def export_presets(
     ``saliency_cam.export.quantize``. ``progress`` shows a rich progress bar and one
     line per variant on stderr (or ``console``).
     """
-    from saliency_cam.export.onnx_export import export_variant
-    from saliency_cam.export.readers import read_weights
-
     datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
     directory = resolve_models_dir(models_dir)
     Manifest.load(directory)  # a damaged manifest is reported before any work
@@ -216,52 +213,92 @@ def export_presets(
     results: list[VariantInfo] = []
     with _Progress(progress, len(plan) * len(precisions), console) as bar:
         for preset, src in plan:
-            # The same SALICON weights serve every size for hf/keras/random; TF.js has
-            # one model per quality preset.
-            # A user model has weights of its own (its .weights.h5 in the models folder).
-            own = preset.kind == "user"
-            key = (src, preset.name if src == "tfjs" or own else preset.dataset)
-            if key not in cache:
-                bar.step(f"{preset.name}: reading {src} weights")
-                path = weights_path
-                if own and path is None:
-                    path = user_weights_file(directory, preset.name)
-                cache[key] = read_weights(src, preset, path, seed=seed)
-                if own:  # as publish() recorded it: an unchanged model stays up to date
-                    trained = Manifest.load(directory).user_models.get(preset.name)
-                    cache[key].origin = user_model_origin(trained.dataset if trained else "")
-            loaded = cache[key]
-
-            # One exporter at a time per folder: a second process waits, then finds the
-            # variant up to date instead of exporting it again.
-            with folder_lock(directory):
-                info = Manifest.load(directory).find(preset.name, "fp32")
-                reason = stale_reason(info, preset, loaded, force=force)
-                if reason is None and info is not None:
-                    bar.done(info, "up to date, skipped")
-                else:
-                    step = bar.prefixed(preset.name)
-                    with measure_cost() as cost:
-                        info = export_variant(preset, loaded, directory, on_step=step)
-                    info.cost = cost
-                    bar.done(info, f"exported ({reason}) in {cost.describe()}", parity=True)
+            loaded = _weights_for(preset, src, weights_path, directory, cache, bar, seed)
+            info = _export_fp32(preset, loaded, directory, bar, force)
             if "fp32" in precisions:
                 results.append(info)
-
             for precision, quantize in quantizers.items():
-                done = Manifest.load(directory).find(preset.name, precision)
-                derived_reason = derived_stale_reason(done, info, preset, loaded, force=force)
-                if derived_reason is None and done is not None:
-                    bar.done(done, "up to date, skipped")
-                    results.append(done)
-                    continue
-                bar.step(f"{preset.name}: making {precision}")
-                with measure_cost() as cost:
-                    done = quantize(info, precision, directory)
-                done.cost = cost
-                bar.done(done, f"exported ({derived_reason}) in {cost.describe()}")
-                results.append(done)
+                results.append(
+                    _derive(preset, loaded, info, precision, quantize, directory, bar, force)
+                )
     return results
+
+
+def _weights_for(
+    preset: Preset,
+    src: str,
+    weights_path: str | os.PathLike[str] | None,
+    directory: Path,
+    cache: dict[tuple[str, str], LoadedWeights],
+    bar: _Progress,
+    seed: int,
+) -> LoadedWeights:
+    """``preset``'s weights from ``src``, read once per run for every preset they serve
+    (``cache``). A user model reads its own ``.weights.h5`` from the models folder."""
+    from saliency_cam.export.readers import read_weights
+
+    # The same SALICON weights serve every size for hf/keras/random; TF.js has one
+    # model per quality preset. A user model has weights of its own.
+    own = preset.kind == "user"
+    key = (src, preset.name if src == "tfjs" or own else preset.dataset)
+    if key not in cache:
+        bar.step(f"{preset.name}: reading {src} weights")
+        path = weights_path
+        if own and path is None:
+            path = user_weights_file(directory, preset.name)
+        cache[key] = read_weights(src, preset, path, seed=seed)
+        if own:  # as publish() recorded it: an unchanged model stays up to date
+            trained = Manifest.load(directory).user_models.get(preset.name)
+            cache[key].origin = user_model_origin(trained.dataset if trained else "")
+    return cache[key]
+
+
+def _export_fp32(
+    preset: Preset, loaded: LoadedWeights, directory: Path, bar: _Progress, force: bool
+) -> VariantInfo:
+    """The fp32 variant of ``preset``: exported (timed) unless the manifest's is up to
+    date with ``loaded``."""
+    from saliency_cam.export.onnx_export import export_variant
+
+    # One exporter at a time per folder: a second process waits, then finds the
+    # variant up to date instead of exporting it again.
+    with folder_lock(directory):
+        info = Manifest.load(directory).find(preset.name, "fp32")
+        reason = stale_reason(info, preset, loaded, force=force)
+        if reason is None and info is not None:
+            bar.done(info, "up to date, skipped")
+            return info
+        step = bar.prefixed(preset.name)
+        with measure_cost() as cost:
+            info = export_variant(preset, loaded, directory, on_step=step)
+        info.cost = cost
+        bar.done(info, f"exported ({reason}) in {cost.describe()}", parity=True)
+    return info
+
+
+def _derive(
+    preset: Preset,
+    loaded: LoadedWeights,
+    fp32: VariantInfo,
+    precision: str,
+    quantize: QuantizeFn,
+    directory: Path,
+    bar: _Progress,
+    force: bool,
+) -> VariantInfo:
+    """The ``precision`` variant of ``preset``, derived from its ``fp32`` one (timed)
+    unless the manifest's is up to date with both."""
+    done = Manifest.load(directory).find(preset.name, precision)
+    derived_reason = derived_stale_reason(done, fp32, preset, loaded, force=force)
+    if derived_reason is None and done is not None:
+        bar.done(done, "up to date, skipped")
+        return done
+    bar.step(f"{preset.name}: making {precision}")
+    with measure_cost() as cost:
+        done = quantize(fp32, precision, directory)
+    done.cost = cost
+    bar.done(done, f"exported ({derived_reason}) in {cost.describe()}")
+    return done
 
 
 def run_summary(results: Sequence[VariantInfo], cost: Cost) -> str:

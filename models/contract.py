@@ -221,11 +221,29 @@ def check_graph(
     Returns the contract with its ``size`` filled in (the graph's own for a fixed graph)
     and the input dtype. Raises :class:`ContractError` naming the first mismatch.
     """
+    dtype = _input_dtype(contract, input_type)
+    spatial = _input_spatial_dims(contract, input_shape)
+    if dtype == np.uint8 and contract.is_float_work:
+        raise ContractError(
+            "the graph's input is uint8: --input-range 0-1, --mean and --std need a float input"
+        )
+    size = _input_size(contract.size, spatial, input_shape)
+    _check_output(output_type, output_shape)
+    return Contract(**{**asdict(contract), "size": size}), dtype
+
+
+def _input_dtype(contract: Contract, input_type: str) -> Any:
+    """The numpy dtype of the graph's input (uint8 or float32; anything else refused)."""
     if input_type not in INPUT_TYPES:
         raise ContractError(
             f"the graph's input is {input_type}: only uint8 and float32 inputs are supported"
         )
-    dtype = INPUT_TYPES[input_type]
+    return INPUT_TYPES[input_type]
+
+
+def _input_spatial_dims(contract: Contract, input_shape: list[Any]) -> list[Any]:
+    """The input's height and width dims (as the graph declares them), once its rank,
+    batch and channel count fit one 3-channel image in the contract's layout."""
     if len(input_shape) != 4:
         raise ContractError(
             f"the graph's input has rank {len(input_shape)} ({_shape(input_shape)}): "
@@ -238,43 +256,48 @@ def check_graph(
         )
     channel_axis = 0 if contract.layout == "nchw" else 2
     channels = rest[channel_axis]
-    spatial = [d for i, d in enumerate(rest) if i != channel_axis]
     if channels != 3:
         other = rest[2 if contract.layout == "nchw" else 0]
         hint = ""
-        if other == 3:
+        if other == 3:  # 3 channels on the other axis: the layout option is wrong
             other_layout = "nhwc" if contract.layout == "nchw" else "nchw"
             hint = f" (it looks like {other_layout}: try --layout {other_layout})"
         raise ContractError(
             f"the graph's input {_shape(input_shape)} has {channels} channels in the "
             f"--layout {contract.layout} position: expected 3{hint}"
         )
-    if dtype == np.uint8 and contract.is_float_work:
-        raise ContractError(
-            "the graph's input is uint8: --input-range 0-1, --mean and --std need a float input"
-        )
+    return [d for i, d in enumerate(rest) if i != channel_axis]
+
+
+def _input_size(
+    size: tuple[int, int] | None, spatial: list[Any], input_shape: list[Any]
+) -> tuple[int, int]:
+    """The size frames are fed at: a fixed graph's own (``--size`` may only repeat it),
+    or ``size`` for a graph with a dynamic height/width (where it must fit any fixed
+    one of the two)."""
     fixed = [d if isinstance(d, int) and d > 0 else None for d in spatial]
-    size = contract.size
-    if None in fixed:
-        if size is None:
-            raise ContractError(
-                f"the graph's input {_shape(input_shape)} has a dynamic height/width: "
-                "give --size HxW"
-            )
-        for want, got in zip(fixed, size, strict=True):
-            if want is not None and want != got:
-                raise ContractError(
-                    f"--size {size[0]}x{size[1]} does not fit the graph's input "
-                    f"{_shape(input_shape)}"
-                )
-    else:
+    if None not in fixed:
         own = (int(fixed[0]), int(fixed[1]))  # type: ignore[arg-type]  # checked not None
         if size is not None and size != own:
             raise ContractError(
                 f"--size {size[0]}x{size[1]} differs from the graph's fixed input "
                 f"{own[0]}x{own[1]}: leave --size out"
             )
-        size = own
+        return own
+    if size is None:
+        raise ContractError(
+            f"the graph's input {_shape(input_shape)} has a dynamic height/width: give --size HxW"
+        )
+    for want, got in zip(fixed, size, strict=True):
+        if want is not None and want != got:
+            raise ContractError(
+                f"--size {size[0]}x{size[1]} does not fit the graph's input {_shape(input_shape)}"
+            )
+    return size
+
+
+def _check_output(output_type: str, output_shape: list[Any]) -> None:
+    """The graph's output must be one float map (1xHxW, HxWx1, 1x1xHxW or 1xHxWx1)."""
     if output_type not in FLOAT_OUTPUTS:
         raise ContractError(f"the graph's output is {output_type}: expected a float map")
     if len(output_shape) not in (3, 4):
@@ -285,7 +308,6 @@ def check_graph(
     ones = [i for i, d in enumerate(output_shape) if d == 1]
     if len(output_shape) == 4 and not ({0, 1} <= set(ones) or {0, 3} <= set(ones)):
         _maybe_not_one_map(output_shape)
-    return Contract(**{**asdict(contract), "size": size}), dtype
 
 
 def _maybe_not_one_map(shape: list[Any]) -> None:

@@ -88,87 +88,129 @@ def build_lite(
     """
     import keras
 
-    from saliency_cam.models.msinet import GlobalMean, LegacyResizeBilinear, MinMaxNormalize
+    from saliency_cam.models.msinet import MinMaxNormalize
 
     check_size(height, width)
     if init not in INITS:
         raise ValueError(f"unknown lite init {init!r}: use {' or '.join(INITS)}")
     keras.utils.set_random_seed(seed)
-    L = keras.layers  # noqa: N806 - the usual Keras alias
-
-    def bn_act(x, name: str, act: str | None = "relu6"):
-        x = L.BatchNormalization(epsilon=1e-3, momentum=0.9, name=f"{name}_BN")(x)
-        if act == "relu6":
-            return L.ReLU(6.0, name=f"{name}_relu")(x)
-        if act == "relu":
-            return L.ReLU(name=f"{name}_relu")(x)
-        return x
-
-    def inverted(x, name, cout, expand, stride=1, dilation=1):
-        cin = x.shape[-1]
-        y = x
-        if expand != 1:
-            y = L.Conv2D(cin * expand, 1, use_bias=False, name=f"{name}_expand")(y)
-            y = bn_act(y, f"{name}_expand")
-        if stride == 2:  # even sizes (multiples of 8): MobileNetV2's pad is bottom/right
-            y = L.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad")(y)
-        y = L.DepthwiseConv2D(
-            3, strides=stride, padding="valid" if stride == 2 else "same",
-            dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise",
-        )(y)  # fmt: skip
-        y = bn_act(y, f"{name}_depthwise")
-        y = L.Conv2D(cout, 1, use_bias=False, name=f"{name}_project")(y)
-        y = bn_act(y, f"{name}_project", None)
-        if stride == 1 and cin == cout:
-            y = L.Add(name=f"{name}_add")([x, y])
-        return y
-
-    def separable(x, name, cout, dilation=1):
-        y = L.DepthwiseConv2D(
-            3, padding="same", dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise"
-        )(x)
-        y = bn_act(y, f"{name}_depthwise", "relu")
-        y = L.Conv2D(cout, 1, use_bias=False, name=f"{name}_pointwise")(y)
-        return bn_act(y, f"{name}_pointwise", "relu")
-
     inputs = keras.Input(shape=(height, width, 3), dtype="float32", name="input")
-    # MobileNetV2's own input scaling (its ImageNet weights expect -1..1)
-    x = L.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(inputs)
-    x = L.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="Conv1")(x)
-    x = L.BatchNormalization(epsilon=1e-3, momentum=0.9, name="bn_Conv1")(x)
-    x = L.ReLU(6.0, name="Conv1_relu")(x)
-    skips = {}
-    for name, _cin, cout, expand, _scale, stride in MOBILENET_BLOCKS:
-        x = inverted(x, name, cout, expand, stride)
-        skips[name] = x
-    for name, _cin, cout, dilation in OWN_BLOCKS:
-        x = inverted(x, name, cout, 6, dilation=dilation)
-
-    c = HEAD_CHANNELS
-    branches = [bn_act(L.Conv2D(c, 1, use_bias=False, name="head_1x1")(x), "head_1x1", "relu")]
-    branches += [separable(x, f"head_d{d}", c, d) for d in HEAD_DILATIONS]
-    pooled = GlobalMean(name="head_global_mean")(x)
-    pooled = L.Conv2D(c, 1, activation="relu", name="head_global")(pooled)
-    branches.append(LegacyResizeBilinear(name="head_global_resize")([pooled, x]))
-    x = L.Concatenate(name="head_concat")(branches)
-    x = bn_act(
-        L.Conv2D(FUSED_CHANNELS, 1, use_bias=False, name="head_fuse")(x), "head_fuse", "relu"
-    )
-
-    x = LegacyResizeBilinear(2, name="decoder_upsample1")(x)
-    x = L.Concatenate(name="decoder_skip")([x, skips["block_2"]])
-    for step, cout in enumerate(DECODER_CHANNELS, 1):
-        x = separable(x, f"decoder_{step}", cout)
-        if step == 1:
-            x = LegacyResizeBilinear(2, name="decoder_upsample2")(x)
-            x = L.Concatenate(name="decoder_fine_skip")([x, skips["expanded_conv"]])
-    x = L.Conv2D(1, 3, padding="same", name="decoder_out")(x)
-    x = LegacyResizeBilinear(2, name="decoder_upsample3")(x)
+    x, skips = _encoder(inputs)
+    x = _decoder(_head(x), skips)
     outputs = MinMaxNormalize(name="output", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="lite")
     if init == "imagenet":
         copy_imagenet_weights(model)
     return model
+
+
+# The layers below are named as Keras' MobileNetV2 names its own (``block_N_expand``,
+# ``…_BN``, ``…_relu``): ``--init imagenet`` copies weights by layer name, and the
+# exported weight maps (:func:`extract_weights`) are keyed by them.
+
+
+def _bn_act(x: Any, name: str, act: str | None = "relu6") -> Any:
+    """BatchNorm (MobileNetV2's epsilon and momentum), then ReLU6, ReLU or nothing."""
+    from keras import layers
+
+    x = layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name=f"{name}_BN")(x)
+    if act == "relu6":
+        return layers.ReLU(6.0, name=f"{name}_relu")(x)
+    if act == "relu":
+        return layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def _inverted(x: Any, name: str, cout: int, expand: int, stride: int = 1, dilation: int = 1) -> Any:
+    """MobileNetV2's inverted residual: 1×1 expand, 3×3 depthwise (strided or
+    dilated), linear 1×1 projection; the input added back when the shape allows."""
+    from keras import layers
+
+    cin = x.shape[-1]
+    y = x
+    if expand != 1:
+        y = layers.Conv2D(cin * expand, 1, use_bias=False, name=f"{name}_expand")(y)
+        y = _bn_act(y, f"{name}_expand")
+    if stride == 2:  # even sizes (multiples of 8): MobileNetV2's pad is bottom/right
+        y = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad")(y)
+    y = layers.DepthwiseConv2D(
+        3, strides=stride, padding="valid" if stride == 2 else "same",
+        dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise",
+    )(y)  # fmt: skip
+    y = _bn_act(y, f"{name}_depthwise")
+    y = layers.Conv2D(cout, 1, use_bias=False, name=f"{name}_project")(y)
+    y = _bn_act(y, f"{name}_project", None)
+    if stride == 1 and cin == cout:
+        y = layers.Add(name=f"{name}_add")([x, y])
+    return y
+
+
+def _separable(x: Any, name: str, cout: int, dilation: int = 1) -> Any:
+    """A depthwise-separable 3×3 convolution (optionally dilated), each half BN + ReLU."""
+    from keras import layers
+
+    y = layers.DepthwiseConv2D(
+        3, padding="same", dilation_rate=dilation, use_bias=False, name=f"{name}_depthwise"
+    )(x)
+    y = _bn_act(y, f"{name}_depthwise", "relu")
+    y = layers.Conv2D(cout, 1, use_bias=False, name=f"{name}_pointwise")(y)
+    return _bn_act(y, f"{name}_pointwise", "relu")
+
+
+def _encoder(inputs: Any) -> tuple[Any, dict[str, Any]]:
+    """MobileNetV2's first blocks down to 1/8, then the dilated blocks of our own; the
+    features at 1/1/8 and the output of each MobileNetV2 block (the decoder's skips)."""
+    from keras import layers
+
+    # MobileNetV2's own input scaling (its ImageNet weights expect -1..1)
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(inputs)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="Conv1")(x)
+    x = layers.BatchNormalization(epsilon=1e-3, momentum=0.9, name="bn_Conv1")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
+    skips = {}
+    for name, _cin, cout, expand, _scale, stride in MOBILENET_BLOCKS:
+        x = _inverted(x, name, cout, expand, stride)
+        skips[name] = x
+    for name, _cin, cout, dilation in OWN_BLOCKS:
+        x = _inverted(x, name, cout, 6, dilation=dilation)
+    return x, skips
+
+
+def _head(x: Any) -> Any:
+    """The multi-scale head: 1×1, dilated separable 3×3 and global-context branches,
+    concatenated and fused by a 1×1 convolution."""
+    from keras import layers
+
+    from saliency_cam.models.msinet import GlobalMean, LegacyResizeBilinear
+
+    c = HEAD_CHANNELS
+    one = layers.Conv2D(c, 1, use_bias=False, name="head_1x1")(x)
+    branches = [_bn_act(one, "head_1x1", "relu")]
+    branches += [_separable(x, f"head_d{d}", c, d) for d in HEAD_DILATIONS]
+    pooled = GlobalMean(name="head_global_mean")(x)
+    pooled = layers.Conv2D(c, 1, activation="relu", name="head_global")(pooled)
+    branches.append(LegacyResizeBilinear(name="head_global_resize")([pooled, x]))
+    x = layers.Concatenate(name="head_concat")(branches)
+    fused = layers.Conv2D(FUSED_CHANNELS, 1, use_bias=False, name="head_fuse")(x)
+    return _bn_act(fused, "head_fuse", "relu")
+
+
+def _decoder(x: Any, skips: dict[str, Any]) -> Any:
+    """Three ×2 bilinear steps back to the input size, the encoder's 1/4 and 1/2
+    features joined in at the first two; the one-channel map (before normalising)."""
+    from keras import layers
+
+    from saliency_cam.models.msinet import LegacyResizeBilinear
+
+    x = LegacyResizeBilinear(2, name="decoder_upsample1")(x)
+    x = layers.Concatenate(name="decoder_skip")([x, skips["block_2"]])
+    for step, cout in enumerate(DECODER_CHANNELS, 1):
+        x = _separable(x, f"decoder_{step}", cout)
+        if step == 1:
+            x = LegacyResizeBilinear(2, name="decoder_upsample2")(x)
+            x = layers.Concatenate(name="decoder_fine_skip")([x, skips["expanded_conv"]])
+    x = layers.Conv2D(1, 3, padding="same", name="decoder_out")(x)
+    return LegacyResizeBilinear(2, name="decoder_upsample3")(x)
 
 
 def copy_imagenet_weights(model: Any) -> int:

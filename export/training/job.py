@@ -194,20 +194,7 @@ def train(
     if export:
         check_free_name(name, models_dir, replace)
     shape = training_size(size, quality, dataset, arch)
-    unknown = set(options) - set(TrainConfig.__dataclass_fields__)
-    if unknown:
-        raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    for key, value in arch_defaults(arch, teacher is not None).items():
-        if options.get(key) is None:
-            options[key] = value
-    loss_fn(options["loss"])  # an unknown loss is refused before any data is read
-    config = TrainConfig(size=shape, arch=arch, **options)
-    if config.mixed_precision:  # refused on CPU before any data is read or downloaded
-        from saliency_cam.export.training.devices import mixed_precision_policy, visible_gpus
-
-        mixed_precision_policy(True, visible_gpus())
-    if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
-        config.sigma = ORIGINAL_SIGMA[dataset]
+    config = train_config(shape, arch, dataset, options, distilling=teacher is not None)
     run = Path(run_dir) if run_dir else resolve_models_dir(models_dir) / "runs" / name
     began = time.time()
     distilled: dict[str, Any] = {}
@@ -218,50 +205,109 @@ def train(
             teacher, folder, run / "teacher", every=every, models_dir=models_dir, console=console
         )
         folder = run / "teacher"
-    # lists every layout problem before anything trains; skips unreadable files
-    loaded = read_folder(folder, max_bad=max_bad)
-    warn = _warner(console)
-    for line in loaded.bad.lines():
-        warn(f"warning: skipped: {line}")
-    loaded.bad.warn = warn  # and those found while training decodes them
+    loaded = _read_data(folder, max_bad, console)
     split = choose_split(loaded, dataset, val_split)
     start = start_weights(arch, init, init_path, config)
     result = fit(loaded, split, config, run, start.weights, resume=resume, console=console)
     model = None
     if export and result.best_weights is not None:
-        card = {
-            "arch": arch,
-            "data": str(data if teacher is not None else folder),
-            "dataset": dataset or "",
-            "images": {"train": len(split[0]), "validation": len(split[1])},
-            "unreadable_skipped": [str(path) for path in loaded.bad.files],
-            "init": start.description,
-            "architecture": {
-                **network.describe(),
-                "gflops": round(network.gflops(*shape), 3),
-                "contract": network.contract.__dict__,
-            },
-            "config": {**config.__dict__, "size": list(config.size)},
-            "epochs_done": result.epochs_done,
-            "steps": result.steps,
-            "best_epoch": result.best_epoch,
-            "best_validation": next(
-                (r for r in result.history if r["epoch"] == result.best_epoch), {}
-            ),
-            "training_seconds": round(result.seconds, 1),
-            "wall_seconds": round(time.time() - began, 1),
-            "images_per_second": round(result.images_per_second, 3),
-            "versions": _versions(),
-            "python": platform.python_version(),
-        }
-        if distilled:
-            card["teacher"] = distilled
-            card["distillation"] = agreement(result.history, result.best_epoch)
+        card = model_card(
+            network, config, result, data=data if teacher is not None else folder,
+            dataset=dataset, split=split, skipped=list(loaded.bad.files),
+            init=start.description, began=began, distilled=distilled,
+        )  # fmt: skip
         model = publish(
             name, result.best_weights, shape, models_dir=models_dir, dataset=dataset or "",
             card=card, arch=arch,
         )  # fmt: skip
     return TrainingOutcome(result, model, name, list(loaded.bad.files))
+
+
+def train_config(
+    shape: tuple[int, int],
+    arch: str,
+    dataset: str | None,
+    options: dict[str, Any],
+    *,
+    distilling: bool,
+) -> TrainConfig:
+    """The run's :class:`TrainConfig` from the user's ``options`` (unknown ones refused)
+    and the network's defaults for those not given (None). An unknown loss, and mixed
+    precision without a GPU, are refused here, before any data is read or downloaded.
+    An original dataset without maps of its own gets the original's blur σ."""
+    unknown = set(options) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise SaliencyCamError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    options = dict(options)
+    for key, value in arch_defaults(arch, distilling).items():
+        if options.get(key) is None:
+            options[key] = value
+    loss_fn(options["loss"])  # an unknown loss is refused before any data is read
+    config = TrainConfig(size=shape, arch=arch, **options)
+    if config.mixed_precision:  # refused on CPU before any data is read or downloaded
+        from saliency_cam.export.training.devices import mixed_precision_policy, visible_gpus
+
+        mixed_precision_policy(True, visible_gpus())
+    if dataset is not None and config.sigma is None and dataset in ORIGINAL_SIGMA:
+        config.sigma = ORIGINAL_SIGMA[dataset]
+    return config
+
+
+def _read_data(folder: Path, max_bad: int, console: Any) -> FolderData:
+    """The training folder, read and checked: every layout problem is listed before
+    anything trains; each unreadable file is skipped with a warning (those found only
+    once training decodes them too)."""
+    loaded = read_folder(folder, max_bad=max_bad)
+    warn = _warner(console)
+    for line in loaded.bad.lines():
+        warn(f"warning: skipped: {line}")
+    loaded.bad.warn = warn  # and those found while training decodes them
+    return loaded
+
+
+def model_card(
+    network: Any,
+    config: TrainConfig,
+    result: TrainResult,
+    *,
+    data: str | os.PathLike[str],
+    dataset: str | None,
+    split: tuple[list[int], list[int]],
+    skipped: list[Path],
+    init: str,
+    began: float,
+    distilled: dict[str, Any],
+) -> dict[str, Any]:
+    """The card published with the model: where its data came from, the network and
+    settings, how the run went (best epoch, its validation row, speed) and the
+    versions; with a teacher, the teacher and the student's agreement with it."""
+    card = {
+        "arch": network.name,
+        "data": str(data),
+        "dataset": dataset or "",
+        "images": {"train": len(split[0]), "validation": len(split[1])},
+        "unreadable_skipped": [str(path) for path in skipped],
+        "init": init,
+        "architecture": {
+            **network.describe(),
+            "gflops": round(network.gflops(*config.size), 3),
+            "contract": network.contract.__dict__,
+        },
+        "config": {**config.__dict__, "size": list(config.size)},
+        "epochs_done": result.epochs_done,
+        "steps": result.steps,
+        "best_epoch": result.best_epoch,
+        "best_validation": next((r for r in result.history if r["epoch"] == result.best_epoch), {}),
+        "training_seconds": round(result.seconds, 1),
+        "wall_seconds": round(time.time() - began, 1),
+        "images_per_second": round(result.images_per_second, 3),
+        "versions": _versions(),
+        "python": platform.python_version(),
+    }
+    if distilled:
+        card["teacher"] = distilled
+        card["distillation"] = agreement(result.history, result.best_epoch)
+    return card
 
 
 def _warner(console: Any):

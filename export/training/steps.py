@@ -1,6 +1,7 @@
 """What the training loop runs: the network built for a run (with its start weights and
-frozen layers), the compiled training step and the optimiser. Split from
-``trainer.py`` (which re-exports them), where the loop itself lives.
+frozen layers), the compiled training step and the optimiser, and all of them built
+together on the run's devices (:func:`build_trainee`). Split from ``trainer.py``
+(which re-exports the public names), where the loop itself lives.
 
 >>> model = build_model(TrainConfig(size=(48, 64)), {}, seed=0)   # doctest: +SKIP
 """
@@ -8,6 +9,7 @@ frozen layers), the compiled training step and the optimiser. Split from
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from saliency_cam.export.weights import WeightMap
@@ -141,3 +143,88 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
     if config.mixed_precision:  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+@dataclass
+class Trainee:
+    """The network being trained and what trains it, built for one run: the model and
+    its optimiser (mirrored on every device of ``strategy``), the checkpointed step
+    counter, the compiled training step and the validation step."""
+
+    model: Any
+    optimizer: Any
+    step: Any  # tf.Variable: the optimiser step, saved in the checkpoints
+    strategy: Any
+    devices: list[str]
+    train_step: Callable
+    #: ``(images, maps) -> (prediction, loss)`` (the loss is KLD for the kld loss)
+    predict_step: Callable
+
+    @property
+    def replicas(self) -> int:
+        """How many devices train together (one: no distribution)."""
+        return int(self.strategy.num_replicas_in_sync)
+
+
+def build_trainee(config: TrainConfig, start: WeightMap, steps_per_epoch: int, out: Any) -> Trainee:
+    """The model (``start`` weights copied in), optimiser and steps for ``config``, on
+    the configured devices (several: MirroredStrategy, announced on ``out``)."""
+    import tensorflow as tf
+
+    from saliency_cam.export.training.loss import loss_fn
+
+    strategy, devices, policy = _strategy(config)
+    replicas = strategy.num_replicas_in_sync
+    with strategy.scope():  # variables mirrored on every device (one device: no-op)
+        model = build_model(config, start, seed=config.seed, policy=policy)
+        optimizer = _optimizer(config, steps_per_epoch)
+        # Adam's moments made here, mirrored: made lazily inside the first distributed
+        # step they fail ("must feed a value for placeholder ... replica_1/Initializer")
+        optimizer.build(model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    if replicas > 1:
+        out.print(f"training on {replicas} devices: {', '.join(devices)}", markup=False)
+    loss_of = loss_fn(config.loss)
+    train_step = make_train_step(
+        model, optimizer, loss_of, jit_compile=config.jit_compile,
+        strategy=strategy if replicas > 1 else None,
+    )  # fmt: skip
+    predict_step = _predict_step(model, config.loss, loss_of)
+    return Trainee(model, optimizer, step, strategy, devices, train_step, predict_step)
+
+
+def _strategy(config: TrainConfig) -> tuple[Any, list[str], str]:
+    """The distribution strategy for the configured devices (None: the visible GPUs, or
+    the CPU), the devices, and the Keras dtype policy (mixed precision: GPUs only).
+    A batch smaller than the number of devices is refused (a device would get none)."""
+    from saliency_cam.export.training.devices import (
+        make_strategy,
+        mixed_precision_policy,
+        visible_gpus,
+    )
+
+    devices = list(config.devices) if config.devices is not None else visible_gpus()
+    policy = mixed_precision_policy(config.mixed_precision, [d for d in devices if "gpu" in d])
+    strategy = make_strategy(devices)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size < replicas:
+        raise SaliencyCamError(
+            f"--batch-size {config.batch_size} is smaller than the {replicas} devices "
+            f"training together: use --batch-size {replicas} or more"
+        )
+    return strategy, devices, policy
+
+
+def _predict_step(model: Any, loss: str, loss_of: Callable) -> Callable:
+    """The compiled validation step ``(images, maps) -> (prediction, loss)``. With the
+    kld loss the loss is the project's KLD (the metric the history reports)."""
+    import tensorflow as tf
+
+    from saliency_cam.export.training.loss import kld
+
+    @tf.function(reduce_retracing=True)
+    def predict_step(images, maps):
+        pred = model(images, training=False)
+        return pred, kld(maps, pred) if loss == "kld" else loss_of(maps, pred)
+
+    return predict_step

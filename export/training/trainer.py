@@ -17,16 +17,13 @@ resumes (the loop also saves the latest state when it is asked to stop).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
 import shutil
-import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,42 +37,42 @@ from saliency_cam.export.training.progress import (
     _summary_line,
     write_history,
 )
+from saliency_cam.export.training.runstate import (
+    BEST,
+    Checkpoints,
+    RunState,
+    TrainingInterrupted,
+    TrainResult,
+    current_lr,
+    open_run_folder,
+    resumed_state,
+    stop_requests,
+)
 from saliency_cam.export.training.steps import (
     SCHEDULES,
-    _optimizer,
+    Trainee,
+    _optimizer,  # noqa: F401 - re-exported (tests build the optimiser as fit does)
     build_model,
+    build_trainee,
     make_train_step,
 )
 from saliency_cam.export.weights import WeightMap
-from saliency_cam.models.atomic import atomic_output, atomic_write_text
+from saliency_cam.models.atomic import atomic_output
 from saliency_cam.models.errors import SaliencyCamError
 
 __all__ = [
     "SCHEDULES",
     "VAL_METRICS",
     "TrainConfig",
+    "TrainResult",
+    "TrainingInterrupted",
     "build_model",
     "fit",
     "make_train_step",
     "write_history",
 ]
 
-STATE = "state.json"
-BEST = "best.weights.h5"
-LATEST = "latest"
-HISTORY_FILES = ("history.json", "history.csv", "history.png")
 FREEZE = ("none", "encoder")
-
-
-class TrainingInterrupted(SaliencyCamError):
-    """Ctrl-C / SIGTERM: the latest state was saved; the same command resumes. Exits
-    with the shell's code for the signal (130 Ctrl-C, 143 SIGTERM), as other commands do."""
-
-    exit_code = 130
-
-    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + int(signum)
 
 
 @dataclass
@@ -136,80 +133,6 @@ class TrainConfig:
         return {"prior_weight": weight if self.prior else 0.0}
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path
-    best_weights: Path | None
-    best_val_loss: float
-    best_epoch: int
-    steps: int
-    epochs_done: int
-    history: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    images_per_second: float = 0.0
-    stopped_early: bool = False
-
-
-@dataclass
-class _State:
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    #: sum of this epoch's batch losses so far (the epoch's mean survives a resume)
-    epoch_loss_sum: float = 0.0
-    step: int = 0
-    best_val_loss: float = math.inf
-    best_epoch: int = -1
-    stale_epochs: int = 0
-    lr: float = 0.0
-    seconds: float = 0.0
-    images: int = 0
-    checkpoint: str = ""
-    history: list[dict[str, float]] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> _State | None:
-        if not path.is_file():
-            return None
-        try:
-            data = json.loads(path.read_text())
-            if data.get("best_val_loss") is None:  # saved before any epoch ended (inf)
-                data["best_val_loss"] = math.inf
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
-            raise SaliencyCamError(
-                f"damaged training state {path} ({exc}): start over with --no-resume"
-            ) from exc
-
-    def save(self, path: Path) -> None:
-        data = asdict(self)
-        data["best_val_loss"] = None if math.isinf(self.best_val_loss) else self.best_val_loss
-        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-@contextlib.contextmanager
-def stop_requests() -> Iterator[Callable[[], int]]:
-    """Turn SIGINT/SIGTERM into a flag the loop polls between steps (so a checkpoint is
-    never cut in half): the signal's number once one came, else 0. The handlers are
-    restored afterwards. Outside the main thread (no signals there) it stays 0."""
-    flag = {"stop": 0}
-
-    def handler(signum: int, frame: object) -> None:
-        flag["stop"] = int(signum)
-
-    previous = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread
-        pass
-    try:
-        yield lambda: flag["stop"]
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def fit(
     data: FolderData,
     split: tuple[list[int], list[int]],
@@ -228,214 +151,196 @@ def fit(
     Raises :class:`TrainingInterrupted` after saving when Ctrl-C/SIGTERM arrive.
     ``on_step(step, loss)`` is called after every optimiser step.
     """
-    import tensorflow as tf
-
-    from saliency_cam.export.training.devices import (
-        make_strategy,
-        mixed_precision_policy,
-        visible_gpus,
-    )
-    from saliency_cam.export.training.loss import kld, loss_fn
-    from saliency_cam.export.training.pipeline import make_dataset
-
     train_idx, val_idx = split
     if not train_idx or not val_idx:
         raise SaliencyCamError("training needs at least one training and one validation image")
-    run = Path(run_dir)
-    try:
-        run.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file of that name, no permission, read-only disk
-        raise SaliencyCamError(
-            f"cannot use {run} as the run folder ({exc.strerror or exc}): choose another --run-dir"
-        ) from exc
+    run = open_run_folder(run_dir)
     out = console or _stderr_console()
-    state = _State.load(run / STATE) if resume else None
-    if state is not None and state.config != config.identity():
-        raise SaliencyCamError(
-            f"{run} holds a run with other settings ({_diff(state.config, config.identity())}): "
-            "use another --run-dir, the same settings, or --no-resume to start over"
-        )
-    if state is not None and state.epoch >= config.epochs and state.batch_in_epoch == 0:
-        out.print(f"{run}: all {config.epochs} epochs already done", markup=False)
-    if not resume:  # start over: nothing of the earlier run may pass as this run's result
-        shutil.rmtree(run / LATEST, ignore_errors=True)
-        for leftover in (STATE, BEST, *HISTORY_FILES):
-            (run / leftover).unlink(missing_ok=True)
+    state = resumed_state(run, config, resume, out)
     fresh = state is None
-    state = state or _State(config=config.identity(), lr=config.lr)
-
+    state = state or RunState(config=config.identity(), lr=config.lr)
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
-    devices = list(config.devices) if config.devices is not None else visible_gpus()
-    policy = mixed_precision_policy(config.mixed_precision, [d for d in devices if "gpu" in d])
-    strategy = make_strategy(devices)
-    replicas = strategy.num_replicas_in_sync
-    if config.batch_size < replicas:
-        raise SaliencyCamError(
-            f"--batch-size {config.batch_size} is smaller than the {replicas} devices "
-            f"training together: use --batch-size {replicas} or more"
-        )
-    with strategy.scope():  # variables mirrored on every device (one device: no-op)
-        model = build_model(
-            config, start if fresh and start else {}, seed=config.seed, policy=policy
-        )
-        optimizer = _optimizer(config, steps_per_epoch)
-        # Adam's moments made here, mirrored: made lazily inside the first distributed
-        # step they fail ("must feed a value for placeholder ... replica_1/Initializer")
-        optimizer.build(model.trainable_variables)
-        step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-    if replicas > 1:
-        out.print(f"training on {replicas} devices: {', '.join(devices)}", markup=False)
-    loss_of = loss_fn(config.loss)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var)
-    manager = tf.train.CheckpointManager(checkpoint, str(run / LATEST), max_to_keep=2)
+    trainee = build_trainee(config, start if fresh and start else {}, steps_per_epoch, out)
+    checkpoints = Checkpoints(trainee.model, trainee.optimizer, trainee.step, run, state)
     if not fresh:
-        if not state.checkpoint:
-            raise SaliencyCamError(
-                f"{run / STATE} names no checkpoint: start over with --no-resume"
-            )
-        checkpoint.restore(str(run / LATEST / state.checkpoint)).expect_partial()
-        out.print(f"resuming {run} at epoch {state.epoch + 1}, step {state.step}", markup=False)
-    if config.schedule == "plateau":
-        optimizer.learning_rate.assign(state.lr or config.lr)
-    train_step = make_train_step(
-        model, optimizer, loss_of, jit_compile=config.jit_compile,
-        strategy=strategy if replicas > 1 else None,
-    )  # fmt: skip
-
-    @tf.function(reduce_retracing=True)
-    def predict_step(images, maps):
-        pred = model(images, training=False)
-        return pred, kld(maps, pred) if config.loss == "kld" else loss_of(maps, pred)
-
-    def save_latest() -> None:
-        step_var.assign(state.step)
-        path = manager.save(checkpoint_number=state.step)
-        state.checkpoint = Path(path).name
-        state.lr = float(_current_lr(optimizer))
-        state.save(run / STATE)
-
+        checkpoints.restore(out)
+    if config.schedule == "plateau":  # the rate the run had reached (halved on plateaus)
+        trainee.optimizer.learning_rate.assign(state.lr or config.lr)
+    epochs = _Epochs(data, split, config, state, trainee, checkpoints, out, on_step)
     if fresh and config.validate_start:
-        row = {"epoch": 0, "step": 0, "loss": float("nan")}
-        row.update(validate(model, predict_step, data, val_idx, config))
+        epochs.validate_start()
+    return state.result(run, stopped_early=epochs.run(steps_per_epoch))
+
+
+class _Epochs:
+    """The epoch loop of one :func:`fit`: trains batch by batch from where ``state``
+    stands, validates and saves at each epoch's end, and stops (resumable) at
+    ``max_steps``, on patience, on a signal or on too many unreadable files."""
+
+    def __init__(
+        self,
+        data: FolderData,
+        split: tuple[list[int], list[int]],
+        config: TrainConfig,
+        state: RunState,
+        trainee: Trainee,
+        checkpoints: Checkpoints,
+        out: Any,
+        on_step: Callable[[int, float], None] | None,
+    ) -> None:
+        self.data, (self.train_idx, self.val_idx), self.config = data, split, config
+        self.state, self.trainee, self.checkpoints = state, trainee, checkpoints
+        self.run_dir, self.out, self.on_step = checkpoints.run, out, on_step
+        # set when run() starts: the clock and the counts this session's rate is from
+        self.started, self.base_seconds, self.base_images = 0.0, 0.0, 0
+        self.stop_asked: Callable[[], int] = lambda: 0  # run(): the signal flag
+        self.bar: Any = None  # run(): the progress bar
+
+    def validate_start(self) -> None:
+        """Score the starting weights: history row "epoch 0", the baseline to beat."""
+        row: dict[str, float] = {"epoch": 0, "step": 0, "loss": float("nan")}
+        row.update(self._validate())
+        self.state.history.append(row)
+        self.out.print(_summary_line(row, False), markup=False)
+
+    def run(self, steps_per_epoch: int) -> bool:
+        """Train until the configured epochs are done, ``max_steps`` is reached or the
+        patience runs out; True when it stopped early (patience)."""
+        config, state = self.config, self.state
+        self.started = time.perf_counter()
+        self.base_seconds, self.base_images = state.seconds, state.images
+        with stop_requests() as self.stop_asked, _Bar(self.out, steps_per_epoch) as self.bar:
+            while state.epoch < config.epochs:
+                if config.max_steps is not None and state.step >= config.max_steps:
+                    return False
+                if self._stopped_before():
+                    return True
+                self.bar.epoch(state.epoch, config.epochs, state.batch_in_epoch)
+                self._train_epoch()
+                if state.batch_in_epoch < steps_per_epoch:
+                    return False  # max_steps reached inside the epoch: resumable from here
+                if self._end_epoch():
+                    return True
+        return False
+
+    def _stopped_before(self) -> bool:
+        """A run that already stopped early stays stopped when the same command runs
+        again (e.g. after Ctrl-C in the export): no extra epoch each time."""
+        patience, stale = self.config.patience, self.state.stale_epochs
+        if patience is None or stale < patience:
+            return False
+        self.out.print(
+            f"{self.run_dir}: already stopped early (no better validation loss for "
+            f"{stale} epoch(s))",
+            markup=False,
+        )
+        return True
+
+    def _train_epoch(self) -> None:
+        """This epoch's batches, from the one a resumed run stopped before (the data
+        order is the epoch's seeded shuffle), until the epoch or ``max_steps`` ends."""
+        from saliency_cam.export.training.pipeline import make_dataset
+
+        config, state = self.config, self.state
+        ds = make_dataset(
+            self.data, self.train_idx, config.size, batch_size=config.batch_size,
+            epoch=state.epoch, seed=config.seed, shuffle=True, flip=config.flip,
+            skip_batches=state.batch_in_epoch, sigma=config.sigma,
+        )  # fmt: skip
+        if self.trainee.replicas > 1:  # each batch split across the devices
+            ds = self.trainee.strategy.experimental_distribute_dataset(ds)
+        for images, maps in ds:
+            if self._train_batch(images, maps):
+                break
+
+    def _train_batch(self, images: Any, maps: Any) -> bool:
+        """One optimiser step, counted and shown; True once ``max_steps`` is reached."""
+        state = self.state
+        loss = float(self.trainee.train_step(images, maps))
+        if not math.isfinite(loss):
+            raise SaliencyCamError(f"the loss became {loss} at step {state.step + 1}: lower --lr")
+        state.epoch_loss_sum += loss
+        state.step += 1
+        state.batch_in_epoch += 1
+        local = self.trainee.strategy.experimental_local_results(images)
+        state.images += sum(int(part.shape[0]) for part in local)
+        state.seconds = self.base_seconds + time.perf_counter() - self.started
+        seconds = max(1e-9, state.seconds - self.base_seconds)  # this session's rate
+        self.bar.advance(loss, (state.images - self.base_images) / seconds)
+        if self.on_step is not None:
+            self.on_step(state.step, loss)
+        limit = self.config.max_steps is not None and state.step >= self.config.max_steps
+        self._save_or_stop(limit)
+        return limit
+
+    def _save_or_stop(self, limit: bool) -> None:
+        """Save the resumable state when asked to stop, at ``max_steps`` and every
+        ``checkpoint_every`` steps; then stop, resumable, on too many unreadable files
+        (found while decoding) or on Ctrl-C/SIGTERM."""
+        state = self.state
+        if self.stop_asked() or limit or state.step % self.config.checkpoint_every == 0:
+            self.checkpoints.save_latest()
+        if self.data.bad.exceeded:  # found while decoding: stop resumable, as on Ctrl-C
+            self.checkpoints.save_latest()
+            raise self.data.bad.too_many(
+                self.data.root, f"training stopped at step {state.step} (resumable)"
+            )
+        if self.stop_asked():
+            raise TrainingInterrupted(
+                f"interrupted at step {state.step} (epoch {state.epoch + 1}); the state "
+                f"is saved in {self.run_dir}: run the same command again to resume",
+                self.stop_asked(),
+            )
+
+    def _end_epoch(self) -> bool:
+        """Validate, keep the best weights, save the state and history; True when the
+        patience ran out (early stop). A signal during validation stops after saving."""
+        state = self.state
+        row = {"epoch": state.epoch + 1, "step": state.step}
+        row["loss"] = state.epoch_loss_sum / max(1, state.batch_in_epoch)
+        row.update(self._validate())
         state.history.append(row)
-        out.print(_summary_line(row, False), markup=False)
+        improved = self._keep_if_best(row)
+        state.epoch += 1
+        state.batch_in_epoch = 0
+        state.epoch_loss_sum = 0.0
+        self.checkpoints.save_latest()
+        write_history(self.run_dir, state.history)
+        self.bar.summary(row, improved)
+        if self.stop_asked():  # Ctrl-C during validation: the epoch is saved, stop here
+            raise TrainingInterrupted(
+                f"interrupted after epoch {state.epoch}; the state is saved in "
+                f"{self.run_dir}: run the same command again to resume",
+                self.stop_asked(),
+            )
+        patience = self.config.patience
+        if patience is not None and state.stale_epochs >= patience:
+            self.out.print(
+                f"early stop: no better validation loss for {patience} epoch(s)", markup=False
+            )
+            return True
+        return False
 
-    started = time.perf_counter()
-    base_seconds, base_images = state.seconds, state.images
-    stopped_early = False
-    with stop_requests() as stop_asked, _Bar(out, steps_per_epoch) as bar:
-        while state.epoch < config.epochs:
-            if config.max_steps is not None and state.step >= config.max_steps:
-                break
-            if config.patience is not None and state.stale_epochs >= config.patience:
-                # a run that already stopped early stays stopped when the same command
-                # runs again (e.g. after Ctrl-C in the export): no extra epoch each time
-                stopped_early = True
-                out.print(
-                    f"{run}: already stopped early (no better validation loss for "
-                    f"{state.stale_epochs} epoch(s))",
-                    markup=False,
-                )
-                break
-            bar.epoch(state.epoch, config.epochs, state.batch_in_epoch)
-            ds = make_dataset(
-                data, train_idx, config.size, batch_size=config.batch_size, epoch=state.epoch,
-                seed=config.seed, shuffle=True, flip=config.flip,
-                skip_batches=state.batch_in_epoch, sigma=config.sigma,
+    def _keep_if_best(self, row: dict[str, float]) -> bool:
+        """Save the weights when the validation loss improved (True); otherwise count
+        a stale epoch and, with the plateau schedule, halve the learning rate."""
+        state, optimizer = self.state, self.trainee.optimizer
+        if row["val_loss"] < state.best_val_loss:
+            state.best_val_loss, state.best_epoch, state.stale_epochs = (
+                row["val_loss"], state.epoch + 1, 0,
             )  # fmt: skip
-            if replicas > 1:  # each batch split across the devices
-                ds = strategy.experimental_distribute_dataset(ds)
-            for images, maps in ds:
-                loss = float(train_step(images, maps))
-                if not math.isfinite(loss):
-                    raise SaliencyCamError(
-                        f"the loss became {loss} at step {state.step + 1}: lower --lr"
-                    )
-                state.epoch_loss_sum += loss
-                state.step += 1
-                state.batch_in_epoch += 1
-                state.images += sum(
-                    int(part.shape[0]) for part in strategy.experimental_local_results(images)
-                )
-                state.seconds = base_seconds + time.perf_counter() - started
-                rate = (state.images - base_images) / max(1e-9, state.seconds - base_seconds)
-                bar.advance(loss, rate)
-                if on_step is not None:
-                    on_step(state.step, loss)
-                limit = config.max_steps is not None and state.step >= config.max_steps
-                if stop_asked() or limit or state.step % config.checkpoint_every == 0:
-                    save_latest()
-                if data.bad.exceeded:  # found while decoding: stop resumable, as on Ctrl-C
-                    save_latest()
-                    raise data.bad.too_many(
-                        data.root, f"training stopped at step {state.step} (resumable)"
-                    )
-                if stop_asked():
-                    raise TrainingInterrupted(
-                        f"interrupted at step {state.step} (epoch {state.epoch + 1}); the state "
-                        f"is saved in {run}: run the same command again to resume",
-                        stop_asked(),
-                    )
-                if limit:
-                    break
-            if state.batch_in_epoch < steps_per_epoch:
-                break  # max_steps reached inside the epoch: resumable from here
-            row = {"epoch": state.epoch + 1, "step": state.step}
-            row["loss"] = state.epoch_loss_sum / max(1, state.batch_in_epoch)
-            row.update(validate(model, predict_step, data, val_idx, config))
-            state.history.append(row)
-            improved = bool(row["val_loss"] < state.best_val_loss)
-            if improved:
-                state.best_val_loss, state.best_epoch, state.stale_epochs = (
-                    row["val_loss"], state.epoch + 1, 0,
-                )  # fmt: skip
-                save_weights(model, run / BEST)
-            else:
-                state.stale_epochs += 1
-                if config.schedule == "plateau":
-                    optimizer.learning_rate.assign(_current_lr(optimizer) * 0.5)
-            state.epoch += 1
-            state.batch_in_epoch = 0
-            state.epoch_loss_sum = 0.0
-            save_latest()
-            write_history(run, state.history)
-            bar.summary(row, improved)
-            if stop_asked():  # Ctrl-C during validation: the epoch is saved, stop here
-                raise TrainingInterrupted(
-                    f"interrupted after epoch {state.epoch}; the state is saved in {run}: "
-                    "run the same command again to resume",
-                    stop_asked(),
-                )
-            if config.patience is not None and state.stale_epochs >= config.patience:
-                stopped_early = True
-                out.print(
-                    f"early stop: no better validation loss for {config.patience} epoch(s)",
-                    markup=False,
-                )
-                break
-    best = run / BEST
-    return TrainResult(
-        run_dir=run,
-        # only a best this run's state knows (a stray file is no epoch of this run)
-        best_weights=best if best.is_file() and state.best_epoch > 0 else None,
-        best_val_loss=state.best_val_loss,
-        best_epoch=state.best_epoch,
-        steps=state.step,
-        epochs_done=state.epoch,
-        history=state.history,
-        seconds=state.seconds,
-        images_per_second=state.images / state.seconds if state.seconds else 0.0,
-        stopped_early=stopped_early,
-    )
+            save_weights(self.trainee.model, self.run_dir / BEST)
+            return True
+        state.stale_epochs += 1
+        if self.config.schedule == "plateau":
+            optimizer.learning_rate.assign(current_lr(optimizer) * 0.5)
+        return False
 
-
-def _current_lr(optimizer) -> float:
-    value = optimizer.learning_rate
-    return float(value.numpy() if hasattr(value, "numpy") else value)
-
-
-def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {old.get(k)} → {new.get(k)}" for k in new if old.get(k) != new.get(k))
+    def _validate(self) -> dict[str, float]:
+        # the module's validate, looked up at each call (tests wrap it)
+        return validate(
+            self.trainee.model, self.trainee.predict_step, self.data, self.val_idx, self.config
+        )
 
 
 def validate(model, predict_step, data: FolderData, val_idx, config: TrainConfig) -> dict:

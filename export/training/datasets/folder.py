@@ -199,13 +199,54 @@ def read_folder(
     the result's :attr:`FolderData.bad`.
     """
     root = Path(root)
+    stimuli = _index_stimuli(root)
+    truth = _index_truth(root)
+    samples, problems = _pair_samples(stimuli, truth)
+    if not stimuli.files:
+        problems.append(f"no images in {root / STIMULI}")
+    shapes: dict[str, tuple[int, int]] = {}
+    bad = BadFiles(max_bad)
+    if check_images:
+        shapes, mismatches = _read_sizes(samples, bad)
+        problems += mismatches
+    if problems:  # a layout mistake: fix everything at once, the unreadable files too
+        raise DataError(root, problems + bad.lines())
+    if bad.exceeded:
+        raise bad.too_many(root)
+    usable = [s for s in samples if not any(p in bad for p in s.files)]
+    return FolderData(root, usable, shapes, bad)
+
+
+@dataclass
+class _Truth:
+    """The ground truth of a data folder by match key: saliency map files, fixation
+    files and points from the fixations CSV (each empty when the folder has none)."""
+
+    maps: dict[str, Path]
+    fixations: dict[str, Path]
+    points: dict[str, np.ndarray]
+
+    def keys(self) -> set[str]:
+        """Every key some ground truth is given for."""
+        return set(self.maps) | set(self.fixations) | set(self.points)
+
+
+def _index_stimuli(root: Path) -> groundtruth.FolderIndex:
+    """The stimuli of ``root`` by match key; a folder without ``stimuli/`` is refused
+    with the expected layout."""
     stimuli_dir = root / STIMULI
     if not stimuli_dir.is_dir():
         raise InputError(
             f"{root} has no {STIMULI}/ folder: expected {STIMULI}/ with {SALIENCY}/ and/or "
             f"{FIXATIONS}/ (or {FIXATIONS_CSV}) next to it"
         )
-    stimuli = groundtruth.index_folder(stimuli_dir, groundtruth.IMAGE_SUFFIXES)
+    return groundtruth.index_folder(stimuli_dir, groundtruth.IMAGE_SUFFIXES)
+
+
+def _index_truth(root: Path) -> _Truth:
+    """Every kind of ground truth ``root`` has; refused when it has none at all (an
+    empty ``saliency/`` or ``fixations/`` folder still counts: its stimuli are then
+    named one by one as having no ground truth)."""
     maps = (
         groundtruth.index_folder(root / SALIENCY, groundtruth.MAP_SUFFIXES)
         if (root / SALIENCY).is_dir()
@@ -224,49 +265,54 @@ def read_folder(
             f"{root} has no ground truth: add {SALIENCY}/ (maps), {FIXATIONS}/ (fixation "
             f"maps or points) or {FIXATIONS_CSV} (image,x,y[,observer])"
         )
+    return _Truth(maps.files if maps else {}, fixations.files if fixations else {}, csv_points)
 
+
+def _pair_samples(
+    stimuli: groundtruth.FolderIndex, truth: _Truth
+) -> tuple[list[Sample], list[str]]:
+    """One sample per stimulus with ground truth (sorted by key), and a problem line for
+    each stimulus without any and each piece of ground truth without a stimulus."""
     problems: list[str] = []
-    map_files = maps.files if maps else {}
-    fix_files = fixations.files if fixations else {}
-    truth = set(map_files) | set(fix_files) | set(csv_points)
+    keys = truth.keys()
     samples = []
     for key, image in sorted(stimuli.files.items()):
-        if key not in truth:
+        if key not in keys:
             problems.append(f"no map or fixations for {image}")
             continue
         samples.append(
-            Sample(key, image, map_files.get(key), fix_files.get(key), csv_points.get(key))
+            Sample(key, image, truth.maps.get(key), truth.fixations.get(key), truth.points.get(key))
         )
-    for key in sorted(truth - set(stimuli.files)):
-        where = map_files.get(key) or fix_files.get(key) or f"{FIXATIONS_CSV} image {key}"
+    for key in sorted(keys - set(stimuli.files)):
+        where = truth.maps.get(key) or truth.fixations.get(key) or f"{FIXATIONS_CSV} image {key}"
         problems.append(f"no stimulus for {where}")
-    if not stimuli.files:
-        problems.append(f"no images in {stimuli_dir}")
+    return samples, problems
 
+
+def _read_sizes(
+    samples: list[Sample], bad: BadFiles
+) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Read the header of every image file of ``samples``: the stimuli's sizes by key,
+    and a problem line for each ground-truth file that cannot line up with its stimulus.
+    A file whose header cannot be read goes into ``bad`` (.mat files are not images)."""
     shapes: dict[str, tuple[int, int]] = {}
-    bad = BadFiles(max_bad)
-    if check_images:
-        for sample in samples:
-            sizes: dict[Path, tuple[int, int]] = {}
-            for path in (sample.image, sample.saliency, sample.fixations):
-                if path is None or path.suffix.lower() == ".mat":
-                    continue
-                try:
-                    shape = groundtruth.map_shape(path)
-                except InputError as exc:
-                    bad.add(path, unreadable_reason(exc, path))
-                    continue
-                sizes[path] = shape
-                if path == sample.image:
-                    shapes[sample.key] = shape
-                else:
-                    problems += _size_problems(path, shape, sample, sizes)
-    if problems:  # a layout mistake: fix everything at once, the unreadable files too
-        raise DataError(root, problems + bad.lines())
-    if bad.exceeded:
-        raise bad.too_many(root)
-    usable = [s for s in samples if not any(p in bad for p in s.files)]
-    return FolderData(root, usable, shapes, bad)
+    problems: list[str] = []
+    for sample in samples:
+        sizes: dict[Path, tuple[int, int]] = {}
+        for path in (sample.image, sample.saliency, sample.fixations):
+            if path is None or path.suffix.lower() == ".mat":
+                continue
+            try:
+                shape = groundtruth.map_shape(path)
+            except InputError as exc:
+                bad.add(path, unreadable_reason(exc, path))
+                continue
+            sizes[path] = shape
+            if path == sample.image:
+                shapes[sample.key] = shape
+            else:
+                problems += _size_problems(path, shape, sample, sizes)
+    return shapes, problems
 
 
 def unreadable_reason(exc: InputError, path: Path) -> str:

@@ -119,6 +119,26 @@ def test_a_folder_without_ground_truth_says_what_is_expected(tmp_path: Path) -> 
         read_folder(tmp_path)
 
 
+def test_an_empty_truth_folder_counts_and_each_unpaired_file_is_named(tmp_path: Path) -> None:
+    """An empty saliency/ is ground truth (of no image): each stimulus is then named as
+    having none, and CSV rows of no stimulus are named by image, in that order."""
+    root = tmp_path / "d"
+    (root / "stimuli").mkdir(parents=True)
+    (root / "saliency").mkdir()
+    make_image(root / "stimuli" / "a.png", 48, 32)
+    (root / "fixations.csv").write_text("image,x,y\nghost.png,1,2\n")
+    with pytest.raises(DataError) as info:
+        read_folder(root)
+    assert info.value.problems == [
+        f"no map or fixations for {root / 'stimuli' / 'a.png'}",
+        "no stimulus for fixations.csv image ghost",
+    ]
+    (root / "stimuli" / "a.png").unlink()
+    with pytest.raises(DataError) as info:
+        read_folder(root)
+    assert info.value.problems[-1] == f"no images in {root / 'stimuli'}"
+
+
 def test_splits_follow_the_original_seeding() -> None:
     order = np.arange(1003)
     np.random.RandomState(42).shuffle(order)
