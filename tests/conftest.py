@@ -100,15 +100,24 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf2onnx")
-    from saliency_cam.export.onnx_export import export_variant
-    from saliency_cam.export.readers import read_weights
-    from saliency_cam.models.registry import resolve_quality
+    from shared_fixtures import build_once, run_python, shared_root
 
-    directory = tmp_path_factory.mktemp("tiny_models")
-    for name in TINY_PRESETS:
-        preset = resolve_quality(name)
-        export_variant(preset, read_weights("random", preset, seed=0), directory)
-    return directory
+    def export(directory: Path) -> None:
+        run_python(_EXPORT_TINY, str(directory), *TINY_PRESETS)
+
+    return build_once(shared_root(tmp_path_factory), "tiny_models", export)
+
+
+_EXPORT_TINY = """
+import sys
+from pathlib import Path
+from saliency_cam.export.onnx_export import export_variant
+from saliency_cam.export.readers import read_weights
+from saliency_cam.models.registry import resolve_quality
+for name in sys.argv[2:]:
+    preset = resolve_quality(name)
+    export_variant(preset, read_weights("random", preset, seed=0), Path(sys.argv[1]))
+"""
 
 
 # --- end export fixtures ---------------------------------------------------------------
@@ -121,18 +130,21 @@ def tiny_derived_dir(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFac
     variants made by ``quantize_variant`` (UNTRAINED). Read-only for tests."""
     import shutil
 
+    from shared_fixtures import build_once, shared_root
+
     from saliency_cam.export.quantize import quantize_variant
     from saliency_cam.models.manifest import Manifest, variant_filename
 
-    directory = tmp_path_factory.mktemp("tiny_derived")
-    shutil.copy(tiny_models_dir / variant_filename("very_low"), directory)
-    manifest = Manifest(directory)
-    manifest.put(Manifest.load(tiny_models_dir).find("very_low", "fp32"))
-    manifest.save()
-    fp32 = Manifest.load(directory).find("very_low", "fp32")
-    quantize_variant(fp32, "fp16", directory)
-    quantize_variant(fp32, "int8", directory)
-    return directory
+    def derive(directory: Path) -> None:
+        shutil.copy(tiny_models_dir / variant_filename("very_low"), directory)
+        manifest = Manifest(directory)
+        manifest.put(Manifest.load(tiny_models_dir).find("very_low", "fp32"))
+        manifest.save()
+        fp32 = Manifest.load(directory).find("very_low", "fp32")
+        quantize_variant(fp32, "fp16", directory)
+        quantize_variant(fp32, "int8", directory)
+
+    return build_once(shared_root(tmp_path_factory), "tiny_derived", derive)
 
 
 @pytest.fixture(scope="session")
@@ -146,21 +158,25 @@ def default_quality_models_dir(
     import shutil
     from dataclasses import replace
 
+    from shared_fixtures import build_once, shared_root
+
     from saliency_cam.models.manifest import Manifest
     from saliency_cam.models.registry import resolve_preset
     from saliency_cam.realtime.runtime.defaults import DEFAULT_QUALITY
 
     height, width = resolve_preset(DEFAULT_QUALITY).size
-    directory = tmp_path_factory.mktemp("default_quality_models")
-    source = Manifest.load(tiny_derived_dir)
-    with Manifest.editing(directory) as manifest:
-        for info in source.variants.values():
-            if info.preset != "very_low":
-                continue
-            shutil.copy2(info.path, directory / info.file)
-            manifest.put(replace(info))
-            manifest.put(replace(info, preset=DEFAULT_QUALITY, height=height, width=width))
-    return directory
+
+    def record(directory: Path) -> None:
+        source = Manifest.load(tiny_derived_dir)
+        with Manifest.editing(directory) as manifest:
+            for info in source.variants.values():
+                if info.preset != "very_low":
+                    continue
+                shutil.copy2(info.path, directory / info.file)
+                manifest.put(replace(info))
+                manifest.put(replace(info, preset=DEFAULT_QUALITY, height=height, width=width))
+
+    return build_once(shared_root(tmp_path_factory), "default_quality_models", record)
 
 
 # --- end quantize/bench fixtures --------------------------------------------------------
@@ -205,6 +221,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the 2-core machines) and its processes (~0.7 GB) are up only while those tests run
     (the session's teardown stops it right after them). Stable: the rest keep their order."""
     items.sort(key=lambda item: "local_ray" in getattr(item, "fixturenames", ()))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, the default in pyproject.toml) the
+    Ray tests form one group and the TensorFlow training/export modules another, each run
+    by one worker: one Ray, and TensorFlow's GBs in one process, instead of one per
+    worker. Marked as each item is collected: xdist reads the groups in its own
+    collection hook, which may run before this file's."""
+    if "local_ray" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group("ray"))
+    elif _trains_or_exports(Path(str(item.fspath))):
+        item.add_marker(pytest.mark.xdist_group("tensorflow"))
+
+
+def _trains_or_exports(module: Path) -> bool:
+    """A module under tests/export or tests/models that loads TensorFlow in-process."""
+    if module.parent.name not in ("export", "models", "training"):
+        return False
+    text = module.read_text(encoding="utf-8")
+    return any(word in text for word in ("tensorflow", "keras", "published_files"))
 
 
 # --- end Ray fixtures -------------------------------------------------------------------
