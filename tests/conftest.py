@@ -73,6 +73,8 @@ def _release_keras_models():
     before = _resident_mb()
     yield
     if _resident_mb() - before < 100:
+        if _LIBC is not None:  # small frees add up over hundreds of tests: hand them back
+            _LIBC.malloc_trim(0)
         return
     import gc
 
@@ -204,23 +206,36 @@ def published_files(tmp_path_factory: pytest.TempPathFactory):  # -> Iterator[Pu
 
 
 # --- Ray fixtures (realtime/apps/batch/runner.py RayRunner, the --ray commands) ---------
-@pytest.fixture(scope="session")
-def local_ray():  # -> Iterator[ray module]
-    """A real local Ray (2 CPUs, no dashboard), started once for every test that asks
-    for it and stopped when the session ends. A command run in this process with
-    ``--ray local`` or ``--ray auto`` uses it as is (RayRunner joins an initialised Ray).
-    Skips when the ray extra is not installed."""
+@pytest.fixture
+def local_ray():  # -> ray module
+    """A real local Ray (2 CPUs, no dashboard), started by the first test that asks for
+    it and shared by the Ray tests that follow; stopped after the last of them (see
+    :func:`pytest_runtest_teardown`). A command run in this process with ``--ray local``
+    or ``--ray auto`` uses it as is (RayRunner joins an initialised Ray). Skips when the
+    ray extra is not installed."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    return ray
+
+
+def _uses_ray(item: pytest.Item | None) -> bool:
+    return item is not None and "local_ray" in getattr(item, "fixturenames", ())
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop Ray once the run of Ray tests ends: its processes (~0.7 GB) are up only while
+    those tests run, also when xdist sends the Ray group to a worker early."""
+    if _uses_ray(item) and not _uses_ray(nextitem) and "ray" in sys.modules:
+        ray = sys.modules["ray"]
+        if ray.is_initialized():
+            ray.shutdown()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the tests that use ``local_ray`` last, together: Ray starts once (~9 s on
-    the 2-core machines) and its processes (~0.7 GB) are up only while those tests run
-    (the session's teardown stops it right after them). Stable: the rest keep their order."""
-    items.sort(key=lambda item: "local_ray" in getattr(item, "fixturenames", ()))
+    the 2-core machines). Stable: the rest keep their order."""
+    items.sort(key=_uses_ray)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -229,7 +244,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     by one worker: one Ray, and TensorFlow's GBs in one process, instead of one per
     worker. Marked as each item is collected: xdist reads the groups in its own
     collection hook, which may run before this file's."""
-    if "local_ray" in getattr(item, "fixturenames", ()):
+    if _uses_ray(item):
         item.add_marker(pytest.mark.xdist_group("ray"))
     elif _trains_or_exports(Path(str(item.fspath))):
         item.add_marker(pytest.mark.xdist_group("tensorflow"))
