@@ -1,20 +1,21 @@
 """``saliency-cam evaluate``: score saliency maps against eye-tracking ground truth with
-the MIT saliency benchmark metrics (a thin layer over
-:mod:`saliency_cam.realtime.evaluate.scoring`).
+the MIT saliency benchmark metrics. The options become an
+:class:`~saliency_cam.realtime.apps.evaluate_job.EvaluateRequest`; the job
+(:func:`~saliency_cam.realtime.apps.evaluate_job.run_evaluate`) checks, matches, makes the
+maps and scores them; this module prints the progress and the result.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from saliency_cam.models.atomic import check_writable
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.apps.evaluate_job import EvaluateReporter, EvaluateResult, Update
 from saliency_cam.realtime.cli.batch import GpusPerTask, RayAddress, ScaleOut, Workers
 from saliency_cam.realtime.cli.options import (
     PRECISION_NAMES,
@@ -153,21 +154,6 @@ Models = Annotated[
 ]
 
 
-def _check_outputs(outputs: list[Path], inputs: list[Path]) -> None:
-    """Refuse to overwrite an input or to write two outputs to one file."""
-    resolved = [p.resolve() for p in outputs]
-    if len(set(resolved)) != len(resolved):
-        raise SaliencyCamError("--csv, --json and --markdown must name different files")
-    for out in resolved:
-        for folder in inputs:
-            if out == folder or folder in out.parents:
-                raise SaliencyCamError(
-                    f"{out} is inside the input folder {folder}: write results elsewhere "
-                    "(inputs are never overwritten, and a results file there would be "
-                    "picked up as data next time)"
-                )
-
-
 def evaluate_command(
     predictions: Predictions = None,
     stimuli: Stimuli = None,
@@ -211,28 +197,9 @@ def evaluate_command(
     """
     from rich.console import Console
 
-    from saliency_cam.realtime.evaluate import scoring as ev
+    from saliency_cam.realtime.apps.evaluate_job import EvaluateRequest, run_evaluate
+    from saliency_cam.realtime.evaluate.scoring import DEFAULT_STRIP
 
-    if predictions is not None and (quality or dataset or model_names):
-        raise SaliencyCamError("--quality/--dataset/--model choose the model for --stimuli only")
-    reports = {"--csv": csv, "--json": json, "--markdown": markdown, "--plot": plot}
-    _check_outputs(
-        [p for p in reports.values() if p is not None],
-        [p.resolve() for p in (predictions, stimuli, fixations, maps) if p is not None],
-    )
-    for option, path in reports.items():
-        if path is not None:  # fail now, not after all the scoring
-            check_writable(path, option)
-    matching = ev.match_folders(
-        predictions=predictions,
-        stimuli=stimuli,
-        fixations=fixations,
-        maps=maps,
-        strip=tuple(strip_suffix) if strip_suffix else ev.DEFAULT_STRIP,
-    )
-    if baseline not in ev.BASELINES:
-        raise SaliencyCamError(f"unknown --baseline {baseline!r}: choose {', '.join(ev.BASELINES)}")
-    wanted = [m for m in metrics.split(",") if m.strip()] if metrics else None
     # The same defaults as every other command (runtime/defaults.py): what is scored is
     # what 'image' would run; pass --precision fp32 --backend onnxruntime for the reference.
     scale = ScaleOut.from_options(
@@ -247,80 +214,107 @@ def evaluate_command(
         letterbox=False,
         mode="latency",
     )
-    options = {"metric_names": wanted, "baseline": baseline, "seed": seed}
-    options.update(n_splits=splits, n_others=others)
-    scoring = _Scoring(matching, scale, options, Console())
-    names = list(model_names or [])
-    if len(names) > 1:
-        if predictions is not None:
-            raise SaliencyCamError("--model chooses the models for --stimuli only")
-        return _compare_models(scoring, names, quality, csv, json, markdown, plot)
-    if plot is not None:
-        raise SaliencyCamError("--plot draws the comparison of several --model: give two or more")
-    model = (quality, dataset, names[0] if names else None)
-    _score_one(scoring, model, predictions, csv=csv, json=json, markdown=markdown)
+    request = EvaluateRequest(
+        stimuli=stimuli,
+        predictions=predictions,
+        fixations=fixations,
+        maps=maps,
+        models=_models(predictions, quality, dataset, list(model_names or [])),
+        precision=scale.precision,
+        models_dir=scale.models_dir,
+        session=scale.session,
+        scale=scale.scale,
+        metrics=[m for m in metrics.split(",") if m.strip()] if metrics else None,
+        baseline=baseline,
+        seed=seed,
+        splits=splits,
+        others=others,
+        strip=tuple(strip_suffix) if strip_suffix else DEFAULT_STRIP,
+        csv=csv,
+        json=json,
+        markdown=markdown,
+        plot=plot,
+    )
+    console = Console()
+    result = run_evaluate(request, _Shown(console))
+    if result.compared:
+        return _print_comparison(result, console)
+    _print_one(result, console)
 
 
-@dataclass(frozen=True)
-class _Scoring:
-    """What every model of one run is scored on and how: the matched files, where the
-    maps are made (``scale``: here or on workers, with the model options), the scoring
-    options of :func:`~saliency_cam.realtime.evaluate.scoring.evaluate`, the console."""
-
-    matching: Any
-    scale: ScaleOut
-    options: dict[str, Any]
-    console: Any
-
-
-def _compare_models(
-    scoring: _Scoring,
-    names: list[str],
-    quality: str | None,
-    csv: Path | None,
-    json: Path | None,
-    markdown: Path | None,
-    plot: Path | None,
-) -> None:
-    """Several ``--model``: each scored and timed, one comparison table (and files)."""
+def _models(
+    predictions: Path | None, quality: str | None, dataset: str | None, names: list[str]
+) -> tuple[str, ...]:
+    """The models ``--quality``/``--dataset``/``--model`` name, as the job takes them: one
+    (the one given, or the default), or several to compare (``--quality`` sizes the
+    classical ones; the others run at their own size). With ``--predictions`` whatever
+    was given, which the job refuses (there is no model to choose)."""
     from saliency_cam.models.registry import resolve_baseline
+
+    if predictions is not None:
+        return tuple(given for given in (quality, dataset, *names) if given)
+    if len(names) > 1:
+        sized = [quality if resolve_baseline(name) is not None else None for name in names]
+        return tuple(
+            model_name(size, None, name, default=DEFAULT_QUALITY)
+            for size, name in zip(sized, names, strict=True)
+        )
+    return (model_name(quality, dataset, names[0] if names else None, default=DEFAULT_QUALITY),)
+
+
+class _Shown(EvaluateReporter):
+    """The job as shown: each compared model's name, the UNTRAINED banner, the workers'
+    model line and a progress bar per step."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+
+    def model(self, label: str) -> None:
+        self.console.print(f"[bold]{label}[/]")
+
+    def untrained(self) -> None:
+        from saliency_cam.realtime.evaluate.report import UNTRAINED_WARNING
+
+        self.console.print(f"[bold white on red] {UNTRAINED_WARNING} [/]")
+
+    def workers(self, runner: Any) -> None:
+        from rich.console import Console
+
+        Console(stderr=True).print(
+            f"model: {runner.spec.variant.label()}; {runner.describe()}", markup=False
+        )
+
+    @contextlib.contextmanager
+    def steps(self, description: str, total: int) -> Iterator[Update]:
+        from saliency_cam.models.progress import progress_bar
+
+        with progress_bar("items", detail="image") as bar:
+            task = bar.add_task(description, total=total, image="")
+            yield lambda done, name: bar.update(task, completed=done, image=name)
+
+
+def _print_comparison(result: EvaluateResult, console: Any) -> None:
+    """Several ``--model``: the comparison table, then its files."""
     from saliency_cam.realtime.evaluate import compare as cmp
 
-    rows = []
-    for name in names:
-        # --quality sizes the classical models; the others run at their own size
-        sized = quality if resolve_baseline(name) is not None else None
-        label = model_name(sized, None, name, default=DEFAULT_QUALITY)
-        scoring.console.print(f"[bold]{label}[/]")
-        report, fps = _score_model(scoring, (sized, None, name), [csv, json, markdown, plot])
-        report.settings.update({"source": "stimuli"})
-        rows.append(cmp.ComparisonRow(label, report, fps))
-    cmp.print_table(rows, scoring.console)
-    for path in cmp.write_comparison(
-        rows, csv_path=csv, json_path=json, markdown=markdown, plot_path=plot
-    ):
-        scoring.console.print(f"wrote {path}")
-    if not any(row.report.scored for row in rows):
+    cmp.print_table(result.rows, console)
+    for path in result.write():
+        console.print(f"wrote {path}")
+    if not any(row.report.scored for row in result.rows):
         raise SaliencyCamError("no image could be scored by any model: see the errors above")
 
 
-def _score_one(
-    scoring: _Scoring,
-    model: tuple[str | None, str | None, str | None],
-    predictions: Path | None,
-    **reports: Path | None,
-) -> None:
-    """One model (or the predictions folder): its report printed and written; exit 1
+def _print_one(result: EvaluateResult, console: Any) -> None:
+    """One model (or the predictions folder): its report written and printed; exit 1
     when an image failed (the scores are over the others)."""
     from saliency_cam.realtime.evaluate import report as rep
 
-    report, _ = _score_model(scoring, model, list(reports.values()), predictions, speed=False)
-    report.settings.update({"source": "predictions" if predictions is not None else "stimuli"})
-    written = rep.write_reports(report, **reports)
+    report = result.report
+    written = result.write()
     # the banner was printed when the model opened, before the (long) scoring
-    rep.print_report(report, scoring.console, banner=False)
+    rep.print_report(report, console, banner=False)
     for path in written:
-        scoring.console.print(f"wrote {path}")
+        console.print(f"wrote {path}")
     if not report.scored:
         raise SaliencyCamError(
             f"no image could be scored ({len(report.failed)} failed): see the errors above"
@@ -332,113 +326,6 @@ def _score_one(
             err=True,
         )
         raise typer.Exit(1)
-
-
-def _score_model(
-    scoring: _Scoring,
-    model: tuple[str | None, str | None, str | None],
-    reports: list[Path | None],
-    predictions: Path | None = None,
-    speed: bool = True,
-) -> tuple[Any, float]:
-    """One model's report (``model``: its quality, dataset and name; or the predictions
-    folder's), serial or through the workers, and, when ``speed``, its maps per second
-    at its preset size (one session, measured after the scoring; NaN otherwise)."""
-    from saliency_cam.models.progress import progress_bar
-    from saliency_cam.realtime.evaluate import scoring as ev
-    from saliency_cam.realtime.evaluate.compare import measure_fps
-
-    with contextlib.ExitStack() as stack:
-        predict, described, session = _predictor(scoring, model, reports, predictions, stack)
-        with progress_bar("items", detail="image") as bar:
-            task = bar.add_task("evaluating", total=len(scoring.matching.items), image="")
-            report = ev.evaluate(
-                scoring.matching,
-                predict,
-                model=described,
-                progress=lambda done, total, key: bar.update(task, completed=done, image=key),
-                **scoring.options,
-            )
-    if not speed or predictions is not None:
-        return report, float("nan")
-    # the workers made the maps: then one session here, for the speed
-    return report, measure_fps(session())
-
-
-def _predictor(scoring: _Scoring, model, reports, predictions: Path | None, stack) -> tuple:
-    """``(predict, model entry, session)`` for the scoring: the predictions folder read,
-    the maps made by the workers into a scratch folder (removed when ``stack`` closes),
-    or a session here; ``session()`` gives the model's session (for the speed)."""
-    from saliency_cam.realtime.evaluate import report as rep
-    from saliency_cam.realtime.evaluate import scoring as ev
-
-    scale, console = scoring.scale, scoring.console
-    if predictions is not None:
-        if scale.wanted:
-            raise SaliencyCamError("--workers/--ray compute maps for --stimuli only")
-        return ev.read_map, None, None
-    if scale.wanted:
-        runner = scale.runner(model_name(*model, default=DEFAULT_QUALITY))
-        if not runner.spec.variant.trained:
-            console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-        scratch = stack.enter_context(_scratch_folder(reports))
-        predict, described = _parallel_predictions(scoring.matching, runner, scratch)
-        return predict, described, runner.spec.open
-    quality, dataset, name = model
-    session = scale.opener(quality, dataset, name)()
-    described = session.describe()
-    if not described["trained"]:
-        console.print(f"[bold white on red] {rep.UNTRAINED_WARNING} [/]")
-    return ev.model_predictor(session), described, lambda: session
-
-
-@contextlib.contextmanager
-def _scratch_folder(reports: list[Path | None]) -> Iterator[Path]:
-    """A hidden scratch folder for the maps, next to the first report file (a path the
-    Ray workers share with this driver, like every output), else in the runtime cache;
-    removed afterwards, also on errors and Ctrl-C."""
-    import shutil
-    import tempfile
-
-    from saliency_cam.models.paths import runtime_cache_dir
-
-    given = [p for p in reports if p is not None]
-    root = given[0].resolve().parent if given else runtime_cache_dir() / "evaluate"
-    root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".saliency-cam-maps-", dir=root))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _parallel_predictions(matching, runner, folder: Path):
-    """The maps of every matched stimulus through the batch runner (one progress bar),
-    as a predictor for the joint scoring, and the model entry the workers reported."""
-    from rich.console import Console
-
-    from saliency_cam.models.progress import progress_bar
-    from saliency_cam.realtime.apps.batch.maps import predict_maps
-    from saliency_cam.realtime.evaluate import scoring as ev
-
-    sources = [item.source for item in matching.items]
-    Console(stderr=True).print(
-        f"model: {runner.spec.variant.label()}; {runner.describe()}", markup=False
-    )
-    with progress_bar("items", detail="image") as bar:
-        task = bar.add_task("predicting", total=len(sources), image="")
-
-        def done(outcome) -> None:
-            bar.update(task, advance=1, image=outcome.source.name)
-
-        stored = predict_maps(sources, runner, folder, on_done=done)
-    model = stored.model or _spec_model(runner.spec)
-    return ev.stored_predictor(stored.maps, stored.errors), model
-
-
-def _spec_model(spec) -> dict[str, object]:
-    """The model entry when no worker produced a map (every stimulus failed)."""
-    return {**spec.variant.describe(), "backend": spec.options.backend}
 
 
 def register(app: typer.Typer) -> None:
