@@ -30,30 +30,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def export_pair(models: Path, preset: str, precisions: list[str]) -> dict[str, str]:
     """Export MSI-Net (``preset``, random weights) and a lite model of the same size
-    (registered as user model ``lite_<preset>``) in ``precisions``; returns
-    {arch: model name}."""
-    from saliency_cam.export.quantize import quantize_variant
-    from saliency_cam.export.readers import read_weights
-    from saliency_cam.export.training.publish import publish
+    (user model ``lite_<preset>``, random weights) in ``precisions``; returns
+    {arch: model name}. The same exports ``saliency-cam bench`` makes for its student
+    rows (``saliency_cam.export.random_students``), both labelled UNTRAINED."""
+    from saliency_cam.export.random_students import export_random_students
     from saliency_cam.export.variants import export_presets
-    from saliency_cam.models import lite
-    from saliency_cam.models.manifest import Manifest
-    from saliency_cam.models.registry import arch_presets, resolve_quality
+    from saliency_cam.models.registry import arch_presets
 
-    size = arch_presets("lite")[preset]
-    names = {"lite": f"lite_{preset}"}
+    names = {"lite": export_random_students([preset], models, precisions, progress=False)[preset]}
     if preset in arch_presets("msinet"):
-        spec = resolve_quality(preset)
-        read_weights("random", spec)  # fail early on a broken install
         export_presets([preset], "random", models_dir=models, precisions=precisions, progress=False)
         names["msinet"] = preset
-    model = lite.build_lite(*size)
-    weights = models / "lite.weights.h5"
-    model.save_weights(weights)
-    info = publish(names["lite"], weights, size, models_dir=models, arch="lite")
-    for precision in precisions:
-        if precision != "fp32" and Manifest.load(models).find(names["lite"], precision) is None:
-            quantize_variant(info, precision, models)
     return names
 
 

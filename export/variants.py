@@ -238,16 +238,17 @@ def _weights_for(
     from saliency_cam.export.readers import read_weights
 
     # The same SALICON weights serve every size for hf/keras/random; TF.js has one
-    # model per quality preset. A user model has weights of its own.
+    # model per quality preset. A user model has weights of its own (its .weights.h5;
+    # random: export/random_students.py).
     own = preset.kind == "user"
     key = (src, preset.name if src == "tfjs" or own else preset.dataset)
     if key not in cache:
         bar.step(f"{preset.name}: reading {src} weights")
         path = weights_path
-        if own and path is None:
+        if own and path is None and src == "keras":
             path = user_weights_file(directory, preset.name)
         cache[key] = read_weights(src, preset, path, seed=seed)
-        if own:  # as publish() recorded it: an unchanged model stays up to date
+        if own and src == "keras":  # as publish() recorded it: stays up to date
             trained = Manifest.load(directory).user_models.get(preset.name)
             cache[key].origin = user_model_origin(trained.dataset if trained else "")
     return cache[key]

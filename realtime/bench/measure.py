@@ -1,7 +1,9 @@
 """Timing one quality on one device for ``saliency-cam bench``: every contender's session
 (opened through the one model opener, with its memory cost), the GEMM probes, the
-TensorFlow baseline and the full pipeline runs, all timed in the same interleaved
-rounds (:mod:`.timing`), then turned into rows (:mod:`.rows`)."""
+TensorFlow baseline and the full pipeline runs (every frame, and with map reuse), all
+timed in the same interleaved rounds (:mod:`.timing`), then turned into rows
+(:mod:`.rows`); with a student (:mod:`.student`), its sessions and video jobs join the
+same rounds, so its speed against MSI-Net's is measured under the same drift."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from saliency_cam.models.cost import Cost
 from saliency_cam.models.errors import SaliencyCamError
+from saliency_cam.realtime.bench.pipeline import PipelineCase
 from saliency_cam.realtime.bench.plan import (
     MEMORY_CALLS,
     BenchConfig,
@@ -19,7 +22,8 @@ from saliency_cam.realtime.bench.plan import (
     Progress,
     bench_preset,
 )
-from saliency_cam.realtime.bench.rows import contender_rows, tensorflow_row
+from saliency_cam.realtime.bench.rows import ModelGroup, contender_rows, tensorflow_row
+from saliency_cam.realtime.bench.student import STUDENT_ARCH, Student, cross_arch_cc
 from saliency_cam.realtime.bench.timing import Case, Timing, measure_interleaved
 from saliency_cam.realtime.runtime.providers import ProviderChoice
 from saliency_cam.realtime.runtime.session import SaliencySession, open_session
@@ -34,34 +38,38 @@ def measure_quality(
     gemm_shape: tuple[int, int, int] | None,
     workdir: Path,
     progress: Progress,
+    student: Student | None = None,
 ) -> list[dict[str, Any]]:
-    """Every contender at one quality on one device, in interleaved rounds."""
+    """Every contender at one quality on one device, in interleaved rounds; with
+    ``student``, the student network's contenders in the same rounds."""
     preset = bench_preset(quality, config.models_dir)
     if preset.kind == "baseline":  # computed in code: one way to run it, one row
         contenders = [("onnxruntime", "fp32")]
     frame = bench_frame(preset.size)
-    opened = open_sessions(preset.name, contenders, choice, models_dir, config.threads)
-    fidelity = measure_fidelity(opened)
-    all_sessions = {key: session for key, (session, _) in opened.items()}
-    # the TensorFlow baseline and the pipeline runs use onnxruntime's sessions
-    sessions = {p: s for (b, p), s in all_sessions.items() if b == "onnxruntime"}
+    groups = [
+        open_group(preset.arch, preset.name, preset.name, contenders, choice, models_dir, config)
+    ]
+    if student is not None:
+        groups.append(open_student(student, contenders, choice, models_dir, config, groups[0]))
     cases: dict[str, Callable[[], object] | Case] = {
-        f"{s.backend}/{p}": (lambda s=s: s.infer(frame)) for (b, p), s in all_sessions.items()
+        group.case(b, p): (lambda s=s: s.infer(frame))
+        for group in groups
+        for (b, p), (s, _) in group.opened.items()
     }
     gemm, probes = _gemm_cases(cases, choice, config.threads, gemm_shape, contenders)
     baseline = None
     # a classical model has no TensorFlow twin to compare with
     if config.tensorflow and not choice.is_gpu and preset.kind != "baseline":
         progress(f"{preset.name}: building the TensorFlow baseline")
-        baseline = tensorflow_baseline(sessions["fp32"], frame)
+        baseline = tensorflow_baseline(groups[0].sessions()["fp32"], frame)
         cases["tensorflow"] = lambda r=baseline[0]: r.run(frame)
-    pipelines = (
-        pipeline_cases(config, sessions, frame, workdir / f"clip_{preset.name}.mp4")
-        if "pipeline" in config.modes
-        else {}
-    )
-    for precision, case in pipelines.items():
-        cases[f"pipeline/{precision}"] = Case(case.run, frames=case.frames, whole_run=True)
+    if "pipeline" in config.modes:
+        for group in groups:
+            group.pipelines = pipeline_cases(config, group, frame, workdir)
+            cases.update(
+                (name, Case(case.run, frames=case.frames, whole_run=True))
+                for name, case in group.pipelines.items()
+            )
 
     progress(f"{preset.name} on {choice.device}: timing {', '.join(cases)}")
     timings = measure_interleaved(
@@ -73,14 +81,55 @@ def measure_quality(
     )
     gemm_gflops = gemm.gflops(timings["gemm"].median_ms / 1e3) if gemm else None
     peaks = {p: r.gflops(timings[f"gemm/{p}"].median_ms / 1e3) for p, r in probes.items()}
-    rows = contender_rows(opened, choice, timings, pipelines, peaks, gemm_gflops, fidelity)
+    rows = [
+        row
+        for group in groups
+        for row in contender_rows(group, choice, timings, peaks, gemm_gflops)
+    ]
     if baseline is not None:
-        rows.append(
-            tensorflow_row(timings["tensorflow"], baseline, sessions["fp32"], choice, gemm_gflops)
-        )
-    del sessions, all_sessions, opened, cases, baseline, pipelines
+        fp32 = groups[0].sessions()["fp32"]
+        rows.append(tensorflow_row(timings["tensorflow"], baseline, fp32, choice, gemm_gflops))
+    del groups, cases, baseline
     gc.collect()
     return rows
+
+
+def open_group(
+    arch: str,
+    quality: str,
+    model: str,
+    contenders: Contenders,
+    choice: ProviderChoice,
+    models_dir: Path,
+    config: BenchConfig,
+) -> ModelGroup:
+    """``model``'s sessions for ``contenders`` and their CC against its own fp32."""
+    opened = open_sessions(model, contenders, choice, models_dir, config.threads)
+    return ModelGroup(arch, quality, opened, measure_fidelity(opened))
+
+
+def open_student(
+    student: Student,
+    contenders: Contenders,
+    choice: ProviderChoice,
+    models_dir: Path,
+    config: BenchConfig,
+    msinet: ModelGroup,
+) -> ModelGroup:
+    """The student's group: its sessions, its own fidelity, and its CC against MSI-Net's
+    onnxruntime fp32 on the same held-out frames (None, with the reason, when either
+    network is untrained)."""
+    from saliency_cam.export.calibration import held_out_frames
+
+    pairs = student.contenders(contenders)
+    group = open_group(
+        STUDENT_ARCH, student.quality, student.name, pairs, choice, models_dir, config
+    )
+    reference = msinet.sessions()["fp32"]
+    frames = held_out_frames(reference.size, FIDELITY_FRAMES)
+    group.student = True
+    group.cross_cc, group.cross_note = cross_arch_cc(reference, group.opened, frames)
+    return group
 
 
 def _gemm_cases(
@@ -206,12 +255,15 @@ def tensorflow_baseline(fp32: SaliencySession, frame: Any) -> tuple[Any, float]:
 
 
 def pipeline_cases(
-    config: BenchConfig, sessions: dict[str, SaliencySession], frame: Any, clip_path: Path
-) -> dict[str, Any]:
-    """The full video job per precision, on a clip long enough for ~pipeline_seconds at
-    the inference speed seen so far."""
-    from saliency_cam.realtime.bench.pipeline import PipelineCase, make_clip
+    config: BenchConfig, group: ModelGroup, frame: Any, workdir: Path
+) -> dict[str, PipelineCase]:
+    """The full video job per onnxruntime precision of ``group`` (and the same with map
+    reuse, ``config.reuse`` > 1), by timing case name, on a clip of ``group``'s own long
+    enough for ~pipeline_seconds at its inference speed (the student runs many more
+    frames in that time than MSI-Net)."""
+    from saliency_cam.realtime.bench.pipeline import make_clip
 
+    sessions = group.sessions()
     probe = Timing()
     for _ in range(3):
         started = _now()
@@ -219,12 +271,19 @@ def pipeline_cases(
         probe.add(_now() - started)
     seconds = config.pipeline_seconds or 3 * config.round_seconds
     frames = int(min(600, max(24, seconds * probe.fps)))
-    clip = make_clip(clip_path, frames)
+    stem = f"clip_{sessions['fp32'].variant.preset}"
+    clip = make_clip(workdir / f"{stem}.mp4", frames)
+    reuses = [1] + ([config.reuse] if config.reuse > 1 else [])
     return {
-        precision: PipelineCase(
-            session, clip, frames, clip_path.with_name(f"out_{clip_path.stem}_{precision}.mp4")
+        group.pipeline_case(precision, reuse): PipelineCase(
+            session,
+            clip,
+            frames,
+            workdir / f"out_{stem}_{precision}_reuse{reuse}.mp4",
+            reuse=reuse,
         )
         for precision, session in sessions.items()
+        for reuse in reuses
     }
 
 

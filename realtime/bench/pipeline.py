@@ -7,6 +7,7 @@ module only makes the clip and wraps one whole run as a timing case.
 >>> clip = make_clip(Path("clip.mp4"), frames=90)             # doctest: +SKIP
 >>> case = PipelineCase(session, clip, 90, Path("out.mp4"))   # doctest: +SKIP
 >>> case.run(); case.stats["latency_ms"]                      # doctest: +SKIP
+>>> PipelineCase(session, clip, 90, Path("o.mp4"), reuse=3).run()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,19 +42,21 @@ def make_clip(
 @dataclass
 class PipelineCase:
     """One full video job per :meth:`run`; ``stats`` keeps the last run's pipeline
-    statistics (per-stage times, latency percentiles)."""
+    statistics (per-stage times, latency percentiles, maps computed/propagated).
+    ``reuse`` > 1: the job reuses maps between frames (``saliency-cam video --reuse``)."""
 
     session: SaliencySession
     clip: Path
     frames: int
     output: Path
     stats: dict[str, Any] = field(default_factory=dict)
+    reuse: int = 1
 
     def run(self) -> None:
         from saliency_cam.realtime.apps.video import VideoOutputs, VideoStyle, run_video_job
 
         result = run_video_job(
-            self.session, self.clip, VideoOutputs(blend=self.output), VideoStyle()
+            self.session, self.clip, VideoOutputs(blend=self.output), VideoStyle(reuse=self.reuse)
         )
         if result.frames != self.frames:
             raise RuntimeError(f"pipeline wrote {result.frames} of {self.frames} frames")

@@ -38,7 +38,10 @@ class BenchConfig:
     empty: those ``--precision auto`` picks from (plus bf16 on OpenVINO where the CPU
     has it).
     ``round_seconds`` sets the pace: the GEMM probe takes twice that, and each full
-    pipeline run lasts about three times that (``pipeline_seconds`` overrides)."""
+    pipeline run lasts about three times that (``pipeline_seconds`` overrides).
+    ``student``: also time the lite student network at each quality preset
+    (:mod:`.student`); ``reuse``: the pipeline mode also runs the video job with map
+    reuse every ``reuse`` frames (``--reuse``; 1: every-frame runs only)."""
 
     qualities: list[str] = field(default_factory=lambda: list(QUALITY_ORDER))
     devices: list[str] = field(default_factory=list)
@@ -58,6 +61,8 @@ class BenchConfig:
     #: (M, K, N) sizes of the GEMM probes (None: gemm.GEMM_SHAPES; tests use small ones)
     gemm_shapes: tuple[tuple[int, int, int], ...] | None = None
     label: str | None = None
+    student: bool = True
+    reuse: int = 3
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

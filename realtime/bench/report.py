@@ -130,8 +130,13 @@ def _series(row: dict[str, Any], *, with_backend: bool = False) -> str:
     if row["runtime"] == "tensorflow":
         return f"{row['device']} TensorFlow"
     backend = f" {backend_of(row)}" if with_backend and backend_of(row) != "onnxruntime" else ""
-    text = f"{row['device']}{backend} {row['precision']}"
-    return text if row["mode"] == "inference" else f"{text} pipeline"
+    # the student says so (MSI-Net, the reference, stays unnamed as in older results)
+    arch = "" if row.get("arch", "msinet") == "msinet" else f" {row['arch']}"
+    text = f"{row['device']}{arch}{backend} {row['precision']}"
+    if row["mode"] == "inference":
+        return text
+    reuse = row.get("reuse", 1)
+    return f"{text} pipeline" + (f" reuse {reuse}" if reuse > 1 else "")
 
 
 def _memory(row: dict[str, Any]) -> str:
@@ -152,14 +157,17 @@ def backend_of(row: dict[str, Any]) -> str:
     return str(row.get("backend") or row["runtime"])
 
 
-def _order(row: dict[str, Any]) -> tuple[int, int, int, bool]:
-    """Quality, then backend (onnxruntime, OpenVINO, TensorFlow), then precision (fp32
-    first), each followed by its pipeline run."""
+def _order(row: dict[str, Any]) -> tuple[int, bool, int, int, bool, int]:
+    """Quality, then MSI-Net before the student, then backend (onnxruntime, OpenVINO,
+    TensorFlow), then precision (fp32 first), each followed by its pipeline runs (every
+    frame, then with map reuse)."""
     q, p, b = row["quality"], row["precision"], backend_of(row)
     quality = QUALITY_ORDER.index(q) if q in QUALITY_ORDER else len(QUALITY_ORDER)
     precision = PRECISIONS.index(p) if p in PRECISIONS else len(PRECISIONS)
     runtime = RUNTIME_ORDER.index(b) if b in RUNTIME_ORDER else len(RUNTIME_ORDER)
-    return (quality, runtime, precision, row["mode"] != "inference")
+    student = bool(row.get("student"))
+    pipeline = row["mode"] != "inference"
+    return (quality, student, runtime, precision, pipeline, row.get("reuse", 1))
 
 
 def _sorted_rows(merged: Result) -> list[dict[str, Any]]:
@@ -181,16 +189,32 @@ def _notes(row: dict[str, Any]) -> str:
         if row.get("inference_fps"):
             ratio = row.get("end_to_end_vs_inference")
             text += f"; network alone {row['inference_fps']:.1f} FPS ({ratio:.0%} of it end to end)"
+        if row.get("reuse", 1) > 1 and row.get("maps"):
+            maps = row["maps"]
+            text += f"; network ran on {maps['computed']}, {maps['propagated']} maps propagated"
+            if row.get("reuse_vs_every_frame"):
+                text += f", {row['reuse_vs_every_frame']:.2f}x the every-frame run"
         return text
     notes = []
+    if row.get("arch", "msinet") != "msinet":
+        notes.append(f"{row['model']} ({'trained' if row.get('trained') else 'UNTRAINED'})")
     own = row.get("peak_precision")
     if own and own != row.get("precision") and row.get("peak_fraction") is not None:
         notes.append(f"of the {own} peak (no {row.get('precision')} probe here)")
     if row.get("fidelity_cc") is not None:
         source = " measured here" if str(row.get("fidelity_source", "")).startswith("bench") else ""
-        notes.append(f"CC {row['fidelity_cc']:.4f}{source}")
+        own = "" if row.get("arch", "msinet") == "msinet" else f" vs {row['arch']} fp32"
+        notes.append(f"CC {row['fidelity_cc']:.4f}{own}{source}")
         if row.get("default_ok") is False:
             notes.append("below the 0.99 bar")
+    if "cc_vs_msinet_fp32" in row:
+        cross = row["cc_vs_msinet_fp32"]
+        # null between untrained networks: a number there would mean nothing
+        notes.append(
+            f"CC vs MSI-Net fp32 {cross:.4f}"
+            if cross is not None
+            else "CC vs MSI-Net: n/a (UNTRAINED)"
+        )
     return ", ".join(notes)
 
 
@@ -199,17 +223,20 @@ def table_rows(merged: Result, compact: bool = False) -> tuple[list[str], list[l
     columns) and the Markdown table."""
     many = len(merged["machines"]) > 1
     if compact:  # the backend goes into "what" (cpu openvino int8): a screen is narrow
-        header = ["quality", "what", "median/p90 ms", "FPS", "GFLOP/s", "of peak", "peak MiB"]
-        header += ["notes"]
+        header = ["quality", "what", "median/p90 ms", "FPS", "e2e/inf", "GFLOP/s", "of peak"]
+        header += ["peak MiB", "notes"]
     else:
         header = ["quality", "input", "GFLOPs", "what", "backend", "median ms", "p90 ms", "FPS"]
-        header += ["GFLOP/s", "of peak", "peak MiB", "notes"]
+        header += ["e2e/inf", "GFLOP/s", "of peak", "peak MiB", "notes"]
     header = (["machine"] if many else []) + header
     body = []
     for row in _sorted_rows(merged):
         # the GEMM peak compares arithmetic rates; a whole video job is not one
         peak = "" if row["mode"] == "pipeline" else _pct(row.get("peak_fraction"))
-        rates = [f"{row['fps']:.1f}", f"{row['effective_gflops']:.0f}", peak, _memory(row)]
+        # a pipeline row's FPS over its own network alone (same model, same rounds)
+        ratio = row.get("end_to_end_vs_inference") if row["mode"] == "pipeline" else None
+        e2e = "" if ratio is None else f"{ratio:.2f}"
+        rates = [f"{row['fps']:.1f}", e2e, f"{row['effective_gflops']:.0f}", peak, _memory(row)]
         rates.append(_notes(row))
         backend = backend_of(row)
         if compact:
@@ -332,8 +359,12 @@ def markdown(merged: Result) -> str:
         "rounds (fp32: onnxruntime MatMul; int8/bf16: an OpenVINO MatMul probe, fp32's where "
         "OpenVINO is missing; notes say which); 'peak MiB' is "
         "the process's peak resident memory while opening that model and running 3 frames "
-        "(in brackets: what that added); CC is against onnxruntime fp32 (from the models' "
-        "manifest, or 'measured here' on held-out frames)."
+        "(in brackets: what that added); CC is against onnxruntime fp32 of the same network "
+        "(from the models' manifest, or 'measured here' on held-out frames); 'lite' rows are "
+        "the student network at the same preset, with its CC against MSI-Net fp32 on the same "
+        "frames only where both are trained (n/a between random networks); 'e2e/inf' is a "
+        "video job's FPS over its network alone; 'reuse N' runs the network on every N-th "
+        "frame and propagates the map along the motion in between."
     )
     return "\n".join(out) + "\n"
 

@@ -2,6 +2,11 @@
 modes (inference only; the full video pipeline), with the TensorFlow baseline and the
 machine's own GEMM peak measured in the same run.
 
+Networks: MSI-Net at each quality and (``student``) the lite network distilled from it at
+the same preset, timed in the same rounds (:mod:`.student`). The pipeline mode runs the
+video job on every frame and (``reuse`` > 1) with map reuse between frames, each next to
+its model's inference-only FPS.
+
 Backends: onnxruntime (every device) and, on the CPU, OpenVINO (f32, int8 from the same
 QDQ file, bf16 where the CPU has it) when installed. Every inference row carries the
 peak resident memory of opening that model and running it (``models/cost.py``), and
@@ -51,6 +56,7 @@ from saliency_cam.realtime.bench.plan import (
     resolve_backends,
     resolve_devices,
 )
+from saliency_cam.realtime.bench.student import Student, prepare_students
 from saliency_cam.realtime.runtime.providers import ProviderChoice
 
 # the runner's public names, wherever they are defined (the CLI, the report, benchmarks
@@ -91,6 +97,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
     for mode in config.modes:
         if mode not in MODES:
             raise SaliencyCamError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
+    if config.reuse < 1:
+        raise SaliencyCamError(f"reuse must be 1 (every frame) or more, not {config.reuse}")
     choices = resolve_devices(config.devices)
     config.backends = resolve_backends(config.backends)
     plan = {
@@ -100,22 +108,11 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
         plan = only_exported(plan, config, say)
     needed = list(dict.fromkeys(p for _, pairs in plan.values() for _, p in pairs))
     models_dir, untrained = prepare_models(config, needed, say)
+    students = prepare_students(config, models_dir, needed, say)
 
     started = datetime.now(timezone.utc)
     info = fingerprint(sorted({p for c in choices for p in c.providers}))
-    gemm: dict[str, Any] = {}
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="saliency-cam-bench-") as work:
-        for device, (choice, contenders) in plan.items():
-            shape = None
-            if config.gemm:
-                gemm[device], shape = _gemm_peaks(config, choice, contenders, say)
-            for quality in config.qualities:
-                rows.extend(
-                    measure_quality(
-                        config, choice, quality, contenders, models_dir, shape, Path(work), say
-                    )
-                )
+    gemm, rows = _measure_plan(config, plan, models_dir, students, say)
     trained = all(r.get("trained", True) for r in rows if r["runtime"] != "tensorflow")
     result: dict[str, Any] = {
         "schema": SCHEMA,
@@ -133,6 +130,30 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
     }
     result["summary"] = summarize(result)
     return result
+
+
+def _measure_plan(
+    config: BenchConfig,
+    plan: dict[str, tuple[ProviderChoice, Contenders]],
+    models_dir: Path,
+    students: dict[str, Student],
+    say: Progress,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every device of ``plan`` (its GEMM peaks first), then every quality on it (with
+    its student, where there is one): the devices' peaks and the rows."""
+    gemm: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="saliency-cam-bench-") as work:
+        for device, (choice, contenders) in plan.items():
+            shape = None
+            if config.gemm:
+                gemm[device], shape = _gemm_peaks(config, choice, contenders, say)
+            for quality in config.qualities:
+                student = students.get(quality)
+                rows += measure_quality(
+                    config, choice, quality, contenders, models_dir, shape, Path(work), say, student
+                )
+    return gemm, rows
 
 
 def _gemm_peaks(

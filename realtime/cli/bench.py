@@ -69,6 +69,24 @@ BenchBackends = Annotated[
 Mode = Annotated[
     str, typer.Option("--mode", help="inference | pipeline | both (pipeline = full video job)")
 ]
+Student = Annotated[
+    bool,
+    typer.Option(
+        "--student/--no-student",
+        help="also time the lite student network (train --arch lite) at each quality, on the "
+        "same backends and precisions, in the same rounds as MSI-Net [random weights, or "
+        "with --models-dir a lite model there at that size]",
+    ),
+]
+Reuse = Annotated[
+    int,
+    typer.Option(
+        "--reuse",
+        min=1,
+        help="pipeline mode: also run the video job with map reuse (the network every N-th "
+        "frame, as video --reuse N); 1: every-frame runs only",
+    ),
+]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -94,6 +112,8 @@ def bench_command(
     backend: BenchBackends = None,
     precision: Precisions = None,
     mode: Mode = "both",
+    student: Student = True,
+    reuse: Reuse = 3,
     tf: Annotated[
         bool, typer.Option("--tf/--no-tf", help="time the TensorFlow baseline (export extra)")
     ] = True,
@@ -124,6 +144,10 @@ def bench_command(
     """Benchmark FPS across qualities × devices × backends × precisions (inference only
     and the full video pipeline) against the TensorFlow baseline and this machine's GEMM
     peak, with each model's peak memory.
+
+    Beside MSI-Net it times the lite student at each quality (--no-student: MSI-Net
+    only), and in pipeline mode the video job on every frame and with --reuse 3, each
+    with its end-to-end FPS over its network's inference-only FPS (e2e/inf).
 
     Without --models-dir it exports seeded random (UNTRAINED) variants into its own
     cache: speed does not depend on weight values, so it runs anywhere, offline.
@@ -158,7 +182,7 @@ def bench_command(
             models_dir = models_dir or default_models_dir()
         result = _measure(
             quality, device, backend, precision, mode, tf, models_dir, rounds, round_seconds,
-            warmup, threads, label, err,
+            warmup, threads, label, err, student=student, reuse=reuse,
         )  # fmt: skip
         merged = report.merge_results([("this run", result)])
     report.print_table(merged)
@@ -186,6 +210,9 @@ def _measure(
     threads: int | None,
     label: str | None,
     err: object,
+    *,
+    student: bool = True,
+    reuse: int = 3,
 ) -> dict:
     from saliency_cam.models.manifest import PRECISIONS
     from saliency_cam.models.registry import QUALITY_ORDER
@@ -214,6 +241,8 @@ def _measure(
         round_seconds=round_seconds,
         threads=threads,
         label=label,
+        student=student,
+        reuse=reuse,
     )
     return run_bench(config, lambda msg: err.print(msg, markup=False, highlight=False))  # type: ignore[attr-defined]
 
