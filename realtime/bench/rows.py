@@ -142,8 +142,23 @@ def session_rows(
     for name, pipeline in group.pipelines.items():
         if pipeline.session is session:
             extra = _pipeline_fields(pipeline, timings[name], inference, timings.get(every_frame))
-            rows.append(result_row(timings[name], mode="pipeline", **extra, **common))
+            rows.append(
+                _network_share(result_row(timings[name], mode="pipeline", **extra, **common))
+            )
     return rows
+
+
+def _network_share(row: dict[str, Any]) -> dict[str, Any]:
+    """A reuse row's GFLOP/s counts the frames the network ran on only (a third of them
+    with ``--reuse 3``): the rest cost a flow and a warp, not the network's work."""
+    maps = row.get("maps") or {}
+    done = maps.get("computed", 0) + maps.get("propagated", 0)
+    if row.get("reuse", 1) > 1 and done:
+        share = maps["computed"] / done
+        row["effective_gflops"] = round(row["effective_gflops"] * share, 2)
+        if row.get("peak_fraction") is not None:
+            row["peak_fraction"] = round(row["peak_fraction"] * share, 4)
+    return row
 
 
 def _pipeline_fields(

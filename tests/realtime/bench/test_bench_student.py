@@ -137,6 +137,10 @@ def test_reuse_rows_propagate_maps(result: dict[str, Any]) -> None:
             assert maps["computed"] + maps["propagated"] == frames
             # the network every 3rd frame at most (sooner only on a change or a cut)
             assert frames // 3 <= maps["computed"] < frames and maps["propagated"] > 0
+            # the network's work per second: only the frames it ran on
+            assert reused["effective_gflops"] == pytest.approx(
+                reused["gflops_per_frame"] * reused["fps"] * maps["computed"] / frames, rel=0.05
+            )
             assert reused["reuse_vs_every_frame"] == pytest.approx(
                 reused["fps"] / plain["fps"], rel=1e-2
             )
