@@ -18,8 +18,6 @@ NOT_YET_SHORT: dict[str, int] = {
     "export/variants.py:export_presets": 61,
     "models/contract.py:check_graph": 65,
     "models/lite.py:build_lite": 83,
-    "realtime/apps/reframe/job.py:run_reframe_job": 106,
-    "realtime/apps/video.py:run_video_job": 163,
 }
 
 
