@@ -14,36 +14,28 @@ raw maps as a grayscale video or one PNG (8/16-bit) or .npy file per frame.
 from __future__ import annotations
 
 import contextlib
-import csv
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from saliency_cam.models.atomic import atomic_folder, atomic_output, partial_path
+from saliency_cam.models.atomic import partial_path
 from saliency_cam.models.errors import InputError, SaliencyCamError
 from saliency_cam.models.media import VIDEO_OUTPUT_SUFFIXES, VIDEO_SUFFIXES
-from saliency_cam.realtime.apps.image import write_npy, write_png
 from saliency_cam.realtime.apps.interrupt import STOP, Interrupted, StopRequest
 from saliency_cam.realtime.apps.plan import Plan
-from saliency_cam.realtime.apps.points import csv_header, fixation_points
+from saliency_cam.realtime.apps.video_frames import FrameCallback, FrameMaps, FrameWriters
 from saliency_cam.realtime.io.inputs import (
     expand_inputs,
     plan_outputs,
     refuse_overwriting_inputs,
     skip_own_outputs,
 )
-from saliency_cam.realtime.io.sources import Frame
-from saliency_cam.realtime.io.video import VideoInfo, VideoSink, open_video_source
-from saliency_cam.realtime.pipeline.quality_switch import predict_timed
-from saliency_cam.realtime.pipeline.reuse import COMPUTED, MapPropagator, ReuseStep
+from saliency_cam.realtime.io.video import VideoInfo, open_video_source
+from saliency_cam.realtime.pipeline.reuse import ReuseStep
 from saliency_cam.realtime.pipeline.stages import Pipeline
-from saliency_cam.realtime.pipeline.stats import timed
-from saliency_cam.realtime.render.blend import TemporalSmoother, render, resolve_colormap, to_uint8
-from saliency_cam.realtime.render.hud import mark_untrained
+from saliency_cam.realtime.render.blend import resolve_colormap
 from saliency_cam.realtime.runtime.session import SaliencySession
 
 #: ``--maps`` choices: a grayscale video, or one file per frame.
@@ -234,39 +226,6 @@ def opencv_threads(count: int):
         cv2.setNumThreads(before)
 
 
-def _map_file_writer(folder: Path, fmt: str, note: str) -> Callable[[int, np.ndarray], None]:
-    def write(index: int, saliency: np.ndarray) -> None:
-        name = folder / f"{index:06d}"
-        if fmt == "npy":
-            write_npy(name.with_suffix(".npy"), saliency.astype(np.float32, copy=False))
-        elif fmt == "png16":
-            levels = np.clip(saliency * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
-            write_png(name.with_suffix(".png"), levels, note=note)
-        else:
-            write_png(name.with_suffix(".png"), to_uint8(saliency), note=note)
-
-    return write
-
-
-#: ``callback(frame, saliency, picture)`` for :func:`run_video_job`: may draw on the
-#: annotated picture in place or return a replacement (None keeps it).
-FrameCallback = Callable[[Frame, np.ndarray, np.ndarray], "np.ndarray | None"]
-
-
-def _called_back(
-    callback: FrameCallback, frame: Frame, saliency: np.ndarray, picture: np.ndarray
-) -> np.ndarray:
-    replaced = callback(frame, saliency, picture)
-    if replaced is None:
-        return picture
-    if not isinstance(replaced, np.ndarray) or replaced.shape != picture.shape:
-        raise InputError(
-            f"the video callback returned {getattr(replaced, 'shape', type(replaced).__name__)}"
-            f", not a picture of shape {picture.shape}: draw in place or return that shape"
-        )
-    return np.ascontiguousarray(replaced, dtype=np.uint8)
-
-
 def run_video_job(
     session: SaliencySession,
     source: Path,
@@ -317,161 +276,84 @@ def run_video_job(
     info = info or VideoInfo.from_path(source)
     if on_start is not None:
         on_start(info)
-    smoother = TemporalSmoother(style.smooth)
-    reuse = MapPropagator(style.reuse) if style.reuse > 1 else None
-    computed: list[int] = []  # the frames the network ran on (with --reuse)
-    cuts: list[int] = []
-
-    def infer(frame: Frame) -> ReuseStep:
-        timings = frame.timings
-        if reuse is None:
-            step = ReuseStep(predict_timed(session, frame.image, timings), COMPUTED)
-        else:
-            with timed(timings, "reuse"):  # flow + warp; the network's own time is taken out
-                step = reuse.step(frame.image, lambda: predict_timed(session, frame.image, timings))
-            network = sum(timings.get(k, 0.0) for k in ("preprocess", "infer", "postprocess"))
-            timings["reuse"] -= network
-            if step.computed:
-                computed.append(frame.index)
-                if step.reason == "cut":
-                    cuts.append(frame.index)
-        if style.smooth <= 0:
-            return step
-        # the smoother updates its state in place: hand the writer its own copy
-        return ReuseStep(smoother(step.map).copy(), step.kind, step.reason, step.residual)
-
-    def infer_batch(frames: list[Frame]) -> list[ReuseStep]:
-        maps = session.predict_batch([frame.image for frame in frames])
-        # in order: the smoother's state carries from frame to frame
-        return [ReuseStep(smoother(m).copy() if style.smooth > 0 else m, COMPUTED) for m in maps]
-
-    untrained = not session.trained
-    metadata = {"comment": note} if note else {}
+    maps = FrameMaps(session, style.reuse, style.smooth)
+    writers = FrameWriters(
+        style.view, style.alpha, colormap, not session.trained, callback, maps.reuse is not None
+    )
     if media_threads == -1:
         media_threads = media_thread_budget()
-    width = info.width * (2 if style.view == "side" else 1)
-    written = 0
-
-    def keep() -> bool:  # a stopped run keeps its outputs when it finished a frame
-        return written > 0
-
+    audio = source if keep_audio and info.has_audio else None
     started = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(stop.armed())
             if media_threads:
                 stack.enter_context(opencv_threads(media_threads))
-            blend_sink = map_sink = None
-            if outputs.blend is not None:
-                audio = source if keep_audio and info.has_audio else None
-                blend_sink = stack.enter_context(
-                    VideoSink(
-                        outputs.blend,
-                        info,
-                        width=width,
-                        audio_from=audio,
-                        metadata=metadata,
-                        keep_partial=True,
-                        threads=media_threads,
-                    )
-                )
-            if outputs.map_video is not None:
-                map_sink = stack.enter_context(
-                    VideoSink(
-                        outputs.map_video,
-                        info,
-                        metadata=metadata,
-                        keep_partial=True,
-                        threads=media_threads,
-                    )
-                )
-            write_map_file = None
-            if outputs.frames_dir is not None:
-                folder = stack.enter_context(atomic_folder(outputs.frames_dir, keep_partial=keep))
-                write_map_file = _map_file_writer(folder, outputs.frames_format or "png8", note)
-            points_csv = None
-            if outputs.points is not None:
-                points_file = stack.enter_context(atomic_output(outputs.points, keep_partial=keep))
-                points_csv = csv.writer(stack.enter_context(open(points_file, "w", newline="")))
-                header = csv_header(outputs.points_k)
-                # with --reuse each row also says whether its map was computed or propagated
-                points_csv.writerow([*header, "map"] if reuse is not None else header)
+            writers.open(stack, outputs, info, audio_from=audio, note=note, threads=media_threads)
             video = stack.enter_context(open_video_source(source, info))
-            if reuse is not None:
-                batch = 1  # whether the network runs depends on the frame before
-            elif batch is None:
-                from saliency_cam.realtime.runtime.session import auto_batch
-
-                batch = auto_batch(session)
             pipeline: Pipeline[ReuseStep] = Pipeline(
                 video,
-                infer,
+                maps.one,
                 queue_size=queue_size,
-                batch=batch,
-                process_batch=infer_batch,
+                batch=maps.frames_per_run(batch),
+                process_batch=maps.batch,
                 label=lambda step: step.kind,
             )
             # Unwinding (last in, first out): from here on a second Ctrl-C is only noted,
             # the threads are joined before the decoder closes, then the files finish.
             stack.callback(pipeline.stop)
             stack.callback(stop.hold)
-            for packet in pipeline:
-                saliency = packet.result.map
-                timings = packet.frame.timings
-                if packet.frame.image.shape[:2] != (info.height, info.width):
-                    raise InputError(
-                        f"{source}: frame {packet.frame.index} is "
-                        f"{packet.frame.image.shape[1]}×{packet.frame.image.shape[0]}, not "
-                        f"{info.width}×{info.height}: videos that change size are not supported"
-                    )
-                stamp = packet.frame.stamp  # the input frame's time: VFR and audio sync kept
-                with stop.shielded():  # a frame is written whole to every output
-                    if blend_sink is not None:
-                        with timed(timings, "render"):
-                            picture = render(
-                                packet.frame.image, saliency, style.view, style.alpha, colormap
-                            )
-                            if callback is not None:
-                                picture = _called_back(callback, packet.frame, saliency, picture)
-                            if untrained:  # the label travels with the pixels, not metadata only
-                                mark_untrained(picture)
-                        with timed(timings, "encode"):
-                            blend_sink.write_frame(picture, stamp)
-                    if map_sink is not None:
-                        with timed(timings, "encode"):
-                            map_sink.write_frame(to_uint8(saliency), stamp)
-                    if write_map_file is not None:
-                        write_map_file(packet.frame.index, saliency)
-                    if points_csv is not None:
-                        found = fixation_points(saliency, outputs.points_k)
-                        cells = [str(packet.frame.index), f"{stamp:.6f}"]
-                        cells += found.csv_cells(outputs.points_k)
-                        points_csv.writerow([*cells, packet.result.kind] if reuse else cells)
-                    written += 1
-                if on_frame is not None:
-                    on_frame(written)
-                if stop.requested:  # this frame is finished: unwinding keeps the partials
-                    raise Interrupted(stop.signum or 0)
+            _write_frames(pipeline, writers, source, info, stop, on_frame)
     except KeyboardInterrupt as exc:  # say what was kept (the CLI prints it)
-        kept = [p for p in outputs.partial_paths() if p.exists()] if written else []
-        exc.partial = VideoResult(  # type: ignore[attr-defined]
-            source=source,
-            info=info,
-            outputs=kept,
-            frames=written,
-            seconds=time.perf_counter() - started,
-        )
+        partial = _kept_partial(source, info, outputs, writers.written, started)
+        exc.partial = partial  # type: ignore[attr-defined]
         raise
     seconds = time.perf_counter() - started
-    stats = pipeline.stats.summary()
-    if reuse is not None:
-        stats["reuse"] = {"every": style.reuse, "computed_frames": computed, "cuts": cuts}
     return VideoResult(
         source=source,
         info=info,
         outputs=outputs.paths(),
-        frames=written,
+        frames=writers.written,
         seconds=seconds,
-        stats=stats,
-        ended_early=info.ended_early(written),
+        stats=maps.add_stats(pipeline.stats.summary()),
+        ended_early=info.ended_early(writers.written),
+    )
+
+
+def _write_frames(
+    pipeline: Pipeline[ReuseStep],
+    writers: FrameWriters,
+    source: Path,
+    info: VideoInfo,
+    stop: StopRequest,
+    on_frame: Callable[[int], None] | None,
+) -> None:
+    """The output stage: each finished frame, checked for size, written whole to every
+    output (a signal waits for it), reported; a stop request ends the loop after it."""
+    for packet in pipeline:
+        image = packet.frame.image
+        if image.shape[:2] != (info.height, info.width):
+            raise InputError(
+                f"{source}: frame {packet.frame.index} is {image.shape[1]}×{image.shape[0]}, "
+                f"not {info.width}×{info.height}: videos that change size are not supported"
+            )
+        with stop.shielded():  # a frame is written whole to every output
+            writers.write(packet)
+        if on_frame is not None:
+            on_frame(writers.written)
+        if stop.requested:  # this frame is finished: unwinding keeps the partials
+            raise Interrupted(stop.signum or 0)
+
+
+def _kept_partial(
+    source: Path, info: VideoInfo, outputs: VideoOutputs, written: int, started: float
+) -> VideoResult:
+    """What a stopped job kept as ``.partial`` (nothing when no frame was done)."""
+    kept = [p for p in outputs.partial_paths() if p.exists()] if written else []
+    return VideoResult(
+        source=source,
+        info=info,
+        outputs=kept,
+        frames=written,
+        seconds=time.perf_counter() - started,
     )

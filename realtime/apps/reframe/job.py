@@ -97,6 +97,15 @@ class _Track:
     totals: list[float] = field(default_factory=list)
     optimum: list[int] = field(default_factory=list)  # best position, analysis pixels
 
+    def add(self, sat: np.ndarray) -> None:
+        """One frame: the window's mass at every position, read off the frame's
+        summed-area table ``sat``, its total and the best position."""
+        sums = box_sums(sat, *self.small)
+        sums = sums.ravel() if self.axis == 0 else sums[:, 0]
+        self.sums.append(sums.astype(np.float32))
+        self.totals.append(float(sat[-1, -1]))
+        self.optimum.append(_best(sums))
+
 
 @dataclass
 class TrackResult:
@@ -165,35 +174,62 @@ def run_reframe_job(
     small_h = max(8, round(info.height * small_w / info.width))
     tracks = [_make_track(t, info, (small_w, small_h)) for t in targets]
     want_maps = any(t.debug_view is not None for t in targets)
-    expected = info.total_frames or 0
-
     # ---- pass 1: saliency + cuts
+    analysis = _analyse(
+        saliency, source, info, tracks, settings, (small_w, small_h), want_maps, on_frame
+    )
+    frames, cuts, fps = analysis.frames, analysis.cuts, float(info.fps)
+    # ---- plan: per target, the smoothed path and the shots to pad
+    plans = [
+        _plan(track, info, (small_w, small_h), cuts, frames, fps, settings) for track in tracks
+    ]
+    # ---- pass 2: crop/pad, encode, write
+    audio = source if keep_audio and info.has_audio else None
+    _encode(source, info, plans, analysis, settings.pad_style, audio, note, on_frame)
+    results = [_track_result(plan, source) for plan in plans]
+    return ReframeResult(source, info, frames, cuts, results, time.perf_counter() - started)
+
+
+@dataclass
+class _Analysis:
+    """What pass 1 keeps besides the tracks: the frames decoded, the shot cuts, and the
+    small maps as 8-bit (only for a debug view)."""
+
+    frames: int
+    cuts: list[int]
+    maps: list[np.ndarray]
+
+
+def _analyse(
+    saliency: SaliencyFn | StoredSaliency,
+    source: Path,
+    info: VideoInfo,
+    tracks: list[_Track],
+    settings: ReframeSettings,
+    small_wh: tuple[int, int],
+    want_maps: bool,
+    on_frame: Callable[[int, int], None] | None,
+) -> _Analysis:
+    """Pass 1: each frame's map, shrunk to ``small_wh``, its window masses added to every
+    track, the frame shown to the shot detector (``on_frame`` counts over both passes)."""
     detector = ShotDetector(
         float(info.fps), threshold=settings.shot_threshold, min_shot_s=settings.min_shot_s
     )
-    maps: list[np.ndarray] = []
-
     stored = saliency if isinstance(saliency, StoredSaliency) else None
 
     def analyse(frame: Frame) -> np.ndarray:
         full = stored.at(frame.index) if stored is not None else saliency(frame.image)
-        return cv2.resize(full, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        return cv2.resize(full, small_wh, interpolation=cv2.INTER_AREA)
 
-    frames = 0
+    maps: list[np.ndarray] = []
+    frames, expected = 0, info.total_frames or 0
     with open_video_source(source, info) as video:
         for packet in Pipeline(video, analyse):
             small = np.maximum(packet.result, 0.0)
             detector.push(packet.frame.index, packet.frame.image)
             sat = integral(small)
             for track in tracks:
-                sums = (
-                    box_sums(sat, *track.small).ravel()
-                    if track.axis == 0
-                    else (box_sums(sat, *track.small)[:, 0])
-                )
-                track.sums.append(sums.astype(np.float32))
-                track.totals.append(float(sat[-1, -1]))
-                track.optimum.append(_best(sums))
+                track.add(sat)
             if want_maps:
                 maps.append(np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
             frames += 1
@@ -201,69 +237,74 @@ def run_reframe_job(
                 on_frame(frames, 2 * max(frames, expected))
     if frames == 0:
         raise InputError(f"{source}: no decodable frames")
-    cuts = detector.finish()
-    fps = float(info.fps)
+    return _Analysis(frames, detector.finish(), maps)
 
-    # ---- plan: per target, the smoothed path and the shots to pad
-    plans = [
-        _plan(track, info, (small_w, small_h), cuts, frames, fps, settings) for track in tracks
-    ]
 
-    # ---- pass 2: crop/pad, encode, write
-    metadata = {"comment": note} if note else {}
-    audio = source if keep_audio and info.has_audio else None
+def _encode(
+    source: Path,
+    info: VideoInfo,
+    plans: list[_Plan],
+    analysis: _Analysis,
+    pad_style: str,
+    audio: Path | None,
+    note: str,
+    on_frame: Callable[[int, int], None] | None,
+) -> None:
+    """Pass 2: decode again; every frame cropped (or padded) per target and encoded,
+    with the debug views; the outputs appear only complete."""
+    frames = analysis.frames
     with contextlib.ExitStack() as stack:
-        sinks = []
-        for plan in plans:
-            w, h = plan.track.window
-            sink = stack.enter_context(
-                VideoSink(
-                    plan.track.target.output,
-                    info,
-                    width=w,
-                    height=h,
-                    audio_from=audio,
-                    metadata=metadata,
-                )
-            )
-            debug = None
-            if plan.track.target.debug_view is not None:
-                dw, dh = _debug_size(info)
-                debug = stack.enter_context(
-                    VideoSink(
-                        plan.track.target.debug_view,
-                        info,
-                        width=2 * dw,
-                        height=dh,
-                        metadata=metadata,
-                    )
-                )
-            sinks.append((sink, debug))
+        sinks = _open_sinks(stack, plans, info, audio, {"comment": note} if note else {})
         done = 0
         for index, image in enumerate(iter_frames(source)):
             if index >= frames:
                 break
             for plan, (sink, debug) in zip(plans, sinks, strict=True):
-                sink.write_frame(plan.render(index, image, settings.pad_style))
+                sink.write_frame(plan.render(index, image, pad_style))
                 if debug is not None:
-                    debug.write_frame(plan.debug(index, image, maps[index]))
+                    debug.write_frame(plan.debug(index, image, analysis.maps[index]))
             done += 1
             if on_frame is not None:
                 on_frame(frames + done, 2 * frames)
         if done != frames:
             raise InputError(f"{source}: second decode gave {done} frames, the first {frames}")
-    results = []
+
+
+def _open_sinks(
+    stack: contextlib.ExitStack,
+    plans: list[_Plan],
+    info: VideoInfo,
+    audio: Path | None,
+    metadata: dict[str, str],
+) -> list[tuple[VideoSink, VideoSink | None]]:
+    """Per target, its video and (when asked) its debug view, open on ``stack``."""
+    sinks = []
     for plan in plans:
-        outputs = [plan.track.target.output]
-        if plan.track.target.debug_view is not None:
-            outputs.append(plan.track.target.debug_view)
-        if plan.track.target.path_json is not None:
-            atomic_write_text(
-                plan.track.target.path_json, json.dumps(plan.as_json(source), indent=1)
+        w, h = plan.track.window
+        target = plan.track.target
+        sink = stack.enter_context(
+            VideoSink(target.output, info, width=w, height=h, audio_from=audio, metadata=metadata)
+        )
+        debug = None
+        if target.debug_view is not None:
+            dw, dh = _debug_size(info)
+            debug = stack.enter_context(
+                VideoSink(target.debug_view, info, width=2 * dw, height=dh, metadata=metadata)
             )
-            outputs.append(plan.track.target.path_json)
-        results.append(TrackResult(plan.track.target, plan.track.window, plan.quality, outputs))
-    return ReframeResult(source, info, frames, cuts, results, time.perf_counter() - started)
+        sinks.append((sink, debug))
+    return sinks
+
+
+def _track_result(plan: _Plan, source: Path) -> TrackResult:
+    """One target's result, its path JSON written (atomically) when asked."""
+    target = plan.track.target
+    outputs = [target.output]
+    if target.debug_view is not None:
+        outputs.append(target.debug_view)
+    if target.path_json is not None:
+        atomic_write_text(target.path_json, json.dumps(plan.as_json(source), indent=1))
+        outputs.append(target.path_json)
+    return TrackResult(target, plan.track.window, plan.quality, outputs)
 
 
 def _best(sums: np.ndarray) -> int:
