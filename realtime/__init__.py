@@ -1,6 +1,6 @@
 """The engine and its applications (everything that runs an exported model).
 
 Layers, lowest first: ``runtime`` (session, providers) -> ``io`` -> ``render``, ``pipeline``
--> ``evaluate`` (and ``export``) -> ``apps`` -> ``bench`` -> ``cli``. ``saliency_cam``
+-> ``evaluate`` -> ``apps`` (beside ``export``) -> ``bench`` -> ``cli``. ``saliency_cam``
 itself (``realtime/api``) is the public API.
 """

@@ -47,6 +47,26 @@ def test_the_cycles_found_before_are_caught() -> None:
     assert "saliency_cam.models.architectures -> saliency_cam.models.msinet" in result.stdout
 
 
+def test_apps_may_use_the_scoring_but_never_the_export() -> None:
+    """The evaluate job lives in apps, so apps sits above evaluate; apps and export stay
+    independent, and export never imports the scoring."""
+
+    def plant(tree: Path) -> None:
+        package = tree / "saliency_cam"
+        (package / "realtime" / "apps" / "planted.py").write_text(
+            "from saliency_cam.export import variants  # noqa\n"
+        )
+        (package / "export" / "planted.py").write_text(
+            "from saliency_cam.realtime.evaluate import scoring  # noqa\n"
+        )
+
+    result = run_contracts(plant)
+    assert result.returncode != 0
+    assert "saliency_cam.realtime.apps.planted -> saliency_cam.export.variants" in result.stdout
+    assert "saliency_cam.export.planted -> saliency_cam.realtime.evaluate" in result.stdout
+    assert "apps/export" in result.stdout  # the layers contract, evaluate below apps
+
+
 def _imports_the_api_package(source: str) -> bool:
     for node in ast.walk(ast.parse(source)):
         from_root = isinstance(node, ast.ImportFrom) and node.module == "saliency_cam"
